@@ -1,0 +1,221 @@
+//! `Embedding`: turns token ids into dense vectors by looking up rows of a table.
+
+use super::{not_built, Layer, Mask, Param};
+use crate::initializers;
+use crate::shape::expect_batch_of;
+use crate::{Error, Result};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+use rand::rngs::StdRng;
+
+/// Maps each id `i` of its input to row `i` of a trainable table `embeddings (input_dim,
+/// output_dim)`, as Keras' `Embedding`.
+///
+/// Ids arrive as `f32` (the model's input type); each must be an integer in `0..input_dim`,
+/// otherwise `forward` returns [`Error::IdOutOfRange`] instead of reading outside the table.
+///
+/// # Shapes
+/// Input `(batch, steps)` (any rank works); output `(batch, steps, output_dim)`.
+///
+/// # Examples
+/// ```
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let mut model = Sequential::new();
+/// model.add(Embedding::new(10_000, 32).input_length(500).mask_zero(true));
+/// assert_eq!(model.summary()?.total_params(), 320_000);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Embedding {
+    name: String,
+    input_dim: usize,
+    output_dim: usize,
+    input_length: Option<usize>,
+    mask_zero: bool,
+    trainable: bool,
+    embeddings: Option<Param>,
+    output_shape: Vec<usize>,
+    input_shape: Vec<usize>,
+    /// Row of the table read for each input position, kept for the backward scatter.
+    cached_ids: Option<Vec<usize>>,
+}
+
+impl Embedding {
+    /// An embedding of `input_dim` ids (the vocabulary size) into vectors of `output_dim`.
+    /// Weights are initialised uniformly in ±0.05 (Keras' `"uniform"`).
+    pub fn new(input_dim: usize, output_dim: usize) -> Self {
+        Embedding {
+            name: String::new(),
+            input_dim,
+            output_dim,
+            input_length: None,
+            mask_zero: false,
+            trainable: true,
+            embeddings: None,
+            output_shape: Vec::new(),
+            input_shape: Vec::new(),
+            cached_ids: None,
+        }
+    }
+
+    /// Declares the length of the input sequences, so a model starting with this layer builds
+    /// itself (Keras 2's `input_length`). Default: none.
+    pub fn input_length(mut self, steps: usize) -> Self {
+        self.input_length = Some(steps);
+        self
+    }
+
+    /// Treats id 0 as padding: the output carries a mask that recurrent layers honour.
+    /// Default: `false`.
+    pub fn mask_zero(mut self, mask_zero: bool) -> Self {
+        self.mask_zero = mask_zero;
+        self
+    }
+
+    /// Whether the optimizer updates the table. Default: `true`.
+    pub fn trainable(mut self, trainable: bool) -> Self {
+        self.trainable = trainable;
+        self
+    }
+
+    /// Checks every id and converts it to a row index.
+    fn row_indices(&self, ids: &ArrayViewD<'_, f32>) -> Result<Vec<usize>> {
+        let limit = self.input_dim as f32;
+        let mut rows = Vec::with_capacity(ids.len());
+        for &id in ids.iter() {
+            // Rejects NaN, infinities, negatives, fractions and ids past the table in one test.
+            if !(id >= 0.0 && id < limit && id.fract() == 0.0) {
+                return Err(Error::IdOutOfRange {
+                    layer: self.name.clone(),
+                    value: id,
+                    input_dim: self.input_dim,
+                });
+            }
+            rows.push(id as usize);
+        }
+        Ok(rows)
+    }
+}
+
+impl Layer for Embedding {
+    fn class_name(&self) -> &'static str {
+        "Embedding"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        self.input_length.map(|steps| vec![steps])
+    }
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
+        if self.input_dim == 0 {
+            return Err(Error::invalid("input_dim", "a positive integer", self.input_dim));
+        }
+        if self.output_dim == 0 {
+            return Err(Error::invalid("output_dim", "a positive integer", self.output_dim));
+        }
+        if self.mask_zero && input_shape.len() != 1 {
+            return Err(Error::ShapeMismatch {
+                layer: self.name.clone(),
+                expected: "(None, steps) with mask_zero".into(),
+                found: crate::shape::keras_shape(input_shape),
+            });
+        }
+        let table = initializers::uniform(&[self.input_dim, self.output_dim], rng);
+        self.embeddings = Some(Param::new("embeddings", table));
+        self.input_shape = input_shape.to_vec();
+        self.output_shape = input_shape.iter().copied().chain([self.output_dim]).collect();
+        Ok(self.output_shape.clone())
+    }
+
+    fn output_shape(&self) -> Option<&[usize]> {
+        self.embeddings.as_ref().map(|_| self.output_shape.as_slice())
+    }
+
+    fn forward(
+        &mut self,
+        input: ArrayViewD<'_, f32>,
+        _mask: Option<&Mask>,
+        training: bool,
+    ) -> Result<ArrayD<f32>> {
+        let table = &self.embeddings.as_ref().ok_or_else(|| not_built(&self.name))?.value;
+        expect_batch_of(&self.name, &self.input_shape, input.shape())?;
+        let rows = self.row_indices(&input)?;
+        let mut out_shape = input.shape().to_vec();
+        out_shape.push(self.output_dim);
+        let mut output = ArrayD::zeros(IxDyn(&out_shape));
+        let flat = output.as_slice_mut().ok_or_else(|| not_built(&self.name))?;
+        let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
+        let width = self.output_dim;
+        for (chunk, &row) in flat.chunks_exact_mut(width).zip(&rows) {
+            chunk.copy_from_slice(&table[row * width..(row + 1) * width]);
+        }
+        self.cached_ids = if training { Some(rows) } else { None };
+        Ok(output)
+    }
+
+    fn compute_mask(&self, input: ArrayViewD<'_, f32>, mask: Option<&Mask>) -> Result<Option<Mask>> {
+        if !self.mask_zero {
+            return Ok(mask.cloned());
+        }
+        let found = crate::shape::array_shape(input.shape());
+        let ids = input
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|_| Error::ShapeMismatch {
+                layer: self.name.clone(),
+                expected: "(batch, steps) with mask_zero".into(),
+                found,
+            })?;
+        Ok(Some(ids.mapv(|id| id != 0.0)))
+    }
+
+    fn backward(
+        &mut self,
+        grad_output: ArrayViewD<'_, f32>,
+        _input_grad: bool,
+    ) -> Result<Option<ArrayD<f32>>> {
+        let rows = self.cached_ids.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let param = self.embeddings.as_mut().ok_or_else(|| not_built(&self.name))?;
+        let width = self.output_dim;
+        if grad_output.len() != rows.len() * width {
+            return Err(Error::ShapeMismatch {
+                layer: self.name.clone(),
+                expected: format!("a gradient with {} values", rows.len() * width),
+                found: crate::shape::array_shape(grad_output.shape()),
+            });
+        }
+        // Scatter-add: each position adds its gradient into the row it read.
+        let grad_rows = grad_output.to_shape((rows.len(), width)).map_err(|_| not_built(&self.name))?;
+        let mut table_grad = param.grad.view_mut().into_shape_with_order((self.input_dim, width))
+            .map_err(|_| not_built(&self.name))?;
+        for (&row, g) in rows.iter().zip(grad_rows.axis_iter(Axis(0))) {
+            let mut target = table_grad.row_mut(row);
+            target += &g;
+        }
+        Ok(None)
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        self.embeddings.iter().collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.embeddings.iter_mut().collect()
+    }
+
+    fn is_trainable(&self) -> bool {
+        self.trainable
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+}

@@ -1,0 +1,119 @@
+//! `Flatten`: joins every axis but the batch into one.
+
+use super::{not_built, Layer, Mask, Param};
+use crate::shape::{array_shape, expect_batch_of};
+use crate::{Error, Result};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use rand::rngs::StdRng;
+
+/// Reshapes `(batch, d1, d2, ...)` to `(batch, d1·d2·...)`, as Keras' `Flatten`. It has no
+/// weights and drops any mask.
+///
+/// # Shapes
+/// Input `(batch, ...)`; output `(batch, product of the other axes)`.
+///
+/// # Examples
+/// ```
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let mut model = Sequential::new();
+/// model.add(Embedding::new(10_000, 32).input_length(500));
+/// model.add(SimpleRnn::new(32).return_sequences(true));
+/// model.add(Flatten::new());
+/// model.add(Dense::new(1).activation(Activation::Sigmoid));
+/// assert_eq!(model.summary()?.total_params(), 338_081);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Flatten {
+    name: String,
+    input_shape: Option<Vec<usize>>,
+    output_shape: Vec<usize>,
+    cached_shape: Option<Vec<usize>>,
+}
+
+impl Flatten {
+    /// A flatten layer.
+    pub fn new() -> Self {
+        Flatten::default()
+    }
+}
+
+impl Layer for Flatten {
+    fn class_name(&self) -> &'static str {
+        "Flatten"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+
+    fn build(&mut self, input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
+        self.input_shape = Some(input_shape.to_vec());
+        self.output_shape = vec![input_shape.iter().product()];
+        Ok(self.output_shape.clone())
+    }
+
+    fn output_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_ref().map(|_| self.output_shape.as_slice())
+    }
+
+    fn forward(
+        &mut self,
+        input: ArrayViewD<'_, f32>,
+        _mask: Option<&Mask>,
+        training: bool,
+    ) -> Result<ArrayD<f32>> {
+        let input_shape = self.input_shape.as_ref().ok_or_else(|| not_built(&self.name))?;
+        expect_batch_of(&self.name, input_shape, input.shape())?;
+        let batch = input.shape()[0];
+        let output = input
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(IxDyn(&[batch, self.output_shape[0]]))
+            .map_err(|_| not_built(&self.name))?;
+        self.cached_shape = training.then(|| input.shape().to_vec());
+        Ok(output)
+    }
+
+    fn compute_mask(&self, _input: ArrayViewD<'_, f32>, _mask: Option<&Mask>) -> Result<Option<Mask>> {
+        Ok(None)
+    }
+
+    fn backward(
+        &mut self,
+        grad_output: ArrayViewD<'_, f32>,
+        input_grad: bool,
+    ) -> Result<Option<ArrayD<f32>>> {
+        let shape = self.cached_shape.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        if !input_grad {
+            return Ok(None);
+        }
+        let grad = grad_output.as_standard_layout().into_owned();
+        let found = array_shape(grad.shape());
+        grad.into_shape_with_order(IxDyn(shape)).map(Some).map_err(|_| Error::ShapeMismatch {
+            layer: format!("{} (backward)", self.name),
+            expected: format!("a gradient with {} values per sample", self.output_shape[0]),
+            found,
+        })
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    fn is_trainable(&self) -> bool {
+        true
+    }
+
+    fn set_trainable(&mut self, _trainable: bool) {}
+}

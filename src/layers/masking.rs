@@ -1,0 +1,144 @@
+//! `Masking`: marks the timesteps whose features all equal a padding value.
+
+use super::{not_built, Layer, Mask, Param};
+use crate::shape::expect_batch_of;
+use crate::{Error, Result};
+use ndarray::{ArrayD, ArrayViewD, Axis, Ix3, Zip};
+use rand::rngs::StdRng;
+
+/// Masks every timestep whose features all equal `mask_value`, as Keras' `Masking`: the output
+/// is the input with masked steps set to zero, and it carries a mask that recurrent layers
+/// honour. This is how float sequences (not token ids) are padded.
+///
+/// # Shapes
+/// Input and output `(batch, steps, features)`.
+///
+/// # Examples
+/// ```
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let mut model = Sequential::new();
+/// model.add(Masking::new(0.0));
+/// model.add(SimpleRnn::new(8));
+/// model.build(&[20, 4])?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Masking {
+    name: String,
+    mask_value: f32,
+    input_shape: Option<Vec<usize>>,
+    cached_mask: Option<Mask>,
+}
+
+impl Masking {
+    /// Masks steps whose features all equal `mask_value` (Keras' default is 0.0).
+    pub fn new(mask_value: f32) -> Self {
+        Masking { name: String::new(), mask_value, input_shape: None, cached_mask: None }
+    }
+
+    fn step_mask(&self, input: &ArrayViewD<'_, f32>) -> Result<Mask> {
+        let input = input.view().into_dimensionality::<Ix3>().map_err(|_| Error::ShapeMismatch {
+            layer: self.name.clone(),
+            expected: "(batch, steps, features)".into(),
+            found: crate::shape::array_shape(input.shape()),
+        })?;
+        Ok(input.map_axis(Axis(2), |features| features.iter().any(|&v| v != self.mask_value)))
+    }
+}
+
+impl Layer for Masking {
+    fn class_name(&self) -> &'static str {
+        "Masking"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+
+    fn build(&mut self, input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
+        if input_shape.len() != 2 {
+            return Err(Error::ShapeMismatch {
+                layer: self.name.clone(),
+                expected: "(None, steps, features)".into(),
+                found: crate::shape::keras_shape(input_shape),
+            });
+        }
+        self.input_shape = Some(input_shape.to_vec());
+        Ok(input_shape.to_vec())
+    }
+
+    fn output_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+
+    fn forward(
+        &mut self,
+        input: ArrayViewD<'_, f32>,
+        _mask: Option<&Mask>,
+        training: bool,
+    ) -> Result<ArrayD<f32>> {
+        let input_shape = self.input_shape.as_ref().ok_or_else(|| not_built(&self.name))?;
+        expect_batch_of(&self.name, input_shape, input.shape())?;
+        let mask = self.step_mask(&input)?;
+        let mut output = input.to_owned();
+        zero_masked(&mut output, &mask);
+        self.cached_mask = training.then_some(mask);
+        Ok(output)
+    }
+
+    fn compute_mask(&self, input: ArrayViewD<'_, f32>, _mask: Option<&Mask>) -> Result<Option<Mask>> {
+        self.step_mask(&input).map(Some)
+    }
+
+    fn backward(
+        &mut self,
+        grad_output: ArrayViewD<'_, f32>,
+        input_grad: bool,
+    ) -> Result<Option<ArrayD<f32>>> {
+        let mask = self.cached_mask.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        if !input_grad {
+            return Ok(None);
+        }
+        let mut grad = grad_output.to_owned();
+        if grad.ndim() != 3 || grad.shape()[..2] != *mask.shape() {
+            return Err(Error::ShapeMismatch {
+                layer: format!("{} (backward)", self.name),
+                expected: format!("(batch, steps, features) with (batch, steps) = {:?}", mask.dim()),
+                found: crate::shape::array_shape(grad.shape()),
+            });
+        }
+        zero_masked(&mut grad, mask);
+        Ok(Some(grad))
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    fn is_trainable(&self) -> bool {
+        true
+    }
+
+    fn set_trainable(&mut self, _trainable: bool) {}
+}
+
+/// Sets every masked `(sample, step)` of a `(batch, steps, features)` array to zero.
+fn zero_masked(values: &mut ArrayD<f32>, mask: &Mask) {
+    for (mut sample, keep_row) in values.outer_iter_mut().zip(mask.outer_iter()) {
+        Zip::from(sample.outer_iter_mut()).and(&keep_row).for_each(|mut step, &keep| {
+            if !keep {
+                step.fill(0.0);
+            }
+        });
+    }
+}

@@ -1,0 +1,45 @@
+//! `FitConfig`: the arguments of `fit`, with Keras' defaults.
+
+use ndarray::ArrayD;
+
+/// How [`Sequential::fit`](super::Sequential::fit) trains; `FitConfig::default()` holds Keras'
+/// defaults, so set only what differs:
+///
+/// ```
+/// use rnnkit::prelude::*;
+/// let config = FitConfig { epochs: 3, batch_size: 32, validation_split: 0.2, ..FitConfig::default() };
+/// assert!(config.shuffle);
+/// ```
+#[derive(Clone, Debug)]
+pub struct FitConfig {
+    /// Passes over the training data. Default: 1.
+    pub epochs: usize,
+    /// Samples per gradient update. Default: 32.
+    pub batch_size: usize,
+    /// Fraction in [0, 1) of the samples, taken from the end of `x` and `y` before shuffling,
+    /// held out for validation (as Keras). Default: 0.
+    pub validation_split: f32,
+    /// Validation samples `(x, y)`; when set, `validation_split` is ignored. Default: none.
+    pub validation_data: Option<(ArrayD<f32>, ArrayD<f32>)>,
+    /// Shuffle the training samples before each epoch. Default: `true`.
+    pub shuffle: bool,
+    /// Seed of the shuffling; `None` draws from the model's generator (itself seeded by
+    /// [`Sequential::seed`](super::Sequential::seed)). Default: `None`.
+    pub seed: Option<u64>,
+    /// 0 = silent, 1 = a progress bar per epoch, 2 = one line per epoch. Default: 1.
+    pub verbose: u8,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            seed: None,
+            verbose: 1,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Models: [`Sequential`] and what it reports ([`Summary`], [`History`], [`Scores`]).
+
+mod config;
+mod fit;
+mod history;
+mod progress;
+mod sequential;
+mod summary;
+
+pub use config::FitConfig;
+pub use history::{History, Scores};
+pub use sequential::Sequential;
+pub use summary::{LayerSummary, Summary};

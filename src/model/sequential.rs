@@ -1,0 +1,306 @@
+//! `Sequential`: a stack of layers, each feeding the next.
+
+use super::summary::{LayerSummary, Summary};
+use crate::layers::{snake_case, Layer, Mask, Param};
+use crate::losses::{Loss, LossGrad};
+use crate::metrics::Metric;
+use crate::optimizers::Optimizer;
+use crate::shape::{array_shape, keras_shape};
+use crate::{Error, Result};
+use ndarray::{ArrayD, ArrayViewD};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// The seed of a model's generator unless [`Sequential::seed`] says otherwise.
+const DEFAULT_SEED: u64 = 0;
+
+/// A linear stack of layers, as Keras' `Sequential`.
+///
+/// A layer is built (its weights created) as soon as the shape of its input is known: when it is
+/// added after built layers, when the first layer declares its input (`Embedding::input_length`),
+/// or at [`Sequential::build`] or the first `fit`. Weights come from the model's generator, so
+/// the same seed gives bit-identical weights.
+///
+/// # Examples
+/// ```
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let mut model = Sequential::new();
+/// model.add(Embedding::new(10_000, 32).input_length(500));
+/// model.add(SimpleRnn::new(32));
+/// model.add(Dense::new(1).activation(Activation::Sigmoid));
+/// let summary = model.summary()?;
+/// assert_eq!(summary.total_params(), 322_113);
+/// println!("{summary}");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Sequential {
+    pub(super) layers: Vec<Box<dyn Layer>>,
+    /// Per-sample input shape, once known.
+    pub(super) input_shape: Option<Vec<usize>>,
+    /// Layers `..built` are built.
+    built: usize,
+    /// The first error met while building eagerly in `add`, reported by the next call that
+    /// needs the model built.
+    deferred: Option<Error>,
+    pub(super) rng: StdRng,
+    pub(super) compiled: Option<Compiled>,
+}
+
+/// What `compile` sets.
+#[derive(Debug)]
+pub(super) struct Compiled {
+    pub(super) optimizer: Box<dyn Optimizer>,
+    pub(super) loss: Loss,
+    pub(super) metrics: Vec<Metric>,
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Sequential::new()
+    }
+}
+
+impl Sequential {
+    /// An empty model whose generator is seeded with 0.
+    pub fn new() -> Self {
+        Sequential {
+            layers: Vec::new(),
+            input_shape: None,
+            built: 0,
+            deferred: None,
+            rng: StdRng::seed_from_u64(DEFAULT_SEED),
+            compiled: None,
+        }
+    }
+
+    /// Seeds the generator that initialises the weights and shuffles the data; set it before
+    /// adding layers. Default: 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rng = StdRng::seed_from_u64(seed);
+        self
+    }
+
+    /// Appends a layer, names it Keras-style (`dense`, `dense_1`, ...) and builds it if the shape
+    /// of its input is known. A build error is reported by the next call that needs the model
+    /// (`summary`, `build`, `fit`, ...).
+    pub fn add(&mut self, layer: impl Layer + 'static) {
+        let mut layer: Box<dyn Layer> = Box::new(layer);
+        let stem = snake_case(layer.class_name());
+        let taken = |name: &str| self.layers.iter().any(|l| l.name() == name);
+        let mut name = stem.clone();
+        let mut suffix = 0;
+        while taken(&name) {
+            suffix += 1;
+            name = format!("{stem}_{suffix}");
+        }
+        layer.set_name(name);
+        if self.layers.is_empty() && self.input_shape.is_none() {
+            self.input_shape = layer.declared_input_shape();
+        }
+        self.layers.push(layer);
+        if self.deferred.is_none() {
+            if let Err(error) = self.build_pending() {
+                self.deferred = Some(error);
+            }
+        }
+    }
+
+    /// Builds the model for inputs of per-sample shape `input_shape` (the batch axis left out:
+    /// `&[500]` for sequences of 500 ids).
+    ///
+    /// # Errors
+    /// [`Error::NotBuilt`] for a model without layers, [`Error::ShapeMismatch`] when the shape
+    /// differs from the one the model was built for or a layer cannot take its input, and any
+    /// error of a layer's `build`.
+    pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        match &self.input_shape {
+            Some(known) if known.as_slice() != input_shape => {
+                return Err(Error::ShapeMismatch {
+                    layer: "sequential".into(),
+                    expected: keras_shape(known),
+                    found: keras_shape(input_shape),
+                })
+            }
+            _ => self.input_shape = Some(input_shape.to_vec()),
+        }
+        self.ensure_built()
+    }
+
+    /// Builds every layer not built yet, or reports why it cannot.
+    pub(super) fn ensure_built(&mut self) -> Result<()> {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
+        if self.layers.is_empty() {
+            return Err(Error::NotBuilt("the model has no layers; add one with `model.add(..)`".into()));
+        }
+        if self.input_shape.is_none() {
+            return Err(Error::NotBuilt(
+                "the model's input shape is unknown; call `model.build(&input_shape)` or give \
+                 the first layer an input length"
+                    .into(),
+            ));
+        }
+        self.build_pending()
+    }
+
+    fn build_pending(&mut self) -> Result<()> {
+        let Some(mut shape) = self.input_shape.clone() else { return Ok(()) };
+        if let Some(last_built) = self.built.checked_sub(1) {
+            shape = self.layers[last_built].output_shape().map(<[usize]>::to_vec).unwrap_or(shape);
+        }
+        while self.built < self.layers.len() {
+            shape = self.layers[self.built].build(&shape, &mut self.rng)?;
+            self.built += 1;
+        }
+        Ok(())
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> impl Iterator<Item = &dyn Layer> {
+        self.layers.iter().map(|l| l.as_ref())
+    }
+
+    /// The model's table of layers, output shapes and parameter counts, as Keras' `summary()`.
+    ///
+    /// # Errors
+    /// [`Error::NotBuilt`] when the input shape is unknown, and any error of a layer's `build`.
+    pub fn summary(&self) -> Result<Summary> {
+        if let Some(error) = &self.deferred {
+            return Err(Error::NotBuilt(format!("the model could not be built: {error}")));
+        }
+        if self.layers.is_empty() || self.built < self.layers.len() {
+            return Err(Error::NotBuilt(
+                "the model is not built; call `model.build(&input_shape)` or give the first \
+                 layer an input length (Keras raises the same before `summary`)"
+                    .into(),
+            ));
+        }
+        let layers = self
+            .layers
+            .iter()
+            .map(|layer| LayerSummary {
+                name: layer.name().to_string(),
+                class_name: layer.class_name().to_string(),
+                output_shape: layer.output_shape().map(<[usize]>::to_vec).unwrap_or_default(),
+                params: layer.count_params(),
+                trainable: layer.is_trainable(),
+            })
+            .collect();
+        Ok(Summary::new("sequential".into(), layers))
+    }
+
+    /// Copies of every weight, layer by layer in Keras' order (`model.get_weights()`).
+    pub fn get_weights(&self) -> Vec<ArrayD<f32>> {
+        self.layers.iter().flat_map(|l| l.get_weights()).collect()
+    }
+
+    /// Replaces every weight, layer by layer in Keras' order (`model.set_weights()`).
+    ///
+    /// # Errors
+    /// [`Error::NotBuilt`] before the model is built, and [`Error::WeightMismatch`] when the
+    /// count or a shape differs; the model's weights are then left unchanged.
+    pub fn set_weights(&mut self, weights: Vec<ArrayD<f32>>) -> Result<()> {
+        self.ensure_built()?;
+        let expected: usize = self.layers.iter().map(|l| l.params().len()).sum();
+        if weights.len() != expected {
+            return Err(Error::WeightMismatch {
+                layer: "sequential".into(),
+                index: weights.len().min(expected),
+                expected: format!("{expected} weights"),
+                found: format!("{} weights", weights.len()),
+            });
+        }
+        // Check every shape before touching any layer.
+        let mut index = 0;
+        for layer in &self.layers {
+            for param in layer.params() {
+                if param.value.shape() != weights[index].shape() {
+                    return Err(Error::WeightMismatch {
+                        layer: layer.name().to_string(),
+                        index,
+                        expected: format!("{} {}", param.name(), array_shape(param.value.shape())),
+                        found: array_shape(weights[index].shape()),
+                    });
+                }
+                index += 1;
+            }
+        }
+        let mut weights = weights.into_iter();
+        for layer in &mut self.layers {
+            let count = layer.params().len();
+            layer.set_weights(weights.by_ref().take(count).collect())?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `x` is a batch of the model's per-sample input shape.
+    pub(super) fn check_input(&self, x: &ArrayViewD<'_, f32>) -> Result<()> {
+        let expected = self.input_shape.as_deref().unwrap_or_default();
+        if x.ndim() == 0 || x.shape()[1..] != *expected {
+            return Err(Error::ShapeMismatch {
+                layer: "sequential (x)".into(),
+                expected: keras_shape(expected),
+                found: array_shape(x.shape()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs every layer on a batch; returns the output.
+    pub(super) fn forward(&mut self, x: ArrayViewD<'_, f32>, training: bool) -> Result<ArrayD<f32>> {
+        let mut current: Option<ArrayD<f32>> = None;
+        let mut mask: Option<Mask> = None;
+        for layer in &mut self.layers {
+            let input = current.as_ref().map_or_else(|| x.view(), |c| c.view());
+            let next_mask = layer.compute_mask(input.view(), mask.as_ref())?;
+            let output = layer.forward(input, mask.as_ref(), training)?;
+            current = Some(output);
+            mask = next_mask;
+        }
+        current.ok_or_else(|| Error::NotBuilt("the model has no layers".into()))
+    }
+
+    /// Back-propagates the loss gradient through every layer, accumulating weight gradients.
+    pub(super) fn backward(&mut self, grad: LossGrad) -> Result<()> {
+        let Some((last, rest)) = self.layers.split_last_mut() else { return Ok(()) };
+        let need_input = !rest.is_empty();
+        let mut grad = match grad {
+            LossGrad::Output(g) => last.backward(g.view(), need_input)?,
+            LossGrad::Logits(g) => last.backward_logits(g.view(), need_input)?,
+        };
+        for (index, layer) in rest.iter_mut().enumerate().rev() {
+            let Some(g) = grad.take() else { break };
+            grad = layer.backward(g.view(), index > 0)?;
+        }
+        Ok(())
+    }
+
+    /// The trainable weights, in a fixed order (the optimizer's slots follow it).
+    pub(super) fn trainable_params(&mut self) -> Vec<&mut Param> {
+        self.layers.iter_mut().filter(|l| l.is_trainable()).flat_map(|l| l.params_mut()).collect()
+    }
+
+    /// Sets every gradient to zero.
+    pub(super) fn zero_grads(&mut self) {
+        for layer in &mut self.layers {
+            for param in layer.params_mut() {
+                param.grad.fill(0.0);
+            }
+        }
+    }
+
+    /// The last layer's activation and logits, when it keeps them and the loss can use them.
+    pub(super) fn output_logits(&self) -> Option<(crate::activations::Activation, ArrayViewD<'_, f32>)> {
+        let last = self.layers.last()?;
+        Some((last.output_activation(), last.last_logits()?))
+    }
+
+    /// The per-sample output shape of the built model.
+    pub(super) fn output_shape(&self) -> Vec<usize> {
+        self.layers.last().and_then(|l| l.output_shape()).map(<[usize]>::to_vec).unwrap_or_default()
+    }
+}

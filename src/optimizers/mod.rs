@@ -1,0 +1,139 @@
+//! Optimizers with Keras 3's update rules, and Keras' gradient clipping options.
+
+mod adam;
+mod rmsprop;
+mod sgd;
+
+pub use adam::Adam;
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
+use crate::layers::Param;
+use crate::{Error, Result};
+use ndarray::{ArrayD, ArrayViewMutD};
+use std::fmt::Debug;
+
+/// Keras' gradient clipping options, shared by every optimizer. At most one may be set.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Clipping {
+    /// Each gradient is rescaled so that its own L2 norm is at most this.
+    pub clipnorm: Option<f32>,
+    /// Each gradient value is clipped to [−clipvalue, clipvalue].
+    pub clipvalue: Option<f32>,
+    /// All gradients are rescaled together so that their joint L2 norm is at most this.
+    pub global_clipnorm: Option<f32>,
+}
+
+impl Clipping {
+    fn validate(&self) -> Result<()> {
+        let set = [self.clipnorm, self.clipvalue, self.global_clipnorm];
+        if set.iter().flatten().count() > 1 {
+            return Err(Error::invalid(
+                "clipnorm/clipvalue/global_clipnorm",
+                "at most one of them",
+                format!("{self:?}"),
+            ));
+        }
+        if let Some(bad) = set.iter().flatten().find(|v| !(v.is_finite() && **v > 0.0)) {
+            return Err(Error::invalid("clipping threshold", "a positive finite number", bad));
+        }
+        Ok(())
+    }
+
+    /// Clips the gradients in place, as `BaseOptimizer._clip_gradients` in Keras 3.
+    fn apply(&self, grads: &mut [ArrayViewMutD<'_, f32>]) {
+        if let Some(limit) = self.clipnorm {
+            for grad in grads.iter_mut() {
+                let norm = grad.iter().map(|g| g * g).sum::<f32>().sqrt();
+                if norm > limit {
+                    let scale = limit / norm;
+                    grad.mapv_inplace(|g| g * scale);
+                }
+            }
+        } else if let Some(limit) = self.global_clipnorm {
+            let norm = grads.iter().flat_map(|g| g.iter()).map(|g| g * g).sum::<f32>().sqrt();
+            if norm > limit {
+                let scale = limit / norm;
+                grads.iter_mut().for_each(|g| g.mapv_inplace(|g| g * scale));
+            }
+        } else if let Some(limit) = self.clipvalue {
+            grads.iter_mut().for_each(|g| g.mapv_inplace(|g| g.clamp(-limit, limit)));
+        }
+    }
+}
+
+/// An optimizer: updates weights from their gradients, keeping its own state per weight.
+///
+/// The model calls [`Optimizer::apply`] once per batch with the trainable weights, always in
+/// the same order, so the optimizer can index its state by position.
+pub trait Optimizer: Debug + Send {
+    /// The learning rate.
+    fn learning_rate(&self) -> f32;
+
+    /// The clipping applied to gradients before each update.
+    fn clipping(&self) -> Clipping;
+
+    /// Checks the hyper-parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the first value out of its domain.
+    fn validate(&self) -> Result<()>;
+
+    /// Updates weight number `slot` (its position among the trainable weights) from `grad`;
+    /// `step` counts the updates so far, starting at 1.
+    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64);
+
+    /// How many updates were applied.
+    fn iterations(&self) -> u64;
+
+    /// Records one more update.
+    fn advance(&mut self);
+
+    /// Clips the gradients, then applies one update to every weight.
+    fn apply(&mut self, params: &mut [&mut Param]) {
+        let mut grads: Vec<ArrayViewMutD<'_, f32>> = Vec::new();
+        let clipping = self.clipping();
+        if clipping != Clipping::default() {
+            grads = params.iter_mut().map(|p| p.grad.view_mut()).collect();
+            clipping.apply(&mut grads);
+        }
+        drop(grads);
+        self.advance();
+        let step = self.iterations();
+        for (slot, param) in params.iter_mut().enumerate() {
+            let Param { value, grad, .. } = &mut **param;
+            self.update(slot, value, grad, step);
+        }
+    }
+}
+
+/// The state array for `slot`, created as zeros of `like`'s shape on first use.
+pub(crate) fn slot_state<'a>(states: &'a mut Vec<ArrayD<f32>>, slot: usize, like: &ArrayD<f32>) -> &'a mut ArrayD<f32> {
+    while states.len() <= slot {
+        states.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
+    }
+    if states[slot].shape() != like.shape() {
+        states[slot] = ArrayD::zeros(like.raw_dim());
+    }
+    &mut states[slot]
+}
+
+/// Checks a learning rate.
+pub(crate) fn check_learning_rate(learning_rate: f32) -> Result<()> {
+    if learning_rate.is_finite() && learning_rate >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid("learning_rate", "a finite number ≥ 0", learning_rate))
+    }
+}
+
+/// Checks a decay or momentum factor.
+pub(crate) fn check_unit_interval(name: &str, value: f32, include_one: bool) -> Result<()> {
+    let ok = value >= 0.0 && if include_one { value <= 1.0 } else { value < 1.0 };
+    if ok {
+        Ok(())
+    } else {
+        let range = if include_one { "[0, 1]" } else { "[0, 1)" };
+        Err(Error::invalid(name, format!("a number in {range}"), value))
+    }
+}

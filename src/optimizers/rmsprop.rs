@@ -1,0 +1,115 @@
+//! RMSprop with Keras 3's rule: epsilon inside the square root.
+
+use super::{check_learning_rate, check_unit_interval, slot_state, Clipping, Optimizer};
+use crate::{Error, Result};
+use ndarray::{ArrayD, Zip};
+
+/// RMSprop, as Keras' `RMSprop` (the lesson's optimizer).
+///
+/// v ← ρ·v + (1 − ρ)·g²; Δ = lr·g / √(v + ε); w ← w − Δ, or with momentum μ: m ← μ·m + Δ,
+/// w ← w − m. Keras puts ε inside the square root (`keras/src/optimizers/rmsprop.py`);
+/// PyTorch puts it outside. Defaults: ρ = 0.9, ε = 1e-7, μ = 0.
+///
+/// # Examples
+/// ```
+/// use rnnkit::prelude::*;
+/// let rmsprop = RmsProp::new(0.001);
+/// assert_eq!(rmsprop.learning_rate(), 0.001);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    learning_rate: f32,
+    rho: f32,
+    momentum: f32,
+    epsilon: f32,
+    clipping: Clipping,
+    iterations: u64,
+    velocities: Vec<ArrayD<f32>>,
+    momentums: Vec<ArrayD<f32>>,
+}
+
+impl RmsProp {
+    /// RMSprop with the given learning rate (Keras' default is 0.001) and Keras' defaults.
+    pub fn new(learning_rate: f32) -> Self {
+        RmsProp {
+            learning_rate,
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            clipping: Clipping::default(),
+            iterations: 0,
+            velocities: Vec::new(),
+            momentums: Vec::new(),
+        }
+    }
+
+    /// Decay ρ of the running average of squared gradients. Default: 0.9.
+    pub fn rho(mut self, rho: f32) -> Self {
+        self.rho = rho;
+        self
+    }
+
+    /// Momentum μ. Default: 0.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// ε, added to v inside the square root. Default: 1e-7.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
+    pub fn clipping(mut self, clipping: Clipping) -> Self {
+        self.clipping = clipping;
+        self
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn clipping(&self) -> Clipping {
+        self.clipping
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_learning_rate(self.learning_rate)?;
+        check_unit_interval("rho", self.rho, false)?;
+        check_unit_interval("momentum", self.momentum, true)?;
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
+        }
+        self.clipping.validate()
+    }
+
+    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, _step: u64) {
+        let (lr, rho, eps, mu) = (self.learning_rate, self.rho, self.epsilon, self.momentum);
+        let v = slot_state(&mut self.velocities, slot, value);
+        if mu == 0.0 {
+            Zip::from(value).and(v).and(grad).for_each(|w, v, &g| {
+                *v = rho * *v + (1.0 - rho) * (g * g);
+                *w -= lr * g / (*v + eps).sqrt();
+            });
+            return;
+        }
+        let m = slot_state(&mut self.momentums, slot, value);
+        Zip::from(value).and(v).and(m).and(grad).for_each(|w, v, m, &g| {
+            *v = rho * *v + (1.0 - rho) * (g * g);
+            *m = mu * *m + lr * g / (*v + eps).sqrt();
+            *w -= *m;
+        });
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn advance(&mut self) {
+        self.iterations += 1;
+    }
+}
