@@ -21,11 +21,16 @@ fn main() -> rnnkit::Result<()> {
     let mut rng = StdRng::seed_from_u64(42);
     let x: Array2<f32> = Array2::from_shape_fn((256, 500), |_| rng.gen_range(0..10_000) as f32);
     let y: Array1<f32> = Array1::from_shape_fn(256, |_| rng.gen_range(0..2) as f32);
-    let config = FitConfig { epochs: 2, batch_size: 32, validation_split: 0.2, ..FitConfig::default() };
+    let config =
+        FitConfig { epochs: 2, batch_size: 32, validation_split: 0.2, ..FitConfig::default() };
     let history = model.fit(&x, &y, &config)?;
     println!("{:?}", history.metric("val_accuracy"));
     let scores = model.evaluate(&x, &y, 32)?;
-    println!("loss = {}, accuracy = {}", scores.loss, scores.metric("accuracy").unwrap_or(f32::NAN));
+    println!(
+        "loss = {}, accuracy = {}",
+        scores.loss,
+        scores.metric("accuracy").unwrap_or(f32::NAN)
+    );
     let probabilities = model.predict(&x, 32)?;
     assert_eq!(probabilities.shape(), &[256, 1]);
     Ok(())

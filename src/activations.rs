@@ -1,6 +1,6 @@
 //! Element-wise activations, applied in place, with derivatives written in terms of the output.
 
-use ndarray::{ArrayViewMutD, ArrayViewD, Axis, Zip};
+use ndarray::{ArrayViewD, ArrayViewMutD, Axis, Zip};
 use std::fmt;
 use std::str::FromStr;
 
@@ -58,7 +58,9 @@ impl Activation {
     pub(crate) fn backward(self, y: ArrayViewD<'_, f32>, mut grad: ArrayViewMutD<'_, f32>) {
         match self {
             Activation::Linear => {}
-            Activation::Sigmoid => Zip::from(&mut grad).and(&y).for_each(|g, &y| *g *= y * (1.0 - y)),
+            Activation::Sigmoid => {
+                Zip::from(&mut grad).and(&y).for_each(|g, &y| *g *= y * (1.0 - y))
+            }
             Activation::Tanh => Zip::from(&mut grad).and(&y).for_each(|g, &y| *g *= 1.0 - y * y),
             Activation::Relu => Zip::from(&mut grad).and(&y).for_each(|g, &y| {
                 if y <= 0.0 {

@@ -137,7 +137,11 @@ impl Error {
         expected: impl Into<String>,
         got: impl std::fmt::Display,
     ) -> Self {
-        Error::InvalidArgument { name: name.into(), expected: expected.into(), got: got.to_string() }
+        Error::InvalidArgument {
+            name: name.into(),
+            expected: expected.into(),
+            got: got.to_string(),
+        }
     }
 
     /// Shorthand for [`Error::Io`].

@@ -1,9 +1,10 @@
 //! Losses: their value and their gradient, reduced as Keras' `sum_over_batch_size`.
 
 use crate::activations::{sigmoid, Activation};
+use crate::layers::Mask;
 use crate::shape::array_shape;
 use crate::{Error, Result};
-use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, Zip};
 
 /// Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before taking logarithms.
 const EPSILON: f32 = 1e-7;
@@ -54,7 +55,11 @@ impl Loss {
     /// Checks that targets `y` fit predictions of per-sample shape `output` and returns the
     /// targets in the shape the loss reads (a `(batch,)` target for a `(batch, 1)` output gets
     /// its trailing axis back).
-    pub(crate) fn conform_targets(self, y: ArrayViewD<'_, f32>, output: &[usize]) -> Result<ArrayD<f32>> {
+    pub(crate) fn conform_targets(
+        self,
+        y: ArrayViewD<'_, f32>,
+        output: &[usize],
+    ) -> Result<ArrayD<f32>> {
         let per_sample = &y.shape()[1.min(y.ndim())..];
         let mismatch = |expected: String| Error::ShapeMismatch {
             layer: format!("{} targets", self.keras_name()),
@@ -76,14 +81,17 @@ impl Loss {
                     )));
                 }
                 let classes = output.last().copied().unwrap_or(0) as f32;
-                if let Some(&bad) = y.iter().find(|&&c| !(c >= 0.0 && c < classes && c.fract() == 0.0)) {
+                if let Some(&bad) =
+                    y.iter().find(|&&c| !(c >= 0.0 && c < classes && c.fract() == 0.0))
+                {
                     return Err(Error::invalid(
                         "y",
                         format!("integer class ids in 0..{classes}"),
                         bad,
                     ));
                 }
-                let shape: Vec<usize> = [batch].into_iter().chain(ids_shape.iter().copied()).collect();
+                let shape: Vec<usize> =
+                    [batch].into_iter().chain(ids_shape.iter().copied()).collect();
                 Ok(y.to_shape(shape).map_err(|_| mismatch(String::new()))?.into_owned())
             }
             _ => {
@@ -101,92 +109,117 @@ impl Loss {
 
     /// The loss value and its gradient for predictions `output` (and the last layer's logits
     /// and activation, when it keeps them) against conformed targets `y`.
+    ///
+    /// With a `mask` over the output's leading `(batch, steps)` axes, masked rows weigh 0 and
+    /// the others `total / valid`, so the loss is the mean over unmasked rows, as Keras'
+    /// `apply_mask` (`keras/src/losses/loss.py`).
     pub(crate) fn value_and_grad(
         self,
         output: ArrayViewD<'_, f32>,
         logits: Option<(Activation, ArrayViewD<'_, f32>)>,
         y: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
     ) -> (f32, LossGrad) {
-        let classes = output.shape().last().copied().unwrap_or(1).max(1);
+        let last = Axis(output.ndim() - 1);
+        let classes = output.len_of(last).max(1);
         let rows = (output.len() / classes).max(1);
-        match (self, logits) {
-            (Loss::BinaryCrossentropy, Some((Activation::Sigmoid, z))) => {
-                // From logits: max(z, 0) − z·y + log(1 + e^{−|z|}); dL/dz = σ(z) − y.
-                let scale = 1.0 / (rows * classes) as f32;
-                let mut total = 0.0f64;
-                let mut grad = ArrayD::zeros(z.raw_dim());
-                Zip::from(&mut grad).and(&z).and(&y).for_each(|g, &z, &y| {
-                    total += f64::from(z.max(0.0) - z * y + (-z.abs()).exp().ln_1p());
-                    *g = (sigmoid(z) - y) * scale;
+        let row_weights = mask.filter(|m| m.len() == rows).map(|m| {
+            let valid = m.iter().filter(|&&keep| keep).count() as f32;
+            let scale = rows as f32 / (valid + EPSILON);
+            m.iter().map(|&keep| if keep { scale } else { 0.0 }).collect::<Vec<f32>>()
+        });
+        let weight = |row: usize| row_weights.as_ref().map_or(1.0, |w| w[row]);
+        let from_logits = match (self, logits) {
+            (Loss::BinaryCrossentropy, Some((Activation::Sigmoid, z))) => Some(z),
+            (
+                Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy,
+                Some((Activation::Softmax, z)),
+            ) => Some(z),
+            _ => None,
+        };
+        let targets = self.dense_targets(y, classes);
+        let source = from_logits.as_ref().map_or_else(|| output.view(), |z| z.view());
+        let mut grad = ArrayD::<f32>::zeros(source.raw_dim());
+        let mut total = 0.0f64;
+        let lanes =
+            Zip::from(grad.lanes_mut(last)).and(source.lanes(last)).and(targets.lanes(last));
+        let mut row = 0;
+        lanes.for_each(|g, v, t| {
+            // Each row's loss is scaled by 1/rows (sum_over_batch_size) and its mask weight.
+            let scale = weight(row) / rows as f32;
+            total += f64::from(self.row(from_logits.is_some(), v, t, g, scale));
+            row += 1;
+        });
+        let value = total as f32;
+        if from_logits.is_some() {
+            (value, LossGrad::Logits(grad))
+        } else {
+            (value, LossGrad::Output(grad))
+        }
+    }
+
+    /// One row's loss times `scale`, writing its gradient (times `scale`) into `grad`. `values`
+    /// are logits when `from_logits`, else the model's outputs.
+    fn row(
+        self,
+        from_logits: bool,
+        values: ArrayView1<'_, f32>,
+        targets: ArrayView1<'_, f32>,
+        mut grad: ArrayViewMut1<'_, f32>,
+        scale: f32,
+    ) -> f32 {
+        let classes = values.len() as f32;
+        let mut loss = 0.0f32;
+        match (self, from_logits) {
+            (Loss::BinaryCrossentropy, true) => {
+                // max(z, 0) − z·y + log(1 + e^{−|z|}), averaged over the last axis; dL/dz = σ(z) − y.
+                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &z, &y| {
+                    loss += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
+                    *g = (sigmoid(z) - y) * scale / classes;
                 });
-                ((total * f64::from(scale)) as f32, LossGrad::Logits(grad))
+                loss / classes * scale
             }
-            (Loss::BinaryCrossentropy, _) => {
-                let scale = 1.0 / (rows * classes) as f32;
-                let mut total = 0.0f64;
-                let mut grad = ArrayD::zeros(output.raw_dim());
-                Zip::from(&mut grad).and(&output).and(&y).for_each(|g, &p, &y| {
+            (Loss::BinaryCrossentropy, false) => {
+                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &p, &y| {
                     let clipped = p.clamp(EPSILON, 1.0 - EPSILON);
-                    total -= f64::from(y * clipped.ln() + (1.0 - y) * (1.0 - clipped).ln());
+                    loss -= y * clipped.ln() + (1.0 - y) * (1.0 - clipped).ln();
                     let inside = p > EPSILON && p < 1.0 - EPSILON;
-                    *g = if inside { (p - y) / (p * (1.0 - p)) * scale } else { 0.0 };
+                    *g = if inside { (p - y) / (p * (1.0 - p)) * scale / classes } else { 0.0 };
                 });
-                ((total * f64::from(scale)) as f32, LossGrad::Output(grad))
+                loss / classes * scale
             }
-            (Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy, Some((Activation::Softmax, z))) => {
-                let targets = self.dense_targets(y, classes);
-                let scale = 1.0 / rows as f32;
-                let mut total = 0.0f64;
-                let mut grad = ArrayD::zeros(z.raw_dim());
-                let last = Axis(z.ndim() - 1);
-                Zip::from(grad.lanes_mut(last)).and(z.lanes(last)).and(targets.lanes(last)).for_each(
-                    |mut g, z, y| {
-                        // log_softmax(z) = z − max − log Σ e^{z − max}; dL/dz = p·Σy − y.
-                        let max = z.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                        let log_sum = z.iter().map(|&v| (v - max).exp()).sum::<f32>().ln();
-                        let y_sum: f32 = y.sum();
-                        Zip::from(&mut g).and(&z).and(&y).for_each(|g, &z, &y| {
-                            let log_p = z - max - log_sum;
-                            total -= f64::from(y * log_p);
-                            *g = (log_p.exp() * y_sum - y) * scale;
-                        });
-                    },
-                );
-                ((total * f64::from(scale)) as f32, LossGrad::Logits(grad))
+            (_, true) => {
+                // log_softmax(z) = z − max − log Σ e^{z − max}; dL/dz = p·Σy − y.
+                let max = values.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let log_sum = values.iter().map(|&v| (v - max).exp()).sum::<f32>().ln();
+                let y_sum = targets.sum();
+                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &z, &y| {
+                    let log_p = z - max - log_sum;
+                    loss -= y * log_p;
+                    *g = (log_p.exp() * y_sum - y) * scale;
+                });
+                loss * scale
             }
-            (Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy, _) => {
+            (Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy, false) => {
                 // Keras: p ← p / Σp, clipped to [ε, 1 − ε]; L = −Σ y·log p.
-                let targets = self.dense_targets(y, classes);
-                let scale = 1.0 / rows as f32;
-                let mut total = 0.0f64;
-                let mut grad = ArrayD::zeros(output.raw_dim());
-                let last = Axis(output.ndim() - 1);
-                Zip::from(grad.lanes_mut(last)).and(output.lanes(last)).and(targets.lanes(last)).for_each(
-                    |mut g, p, y| {
-                        let sum: f32 = p.sum();
-                        let y_sum: f32 = y.sum();
-                        Zip::from(&mut g).and(&p).and(&y).for_each(|g, &p, &y| {
-                            let q = p / sum;
-                            let clipped = q.clamp(EPSILON, 1.0 - EPSILON);
-                            total -= f64::from(y * clipped.ln());
-                            let inside = q > EPSILON && q < 1.0 - EPSILON;
-                            // d/dp of −Σ_c y_c log(p_c / Σp) = −y/p + Σy/Σp.
-                            *g = (if inside { -y / p } else { 0.0 } + y_sum / sum) * scale;
-                        });
-                    },
-                );
-                ((total * f64::from(scale)) as f32, LossGrad::Output(grad))
+                let sum = values.sum();
+                let y_sum = targets.sum();
+                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &p, &y| {
+                    let q = p / sum;
+                    loss -= y * q.clamp(EPSILON, 1.0 - EPSILON).ln();
+                    let inside = q > EPSILON && q < 1.0 - EPSILON;
+                    // d/dp of −Σ_c y_c·log(p_c / Σp) = −y/p + Σy/Σp.
+                    *g = (if inside { -y / p } else { 0.0 } + y_sum / sum) * scale;
+                });
+                loss * scale
             }
             (Loss::MeanSquaredError, _) => {
-                let scale = 1.0 / (rows * classes) as f32;
-                let mut total = 0.0f64;
-                let mut grad = ArrayD::zeros(output.raw_dim());
-                Zip::from(&mut grad).and(&output).and(&y).for_each(|g, &p, &y| {
+                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &p, &y| {
                     let diff = p - y;
-                    total += f64::from(diff * diff);
-                    *g = 2.0 * diff * scale;
+                    loss += diff * diff;
+                    *g = 2.0 * diff * scale / classes;
                 });
-                ((total * f64::from(scale)) as f32, LossGrad::Output(grad))
+                loss / classes * scale
             }
         }
     }

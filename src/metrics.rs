@@ -22,7 +22,11 @@ impl Metric {
 
     /// Sum of the per-sample metric values and their count, for a batch of predictions and
     /// targets that `Loss::conform_targets` accepted. Epoch values are the ratio of the sums.
-    pub(crate) fn batch_totals(self, output: ArrayViewD<'_, f32>, y: ArrayViewD<'_, f32>) -> (f64, usize) {
+    pub(crate) fn batch_totals(
+        self,
+        output: ArrayViewD<'_, f32>,
+        y: ArrayViewD<'_, f32>,
+    ) -> (f64, usize) {
         match self {
             Metric::Accuracy => accuracy_totals(output, y),
         }

@@ -38,13 +38,15 @@ pub struct Dense {
     input_shape: Vec<usize>,
     output_shape: Vec<usize>,
     cache: Option<DenseCache>,
+    /// Pre-activation output of the last forward pass, kept in inference too: the loss of
+    /// `evaluate` reads it, as Keras computes cross-entropies from logits.
+    logits: Option<Array2<f32>>,
 }
 
 /// What `forward` keeps for `backward`, all flattened to 2-D `(rows, ·)`.
 #[derive(Clone, Debug)]
 struct DenseCache {
     input: Array2<f32>,
-    logits: Array2<f32>,
     output: Array2<f32>,
     output_shape: Vec<usize>,
 }
@@ -63,6 +65,7 @@ impl Dense {
             input_shape: Vec::new(),
             output_shape: Vec::new(),
             cache: None,
+            logits: None,
         }
     }
 
@@ -114,7 +117,8 @@ impl Layer for Dense {
                 found: keras_shape(input_shape),
             });
         };
-        self.weights = vec![Param::new("kernel", initializers::glorot_uniform(input_dim, self.units, rng))];
+        self.weights =
+            vec![Param::new("kernel", initializers::glorot_uniform(input_dim, self.units, rng))];
         if self.use_bias {
             self.weights.push(Param::new("bias", initializers::zeros(&[self.units])));
         }
@@ -138,7 +142,10 @@ impl Layer for Dense {
         let (features, units) = kernel.dim();
         let rows = input.len() / features;
         let input = input.as_standard_layout();
-        let flat = input.view().into_shape_with_order((rows, features)).map_err(|_| not_built(&self.name))?;
+        let flat = input
+            .view()
+            .into_shape_with_order((rows, features))
+            .map_err(|_| not_built(&self.name))?;
         let mut logits = Array2::<f32>::zeros((rows, units));
         general_mat_mul(1.0, &flat, &kernel, 0.0, &mut logits);
         if let Some(bias) = self.weights.get(1) {
@@ -150,13 +157,12 @@ impl Layer for Dense {
         if let Some(last) = output_shape.last_mut() {
             *last = units;
         }
-        let shaped = output.clone().into_shape_with_order(IxDyn(&output_shape)).map_err(|_| not_built(&self.name))?;
-        self.cache = training.then(|| DenseCache {
-            input: flat.to_owned(),
-            logits,
-            output,
-            output_shape,
-        });
+        let shaped = output
+            .clone()
+            .into_shape_with_order(IxDyn(&output_shape))
+            .map_err(|_| not_built(&self.name))?;
+        self.cache = training.then(|| DenseCache { input: flat.to_owned(), output, output_shape });
+        self.logits = Some(logits);
         Ok(shaped)
     }
 
@@ -173,7 +179,11 @@ impl Layer for Dense {
                 found: array_shape(grad_output.shape()),
             });
         }
-        let mut grad = grad_output.as_standard_layout().into_owned().into_shape_with_order(cache.output.raw_dim()).map_err(|_| not_built(&self.name))?;
+        let mut grad = grad_output
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(cache.output.raw_dim())
+            .map_err(|_| not_built(&self.name))?;
         self.activation.backward(cache.output.view().into_dyn(), grad.view_mut().into_dyn());
         self.backward_logits(grad.into_dyn().view(), input_grad)
     }
@@ -183,7 +193,7 @@ impl Layer for Dense {
     }
 
     fn last_logits(&self) -> Option<ArrayViewD<'_, f32>> {
-        self.cache.as_ref().map(|c| c.logits.view().into_dyn())
+        self.logits.as_ref().map(|logits| logits.view().into_dyn())
     }
 
     fn backward_logits(
@@ -193,9 +203,10 @@ impl Layer for Dense {
     ) -> Result<Option<ArrayD<f32>>> {
         let cache = self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
         let kernel = self.kernel()?;
-        let dz = grad_logits.to_shape(cache.logits.raw_dim()).map_err(|_| Error::ShapeMismatch {
+        let rows_units = (cache.output.nrows(), cache.output.ncols());
+        let dz = grad_logits.to_shape(rows_units).map_err(|_| Error::ShapeMismatch {
             layer: format!("{} (backward)", self.name),
-            expected: array_shape(cache.logits.shape()),
+            expected: array_shape(cache.output.shape()),
             found: array_shape(grad_logits.shape()),
         })?;
         let d_input = input_grad.then(|| {
@@ -217,7 +228,9 @@ impl Layer for Dense {
             p.grad += &d_bias;
         }
         match d_input {
-            Some(d) => Ok(Some(d.into_shape_with_order(IxDyn(&input_shape)).map_err(|_| not_built(&self.name))?)),
+            Some(d) => Ok(Some(
+                d.into_shape_with_order(IxDyn(&input_shape)).map_err(|_| not_built(&self.name))?,
+            )),
             None => Ok(None),
         }
     }

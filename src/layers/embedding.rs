@@ -162,14 +162,17 @@ impl Layer for Embedding {
         Ok(output)
     }
 
-    fn compute_mask(&self, input: ArrayViewD<'_, f32>, mask: Option<&Mask>) -> Result<Option<Mask>> {
+    fn compute_mask(
+        &self,
+        input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
         if !self.mask_zero {
             return Ok(mask.cloned());
         }
         let found = crate::shape::array_shape(input.shape());
-        let ids = input
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|_| Error::ShapeMismatch {
+        let ids =
+            input.into_dimensionality::<ndarray::Ix2>().map_err(|_| Error::ShapeMismatch {
                 layer: self.name.clone(),
                 expected: "(batch, steps) with mask_zero".into(),
                 found,
@@ -182,7 +185,8 @@ impl Layer for Embedding {
         grad_output: ArrayViewD<'_, f32>,
         _input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let rows = self.cached_ids.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let rows =
+            self.cached_ids.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
         let param = self.embeddings.as_mut().ok_or_else(|| not_built(&self.name))?;
         let width = self.output_dim;
         if grad_output.len() != rows.len() * width {
@@ -193,8 +197,12 @@ impl Layer for Embedding {
             });
         }
         // Scatter-add: each position adds its gradient into the row it read.
-        let grad_rows = grad_output.to_shape((rows.len(), width)).map_err(|_| not_built(&self.name))?;
-        let mut table_grad = param.grad.view_mut().into_shape_with_order((self.input_dim, width))
+        let grad_rows =
+            grad_output.to_shape((rows.len(), width)).map_err(|_| not_built(&self.name))?;
+        let mut table_grad = param
+            .grad
+            .view_mut()
+            .into_shape_with_order((self.input_dim, width))
             .map_err(|_| not_built(&self.name))?;
         for (&row, g) in rows.iter().zip(grad_rows.axis_iter(Axis(0))) {
             let mut target = table_grad.row_mut(row);

@@ -81,7 +81,11 @@ impl Layer for Flatten {
         Ok(output)
     }
 
-    fn compute_mask(&self, _input: ArrayViewD<'_, f32>, _mask: Option<&Mask>) -> Result<Option<Mask>> {
+    fn compute_mask(
+        &self,
+        _input: ArrayViewD<'_, f32>,
+        _mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
         Ok(None)
     }
 
@@ -90,7 +94,8 @@ impl Layer for Flatten {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let shape = self.cached_shape.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let shape =
+            self.cached_shape.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
         if !input_grad {
             return Ok(None);
         }

@@ -39,11 +39,12 @@ impl Masking {
     }
 
     fn step_mask(&self, input: &ArrayViewD<'_, f32>) -> Result<Mask> {
-        let input = input.view().into_dimensionality::<Ix3>().map_err(|_| Error::ShapeMismatch {
-            layer: self.name.clone(),
-            expected: "(batch, steps, features)".into(),
-            found: crate::shape::array_shape(input.shape()),
-        })?;
+        let input =
+            input.view().into_dimensionality::<Ix3>().map_err(|_| Error::ShapeMismatch {
+                layer: self.name.clone(),
+                expected: "(batch, steps, features)".into(),
+                found: crate::shape::array_shape(input.shape()),
+            })?;
         Ok(input.map_axis(Axis(2), |features| features.iter().any(|&v| v != self.mask_value)))
     }
 }
@@ -92,7 +93,11 @@ impl Layer for Masking {
         Ok(output)
     }
 
-    fn compute_mask(&self, input: ArrayViewD<'_, f32>, _mask: Option<&Mask>) -> Result<Option<Mask>> {
+    fn compute_mask(
+        &self,
+        input: ArrayViewD<'_, f32>,
+        _mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
         self.step_mask(&input).map(Some)
     }
 
@@ -101,7 +106,8 @@ impl Layer for Masking {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let mask = self.cached_mask.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let mask =
+            self.cached_mask.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
         if !input_grad {
             return Ok(None);
         }
@@ -109,7 +115,10 @@ impl Layer for Masking {
         if grad.ndim() != 3 || grad.shape()[..2] != *mask.shape() {
             return Err(Error::ShapeMismatch {
                 layer: format!("{} (backward)", self.name),
-                expected: format!("(batch, steps, features) with (batch, steps) = {:?}", mask.dim()),
+                expected: format!(
+                    "(batch, steps, features) with (batch, steps) = {:?}",
+                    mask.dim()
+                ),
                 found: crate::shape::array_shape(grad.shape()),
             });
         }

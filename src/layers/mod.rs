@@ -111,7 +111,11 @@ pub trait Layer: Debug + Send {
     ///
     /// # Errors
     /// Layer-specific errors (an `Embedding` checks its ids).
-    fn compute_mask(&self, input: ArrayViewD<'_, f32>, mask: Option<&Mask>) -> Result<Option<Mask>> {
+    fn compute_mask(
+        &self,
+        input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
         let _ = input;
         Ok(mask.cloned())
     }

@@ -137,9 +137,7 @@ impl SimpleRnn {
     /// Number of leading steps, in reading order, masked for every sample.
     fn leading_masked(&self, mask: Option<&Mask>, steps: usize) -> usize {
         let Some(mask) = mask else { return 0 };
-        (0..steps)
-            .take_while(|&k| !mask.column(self.step_at(k, steps)).iter().any(|&m| m))
-            .count()
+        (0..steps).take_while(|&k| !mask.column(self.step_at(k, steps)).iter().any(|&m| m)).count()
     }
 
     fn kernels(&self) -> Result<(&Param, &Param, Option<&Param>)> {
@@ -228,13 +226,18 @@ impl Layer for SimpleRnn {
 
         // Whole-sequence input projection in one GEMM: (batch·steps, features) × (features, units).
         let input = input.as_standard_layout().into_owned();
-        let flat_input = input.view().into_shape_with_order((batch * steps, features)).map_err(|_| not_built(&self.name))?;
+        let flat_input = input
+            .view()
+            .into_shape_with_order((batch * steps, features))
+            .map_err(|_| not_built(&self.name))?;
         let mut projected = Array2::<f32>::zeros((batch * steps, units));
         general_mat_mul(1.0, &flat_input, &kernel, 0.0, &mut projected);
         if let Some(bias) = bias {
             projected += &bias.value;
         }
-        let projected = projected.into_shape_with_order((batch, steps, units)).map_err(|_| not_built(&self.name))?;
+        let projected = projected
+            .into_shape_with_order((batch, steps, units))
+            .map_err(|_| not_built(&self.name))?;
 
         // The recurrence, in place in `states`: h_t = act(z_t + h_{t−1}·U).
         let mut states = Array3::<f32>::zeros((batch, steps + 1, units));
@@ -275,11 +278,16 @@ impl Layer for SimpleRnn {
             let last_slot = if self.go_backwards { 0 } else { steps };
             states.index_axis(Axis(1), last_slot).to_owned().into_dyn()
         };
-        self.cache = training.then(|| SimpleRnnCache { input, states, mask: mask.cloned(), skipped });
+        self.cache =
+            training.then(|| SimpleRnnCache { input, states, mask: mask.cloned(), skipped });
         Ok(output)
     }
 
-    fn compute_mask(&self, _input: ArrayViewD<'_, f32>, mask: Option<&Mask>) -> Result<Option<Mask>> {
+    fn compute_mask(
+        &self,
+        _input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
         // As Keras' `RNN.compute_mask`: the input mask passes on with the sequence, unreversed
         // even with `go_backwards` (keras/src/layers/rnn/rnn.py).
         Ok(if self.return_sequences { mask.cloned() } else { None })
@@ -344,8 +352,15 @@ impl Layer for SimpleRnn {
         }
 
         // Weight gradients as whole-sequence GEMMs after the loop.
-        let flat_dz = dz.view().into_shape_with_order((batch * steps, units)).map_err(|_| not_built(&self.name))?;
-        let flat_input = cache.input.view().into_shape_with_order((batch * steps, features)).map_err(|_| not_built(&self.name))?;
+        let flat_dz = dz
+            .view()
+            .into_shape_with_order((batch * steps, units))
+            .map_err(|_| not_built(&self.name))?;
+        let flat_input = cache
+            .input
+            .view()
+            .into_shape_with_order((batch * steps, features))
+            .map_err(|_| not_built(&self.name))?;
         let (prev_states, _) = if self.go_backwards {
             (cache.states.slice(s![.., 1.., ..]), ())
         } else {
@@ -376,7 +391,9 @@ impl Layer for SimpleRnn {
         }
         match d_input {
             Some(d) => Ok(Some(
-                d.into_shape_with_order((batch, steps, features)).map_err(|_| not_built(&self.name))?.into_dyn(),
+                d.into_shape_with_order((batch, steps, features))
+                    .map_err(|_| not_built(&self.name))?
+                    .into_dyn(),
             )),
             None => Ok(None),
         }

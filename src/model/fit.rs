@@ -22,7 +22,11 @@ struct Totals {
 
 impl Totals {
     fn new(metrics: &[Metric]) -> Self {
-        Totals { loss_sum: 0.0, samples: 0, metrics: metrics.iter().map(|&m| (m, 0.0, 0)).collect() }
+        Totals {
+            loss_sum: 0.0,
+            samples: 0,
+            metrics: metrics.iter().map(|&m| (m, 0.0, 0)).collect(),
+        }
     }
 
     fn add(&mut self, loss: f32, output: ArrayViewD<'_, f32>, y: ArrayViewD<'_, f32>) {
@@ -37,10 +41,15 @@ impl Totals {
     }
 
     fn scores(&self) -> Scores {
-        let mean = |sum: f64, count: usize| if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
+        let mean =
+            |sum: f64, count: usize| if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
         Scores {
             loss: mean(self.loss_sum, self.samples),
-            metrics: self.metrics.iter().map(|&(m, s, c)| (m.name().to_string(), mean(s, c))).collect(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|&(m, s, c)| (m.name().to_string(), mean(s, c)))
+                .collect(),
         }
     }
 }
@@ -58,7 +67,8 @@ impl Sequential {
         metrics: &[Metric],
     ) -> Result<()> {
         optimizer.validate()?;
-        self.compiled = Some(Compiled { optimizer: Box::new(optimizer), loss, metrics: metrics.to_vec() });
+        self.compiled =
+            Some(Compiled { optimizer: Box::new(optimizer), loss, metrics: metrics.to_vec() });
         Ok(())
     }
 
@@ -92,7 +102,11 @@ impl Sequential {
             return Err(Error::invalid("batch_size", "a positive integer", config.batch_size));
         }
         if !(0.0..1.0).contains(&config.validation_split) {
-            return Err(Error::invalid("validation_split", "a number in [0, 1)", config.validation_split));
+            return Err(Error::invalid(
+                "validation_split",
+                "a number in [0, 1)",
+                config.validation_split,
+            ));
         }
         let samples = x.shape()[0];
         let (x_train, y_train, validation) = match &config.validation_data {
@@ -102,11 +116,14 @@ impl Sequential {
             }
             None if config.validation_split > 0.0 => {
                 // Keras holds out the last samples, before any shuffling.
-                let split_at = (samples as f64 * (1.0 - f64::from(config.validation_split))).floor() as usize;
+                let split_at =
+                    (samples as f64 * (1.0 - f64::from(config.validation_split))).floor() as usize;
                 if split_at == 0 || split_at == samples {
                     return Err(Error::invalid(
                         "validation_split",
-                        format!("a fraction that leaves samples on both sides of {samples} samples"),
+                        format!(
+                            "a fraction that leaves samples on both sides of {samples} samples"
+                        ),
                         config.validation_split,
                     ));
                 }
@@ -133,7 +150,8 @@ impl Sequential {
             if config.shuffle {
                 order.shuffle(&mut shuffler);
             }
-            let progress = Progress::start_epoch(config.verbose, epoch, config.epochs, train_samples);
+            let progress =
+                Progress::start_epoch(config.verbose, epoch, config.epochs, train_samples);
             let metrics = self.compiled_metrics();
             let mut totals = Totals::new(&metrics);
             for (batch_index, rows) in order.chunks(config.batch_size).enumerate() {
@@ -155,7 +173,9 @@ impl Sequential {
             }
             let train_scores = totals.scores();
             let val_scores = match &validation {
-                Some((xv, yv)) => Some(self.evaluate_conformed(xv.view(), yv.view(), config.batch_size)?),
+                Some((xv, yv)) => {
+                    Some(self.evaluate_conformed(xv.view(), yv.view(), config.batch_size)?)
+                }
                 None => None,
             };
             history.push("", &train_scores);
@@ -237,7 +257,7 @@ impl Sequential {
         let mut outputs = Vec::new();
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let end = (start + batch_size).min(x.shape()[0]);
-            outputs.push(self.forward(x.slice_axis(Axis(0), (start..end).into()), false)?);
+            outputs.push(self.forward(x.slice_axis(Axis(0), (start..end).into()), false)?.0);
         }
         let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
         concatenate(Axis(0), &views).map_err(|e| Error::NotBuilt(format!("predict: {e}")))
@@ -257,20 +277,26 @@ impl Sequential {
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let range = start..(start + batch_size).min(x.shape()[0]);
             let y_batch = y.slice_axis(Axis(0), range.clone().into());
-            let output = self.forward(x.slice_axis(Axis(0), range.into()), false)?;
-            let logits = None; // inference keeps no logits; the probability form matches them
-            let (value, _) = loss.value_and_grad(output.view(), logits, y_batch.view());
+            let (output, mask) = self.forward(x.slice_axis(Axis(0), range.into()), false)?;
+            let logits = self.output_logits();
+            let (value, _) =
+                loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());
             totals.add(value, output.view(), y_batch);
         }
         Ok(totals.scores())
     }
 
     /// Forward, loss, backward and one optimizer update on a batch.
-    fn train_step(&mut self, x: ArrayViewD<'_, f32>, y: ArrayViewD<'_, f32>) -> Result<(f32, ArrayD<f32>)> {
+    fn train_step(
+        &mut self,
+        x: ArrayViewD<'_, f32>,
+        y: ArrayViewD<'_, f32>,
+    ) -> Result<(f32, ArrayD<f32>)> {
         let loss = self.loss()?;
         self.zero_grads();
-        let output = self.forward(x, true)?;
-        let (value, grad) = loss.value_and_grad(output.view(), self.output_logits(), y);
+        let (output, mask) = self.forward(x, true)?;
+        let (value, grad) =
+            loss.value_and_grad(output.view(), self.output_logits(), y, mask.as_ref());
         if !value.is_finite() {
             return Ok((value, output));
         }
@@ -308,7 +334,12 @@ impl Sequential {
         self.check_input(x)
     }
 
-    fn check_pair(&mut self, x: &ArrayViewD<'_, f32>, y: &ArrayViewD<'_, f32>, what: &'static str) -> Result<()> {
+    fn check_pair(
+        &mut self,
+        x: &ArrayViewD<'_, f32>,
+        y: &ArrayViewD<'_, f32>,
+        what: &'static str,
+    ) -> Result<()> {
         if x.ndim() == 0 || x.shape()[0] == 0 {
             return Err(Error::EmptyInput(what));
         }

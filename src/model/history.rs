@@ -28,10 +28,11 @@ impl History {
 
     /// Appends one epoch's scores under `prefix` (`""` or `"val_"`).
     pub(crate) fn push(&mut self, prefix: &str, scores: &Scores) {
-        let mut record = |key: String, value: f32| match self.series.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, values)) => values.push(value),
-            None => self.series.push((key, vec![value])),
-        };
+        let mut record =
+            |key: String, value: f32| match self.series.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, values)) => values.push(value),
+                None => self.series.push((key, vec![value])),
+            };
         record(format!("{prefix}loss"), scores.loss);
         for (name, value) in &scores.metrics {
             record(format!("{prefix}{name}"), *value);

@@ -135,7 +135,9 @@ impl Sequential {
             return Err(error);
         }
         if self.layers.is_empty() {
-            return Err(Error::NotBuilt("the model has no layers; add one with `model.add(..)`".into()));
+            return Err(Error::NotBuilt(
+                "the model has no layers; add one with `model.add(..)`".into(),
+            ));
         }
         if self.input_shape.is_none() {
             return Err(Error::NotBuilt(
@@ -250,8 +252,12 @@ impl Sequential {
         Ok(())
     }
 
-    /// Runs every layer on a batch; returns the output.
-    pub(super) fn forward(&mut self, x: ArrayViewD<'_, f32>, training: bool) -> Result<ArrayD<f32>> {
+    /// Runs every layer on a batch; returns the output and its mask.
+    pub(super) fn forward(
+        &mut self,
+        x: ArrayViewD<'_, f32>,
+        training: bool,
+    ) -> Result<(ArrayD<f32>, Option<Mask>)> {
         let mut current: Option<ArrayD<f32>> = None;
         let mut mask: Option<Mask> = None;
         for layer in &mut self.layers {
@@ -261,7 +267,8 @@ impl Sequential {
             current = Some(output);
             mask = next_mask;
         }
-        current.ok_or_else(|| Error::NotBuilt("the model has no layers".into()))
+        let output = current.ok_or_else(|| Error::NotBuilt("the model has no layers".into()))?;
+        Ok((output, mask))
     }
 
     /// Back-propagates the loss gradient through every layer, accumulating weight gradients.
@@ -294,7 +301,9 @@ impl Sequential {
     }
 
     /// The last layer's activation and logits, when it keeps them and the loss can use them.
-    pub(super) fn output_logits(&self) -> Option<(crate::activations::Activation, ArrayViewD<'_, f32>)> {
+    pub(super) fn output_logits(
+        &self,
+    ) -> Option<(crate::activations::Activation, ArrayViewD<'_, f32>)> {
         let last = self.layers.last()?;
         Some((last.output_activation(), last.last_logits()?))
     }

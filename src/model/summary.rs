@@ -22,15 +22,15 @@ pub struct LayerSummary {
 ///
 /// ```text
 /// Model: "sequential"
-/// ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
-/// ┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
-/// ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
-/// │ embedding (Embedding)           │ (None, 500, 32)        │       320,000 │
-/// ├─────────────────────────────────┼────────────────────────┼───────────────┤
-/// │ simple_rnn (SimpleRNN)          │ (None, 32)             │         2,080 │
-/// ├─────────────────────────────────┼────────────────────────┼───────────────┤
-/// │ dense (Dense)                   │ (None, 1)              │            33 │
-/// └─────────────────────────────────┴────────────────────────┴───────────────┘
+/// ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
+/// ┃ Layer (type)                         ┃ Output Shape                ┃         Param # ┃
+/// ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
+/// │ embedding (Embedding)                │ (None, 500, 32)             │         320,000 │
+/// ├──────────────────────────────────────┼─────────────────────────────┼─────────────────┤
+/// │ simple_rnn (SimpleRNN)               │ (None, 32)                  │           2,080 │
+/// ├──────────────────────────────────────┼─────────────────────────────┼─────────────────┤
+/// │ dense (Dense)                        │ (None, 1)                   │              33 │
+/// └──────────────────────────────────────┴─────────────────────────────┴─────────────────┘
 ///  Total params: 322,113 (1.23 MB)
 ///  Trainable params: 322,113 (1.23 MB)
 ///  Non-trainable params: 0 (0.00 B)
@@ -93,9 +93,15 @@ fn memory_size(params: usize) -> String {
 }
 
 /// Column widths (inside the borders) of Keras' table for a `Sequential` model.
-const WIDTHS: [usize; 3] = [33, 24, 15];
+const WIDTHS: [usize; 3] = [38, 29, 17];
 
-fn rule(f: &mut fmt::Formatter<'_>, left: char, fill: char, middle: char, right: char) -> fmt::Result {
+fn rule(
+    f: &mut fmt::Formatter<'_>,
+    left: char,
+    fill: char,
+    middle: char,
+    right: char,
+) -> fmt::Result {
     let cells: Vec<String> = WIDTHS.iter().map(|&w| fill.to_string().repeat(w)).collect();
     writeln!(f, "{left}{}{right}", cells.join(&middle.to_string()))
 }

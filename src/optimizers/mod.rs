@@ -108,7 +108,11 @@ pub trait Optimizer: Debug + Send {
 }
 
 /// The state array for `slot`, created as zeros of `like`'s shape on first use.
-pub(crate) fn slot_state<'a>(states: &'a mut Vec<ArrayD<f32>>, slot: usize, like: &ArrayD<f32>) -> &'a mut ArrayD<f32> {
+pub(crate) fn slot_state<'a>(
+    states: &'a mut Vec<ArrayD<f32>>,
+    slot: usize,
+    like: &ArrayD<f32>,
+) -> &'a mut ArrayD<f32> {
     while states.len() <= slot {
         states.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
     }

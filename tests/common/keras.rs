@@ -1,0 +1,172 @@
+//! Reads `tests/fixtures/keras_core.json`, produced by real Keras with
+//! `tests/fixtures/generate_keras_fixtures.py`, and rebuilds its models in rnnkit.
+
+use ndarray::{ArrayD, IxDyn};
+use rnnkit::prelude::*;
+use serde_json::Value;
+
+/// The parsed fixture file.
+pub fn fixtures() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keras_core.json");
+    let text = std::fs::read_to_string(path).expect("fixture file is committed");
+    serde_json::from_str(&text).expect("fixture file is valid JSON")
+}
+
+/// The cases of one section (`"forward"`, `"train_step"`, ...).
+pub fn cases<'a>(fixtures: &'a Value, section: &str) -> &'a [Value] {
+    fixtures[section].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// A nested JSON list of numbers as an array.
+pub fn array(value: &Value) -> ArrayD<f32> {
+    let mut shape = Vec::new();
+    let mut probe = value;
+    while let Value::Array(items) = probe {
+        shape.push(items.len());
+        match items.first() {
+            Some(first) => probe = first,
+            None => break,
+        }
+    }
+    let mut flat = Vec::new();
+    flatten(value, &mut flat);
+    ArrayD::from_shape_vec(IxDyn(&shape), flat).expect("rectangular nested list")
+}
+
+fn flatten(value: &Value, out: &mut Vec<f32>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| flatten(v, out)),
+        Value::Number(n) => out.push(n.as_f64().expect("a number") as f32),
+        Value::Bool(b) => out.push(f32::from(u8::from(*b))),
+        other => panic!("unexpected JSON value {other}"),
+    }
+}
+
+/// A list of arrays (`model.get_weights()`).
+pub fn arrays(value: &Value) -> Vec<ArrayD<f32>> {
+    value.as_array().expect("a list of arrays").iter().map(array).collect()
+}
+
+/// The per-sample input shape of a case.
+pub fn input_shape(case: &Value) -> Vec<usize> {
+    case["input_shape"]
+        .as_array()
+        .expect("input_shape")
+        .iter()
+        .map(|d| d.as_u64().expect("a dimension") as usize)
+        .collect()
+}
+
+fn flag(spec: &Value, key: &str, default: bool) -> bool {
+    spec.get(key).and_then(Value::as_bool).unwrap_or(default)
+}
+
+fn count(spec: &Value, key: &str) -> usize {
+    spec[key].as_u64().unwrap_or_else(|| panic!("{key} in {spec}")) as usize
+}
+
+fn activation(spec: &Value) -> Activation {
+    spec.get("activation").and_then(Value::as_str).unwrap_or("linear").parse().expect("activation")
+}
+
+/// Rebuilds a fixture's model, built for its input shape with rnnkit's own initial weights.
+pub fn model(case: &Value) -> Sequential {
+    let mut model = Sequential::new();
+    for spec in case["model"].as_array().expect("model") {
+        let trainable = flag(spec, "trainable", true);
+        match spec["class"].as_str().expect("class") {
+            "Embedding" => model.add(
+                Embedding::new(count(spec, "input_dim"), count(spec, "output_dim"))
+                    .mask_zero(flag(spec, "mask_zero", false))
+                    .trainable(trainable),
+            ),
+            "SimpleRNN" => model.add(
+                SimpleRnn::new(count(spec, "units"))
+                    .activation(activation(spec))
+                    .use_bias(flag(spec, "use_bias", true))
+                    .return_sequences(flag(spec, "return_sequences", false))
+                    .go_backwards(flag(spec, "go_backwards", false))
+                    .trainable(trainable),
+            ),
+            "Dense" => model.add(
+                Dense::new(count(spec, "units"))
+                    .activation(activation(spec))
+                    .use_bias(flag(spec, "use_bias", true))
+                    .trainable(trainable),
+            ),
+            "Flatten" => model.add(Flatten::new()),
+            "Masking" => model.add(Masking::new(spec["mask_value"].as_f64().unwrap_or(0.0) as f32)),
+            other => panic!("no rnnkit layer for {other}"),
+        }
+    }
+    model.build(&input_shape(case)).expect("fixture model builds");
+    model
+}
+
+/// Rebuilds a fixture's model with the fixture's initial weights.
+pub fn model_with_weights(case: &Value) -> Sequential {
+    let mut model = model(case);
+    model.set_weights(arrays(&case["weights"])).expect("fixture weights fit the model");
+    model
+}
+
+/// The fixture's loss.
+pub fn loss(case: &Value) -> Loss {
+    match case["loss"].as_str().expect("loss") {
+        "binary_crossentropy" => Loss::BinaryCrossentropy,
+        "categorical_crossentropy" => Loss::CategoricalCrossentropy,
+        "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy,
+        "mean_squared_error" => Loss::MeanSquaredError,
+        other => panic!("no rnnkit loss for {other}"),
+    }
+}
+
+/// Compiles `model` with the fixture's optimizer and loss, and the accuracy metric.
+pub fn compile(model: &mut Sequential, case: &Value) {
+    let spec = &case["optimizer"];
+    let real = |key: &str| spec.get(key).and_then(Value::as_f64).map(|v| v as f32);
+    let clipping = Clipping {
+        clipnorm: real("clipnorm"),
+        clipvalue: real("clipvalue"),
+        global_clipnorm: real("global_clipnorm"),
+    };
+    let lr = real("learning_rate").unwrap_or(0.001);
+    let metrics = [Metric::Accuracy];
+    let loss = loss(case);
+    let result = match spec["class"].as_str().unwrap_or("RMSprop") {
+        "SGD" => model.compile(
+            Sgd::new(lr)
+                .momentum(real("momentum").unwrap_or(0.0))
+                .nesterov(flag(spec, "nesterov", false))
+                .clipping(clipping),
+            loss,
+            &metrics,
+        ),
+        "RMSprop" => model.compile(
+            RmsProp::new(lr)
+                .rho(real("rho").unwrap_or(0.9))
+                .momentum(real("momentum").unwrap_or(0.0))
+                .epsilon(real("epsilon").unwrap_or(1e-7))
+                .clipping(clipping),
+            loss,
+            &metrics,
+        ),
+        "Adam" => model.compile(
+            Adam::new(lr)
+                .beta_1(real("beta_1").unwrap_or(0.9))
+                .beta_2(real("beta_2").unwrap_or(0.999))
+                .epsilon(real("epsilon").unwrap_or(1e-7))
+                .clipping(clipping),
+            loss,
+            &metrics,
+        ),
+        other => panic!("no rnnkit optimizer for {other}"),
+    };
+    result.expect("fixture optimizer is valid");
+}
+
+/// Largest absolute difference between two arrays of the same shape.
+pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "shapes differ");
+    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}

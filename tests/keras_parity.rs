@@ -1,0 +1,126 @@
+//! rnnkit against numbers produced by real Keras 3 (JAX backend, whose Embedding gradient is
+//! dense as rnnkit's): summaries, forward outputs, train_on_batch steps and evaluate.
+//! The fixtures come from `tests/fixtures/generate_keras_fixtures.py`.
+
+mod common;
+
+use common::keras::{
+    array, arrays, cases, compile, fixtures, max_abs_diff, model, model_with_weights,
+};
+
+/// Forward outputs and weights after a step agree with Keras within this.
+const TOLERANCE: f32 = 1e-5;
+
+#[test]
+fn summaries_match_keras() {
+    let fixtures = fixtures();
+    let summaries = cases(&fixtures, "summaries");
+    assert!(summaries.len() >= 5);
+    for case in summaries {
+        let name = case["name"].as_str().unwrap();
+        let summary = model(case).summary().unwrap();
+        assert_eq!(summary.total_params() as u64, case["total"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            summary.trainable_params() as u64,
+            case["trainable"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            summary.non_trainable_params() as u64,
+            case["non_trainable"].as_u64().unwrap(),
+            "{name}"
+        );
+        for (row, expected) in summary.layers().iter().zip(case["layers"].as_array().unwrap()) {
+            assert_eq!(row.name, expected["name"].as_str().unwrap(), "{name}");
+            assert_eq!(row.class_name, expected["class"].as_str().unwrap(), "{name}");
+            assert_eq!(row.params as u64, expected["params"].as_u64().unwrap(), "{name}");
+            let shape: Vec<usize> = expected["output_shape"].as_array().unwrap()[1..]
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(row.output_shape, shape, "{name}");
+        }
+        assert_eq!(
+            summary.to_string().trim_end(),
+            case["text"].as_str().unwrap().trim_end(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn lesson_model_counts() {
+    let fixtures = fixtures();
+    let seed = cases(&fixtures, "summaries").iter().find(|c| c["name"] == "seed_model").unwrap();
+    assert_eq!(seed["total"], 322_113);
+    let flatten =
+        cases(&fixtures, "summaries").iter().find(|c| c["name"] == "seed_return_sequences_flatten");
+    assert_eq!(flatten.unwrap()["total"], 338_081);
+}
+
+#[test]
+fn forward_outputs_match_keras() {
+    let fixtures = fixtures();
+    let forward = cases(&fixtures, "forward");
+    assert!(forward.len() >= 10);
+    for case in forward {
+        let name = case["name"].as_str().unwrap();
+        let mut model = model_with_weights(case);
+        let x = array(&case["x"]);
+        let expected = array(&case["y"]);
+        let output = model.predict(&x, 2).unwrap();
+        let diff = max_abs_diff(&output, &expected);
+        assert!(diff <= TOLERANCE, "{name}: max |rnnkit − keras| = {diff:e}");
+    }
+}
+
+#[test]
+fn train_steps_match_keras() {
+    let fixtures = fixtures();
+    let steps = cases(&fixtures, "train_step");
+    assert!(steps.len() >= 15);
+    for case in steps {
+        let name = case["name"].as_str().unwrap();
+        let mut model = model_with_weights(case);
+        compile(&mut model, case);
+        let x = array(&case["x"]);
+        let y = array(&case["y"]);
+        for (step, expected) in case["steps"].as_array().unwrap().iter().enumerate() {
+            let scores = model.train_on_batch(&x, &y).unwrap();
+            let keras_loss = expected["loss"].as_f64().unwrap() as f32;
+            assert!(
+                (scores.loss - keras_loss).abs() <= TOLERANCE * keras_loss.abs().max(1.0),
+                "{name} step {}: loss {} vs keras {keras_loss}",
+                step + 1,
+                scores.loss
+            );
+            for (index, (ours, theirs)) in
+                model.get_weights().iter().zip(arrays(&expected["weights"])).enumerate()
+            {
+                let diff = max_abs_diff(ours, &theirs);
+                assert!(
+                    diff <= TOLERANCE,
+                    "{name} step {} weight {index}: max diff {diff:e}",
+                    step + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn evaluate_matches_keras() {
+    let fixtures = fixtures();
+    for case in cases(&fixtures, "evaluate") {
+        let name = case["name"].as_str().unwrap();
+        let mut model = model_with_weights(case);
+        compile(&mut model, case);
+        let batch_size = case["batch_size"].as_u64().unwrap() as usize;
+        let scores = model.evaluate(&array(&case["x"]), &array(&case["y"]), batch_size).unwrap();
+        let loss = case["result_loss"].as_f64().unwrap() as f32;
+        let accuracy = case["result_accuracy"].as_f64().unwrap() as f32;
+        assert!((scores.loss - loss).abs() <= TOLERANCE, "{name}: loss {} vs {loss}", scores.loss);
+        let ours = scores.metric("accuracy").unwrap();
+        assert!((ours - accuracy).abs() <= 1e-6, "{name}: accuracy {ours} vs {accuracy}");
+    }
+}
