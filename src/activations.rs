@@ -40,7 +40,10 @@ impl Activation {
         match self {
             Activation::Linear => {}
             Activation::Sigmoid => z.mapv_inplace(sigmoid),
-            Activation::Tanh => z.mapv_inplace(f32::tanh),
+            Activation::Tanh => match z.as_slice_memory_order_mut() {
+                Some(values) => crate::kernels::tanh_inplace(values),
+                None => z.mapv_inplace(f32::tanh),
+            },
             Activation::Relu => z.mapv_inplace(|v| v.max(0.0)),
             Activation::Softmax => {
                 let last = Axis(z.ndim() - 1);

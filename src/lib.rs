@@ -6,6 +6,7 @@ pub mod activations;
 pub mod datasets;
 mod error;
 mod initializers;
+mod kernels;
 pub mod layers;
 pub mod losses;
 pub mod metrics;

@@ -7,11 +7,16 @@
 use super::{not_built, Layer, Mask, Param};
 use crate::activations::Activation;
 use crate::initializers;
+use crate::kernels;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, ArrayViewD, Axis, Ix3, Zip};
+use ndarray::{
+    s, Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis,
+    Ix3, Zip,
+};
 use rand::rngs::StdRng;
+use rayon::prelude::*;
 
 /// A fully-connected recurrent layer, as Keras' `SimpleRNN`.
 ///
@@ -61,9 +66,9 @@ struct SimpleRnnCache {
     /// `steps` (see [`SimpleRnn::slots`]).
     states: Array3<f32>,
     mask: Option<Mask>,
-    /// Steps, in reading order, before the first unmasked one: their state stays zero, so they
-    /// are not computed.
-    skipped: usize,
+    /// Per chunk of samples, the steps (in reading order) before the first unmasked one: their
+    /// state stays zero, so they are not computed.
+    skipped: Vec<usize>,
 }
 
 impl SimpleRnn {
@@ -134,18 +139,191 @@ impl SimpleRnn {
         }
     }
 
-    /// Number of leading steps, in reading order, masked for every sample.
-    fn leading_masked(&self, mask: Option<&Mask>, steps: usize) -> usize {
-        let Some(mask) = mask else { return 0 };
-        (0..steps).take_while(|&k| !mask.column(self.step_at(k, steps)).iter().any(|&m| m)).count()
-    }
-
     fn kernels(&self) -> Result<(&Param, &Param, Option<&Param>)> {
         match self.weights.as_slice() {
             [kernel, recurrent, rest @ ..] => Ok((kernel, recurrent, rest.first())),
             _ => Err(not_built(&self.name)),
         }
     }
+}
+
+/// Samples per parallel chunk. Fixed, so that results do not depend on the thread count.
+const CHUNK: usize = 8;
+
+/// The layer's weights as views.
+struct Weights<'a> {
+    kernel: ArrayView2<'a, f32>,
+    recurrent: ArrayView2<'a, f32>,
+    bias: Option<ArrayViewD<'a, f32>>,
+}
+
+/// One chunk's share of the weight gradients.
+struct ChunkGradients {
+    kernel: ArrayD<f32>,
+    recurrent: ArrayD<f32>,
+    bias: ArrayD<f32>,
+}
+
+impl SimpleRnn {
+    /// Runs the recurrence for a chunk of samples, writing h_t into `states`; returns how many
+    /// leading steps (in reading order) were masked for every sample of the chunk and skipped.
+    fn forward_chunk(
+        &self,
+        weights: &Weights<'_>,
+        input: ArrayView3<'_, f32>,
+        mask: Option<ArrayView2<'_, bool>>,
+        mut states: ArrayViewMut3<'_, f32>,
+    ) -> Result<usize> {
+        let (rows, steps, features) = input.dim();
+        let units = self.units;
+        let skipped = leading_masked(mask, steps, |k| self.step_at(k, steps));
+        if skipped == steps {
+            return Ok(skipped);
+        }
+        // Input projection of the whole chunk in one GEMM: (rows·steps, features) × (features, units).
+        let flat_input = input
+            .into_shape_with_order((rows * steps, features))
+            .map_err(|_| not_built(&self.name))?;
+        let mut projected = Array2::<f32>::zeros((rows * steps, units));
+        general_mat_mul(1.0, &flat_input, &weights.kernel, 0.0, &mut projected);
+        if let Some(bias) = &weights.bias {
+            projected += bias;
+        }
+        let projected = projected
+            .into_shape_with_order((rows, steps, units))
+            .map_err(|_| not_built(&self.name))?;
+        let recurrent = weights.recurrent.as_slice().ok_or_else(|| not_built(&self.name))?;
+
+        // h_t = act(z_t + h_{t−1}·U), on two (rows, units) buffers allocated once.
+        let mut h_prev = Array2::<f32>::zeros((rows, units));
+        let mut h = Array2::<f32>::zeros((rows, units));
+        for k in skipped..steps {
+            let t = self.step_at(k, steps);
+            h.assign(&projected.index_axis(Axis(1), t));
+            let (Some(prev), Some(out)) = (h_prev.as_slice(), h.as_slice_mut()) else {
+                return Err(not_built(&self.name));
+            };
+            kernels::add_matmul(rows, units, units, prev, units, recurrent, out, units);
+            self.activation.apply(h.view_mut().into_dyn());
+            if let Some(mask) = &mask {
+                // A masked step carries the previous state through unchanged.
+                Zip::from(h.rows_mut()).and(h_prev.rows()).and(mask.column(t)).for_each(
+                    |mut h, h_prev, &keep| {
+                        if !keep {
+                            h.assign(&h_prev);
+                        }
+                    },
+                );
+            }
+            let (_, slot) = self.slots(t);
+            states.index_axis_mut(Axis(1), slot).assign(&h);
+            std::mem::swap(&mut h, &mut h_prev);
+        }
+        Ok(skipped)
+    }
+
+    /// BPTT for a chunk of samples: returns the chunk's weight gradients and writes dL/dinput.
+    fn backward_chunk(
+        &self,
+        weights: &Weights<'_>,
+        recurrent_t: ArrayView2<'_, f32>,
+        cache: &SimpleRnnCache,
+        rows: std::ops::Range<usize>,
+        grad_output: ArrayViewD<'_, f32>,
+        d_input: Option<&mut ArrayViewMut3<'_, f32>>,
+    ) -> ChunkGradients {
+        let input = cache.input.slice(s![rows.clone(), .., ..]);
+        let states = cache.states.slice(s![rows.clone(), .., ..]);
+        let mask = cache.mask.as_ref().map(|m| m.slice(s![rows.clone(), ..]));
+        let skipped = cache.skipped[rows.start / CHUNK];
+        let (count, steps, features) = input.dim();
+        let units = self.units;
+        let recurrent_t = recurrent_t.as_slice().unwrap_or_default();
+
+        // dz_t = dh_t ⊙ act'(h_t); dh_{t−1} = dz_t·Uᵀ, or dh_t itself where step t is masked.
+        let mut dz = Array3::<f32>::zeros((count, steps, units));
+        let mut dh = Array2::<f32>::zeros((count, units));
+        let mut dh_prev = Array2::<f32>::zeros((count, units));
+        let mut dz_t = Array2::<f32>::zeros((count, units));
+        if !self.return_sequences {
+            dh.assign(&grad_output);
+        }
+        for k in (skipped..steps).rev() {
+            let t = self.step_at(k, steps);
+            if self.return_sequences {
+                // Output k (reading order) is the state at input time t.
+                dh += &grad_output.index_axis(Axis(1), k);
+            }
+            let (_, slot) = self.slots(t);
+            dz_t.assign(&dh);
+            self.activation
+                .backward(states.index_axis(Axis(1), slot).into_dyn(), dz_t.view_mut().into_dyn());
+            if let Some(mask) = &mask {
+                Zip::from(dz_t.rows_mut()).and(mask.column(t)).for_each(|mut row, &keep| {
+                    if !keep {
+                        row.fill(0.0);
+                    }
+                });
+            }
+            dh_prev.fill(0.0);
+            if let (Some(d), Some(out)) = (dz_t.as_slice(), dh_prev.as_slice_mut()) {
+                kernels::add_matmul(count, units, units, d, units, recurrent_t, out, units);
+            }
+            if let Some(mask) = &mask {
+                Zip::from(dh_prev.rows_mut()).and(dh.rows()).and(mask.column(t)).for_each(
+                    |mut prev, carried, &keep| {
+                        if !keep {
+                            prev.assign(&carried);
+                        }
+                    },
+                );
+            }
+            dz.index_axis_mut(Axis(1), t).assign(&dz_t);
+            std::mem::swap(&mut dh, &mut dh_prev);
+        }
+
+        // Weight gradients as whole-sequence GEMMs after the loop.
+        let flat_dz = dz.view().into_shape_with_order((count * steps, units));
+        let flat_input = input.into_shape_with_order((count * steps, features));
+        let mut kernel = Array2::<f32>::zeros((features, units));
+        let mut recurrent = Array2::<f32>::zeros((units, units));
+        let mut bias = Array1::<f32>::zeros(units);
+        if let (Ok(flat_dz), Ok(flat_input)) = (flat_dz, flat_input) {
+            general_mat_mul(1.0, &flat_input.t(), &flat_dz, 0.0, &mut kernel);
+            bias = flat_dz.sum_axis(Axis(0));
+            if let Some(d_input) = d_input {
+                if let Ok(mut flat) =
+                    d_input.view_mut().into_shape_with_order((count * steps, features))
+                {
+                    general_mat_mul(1.0, &flat_dz, &weights.kernel.t(), 0.0, &mut flat);
+                }
+            }
+        }
+        let prev_states = if self.go_backwards {
+            states.slice(s![.., 1.., ..])
+        } else {
+            states.slice(s![.., ..steps, ..])
+        };
+        for (h_prev, dz_b) in prev_states.outer_iter().zip(dz.outer_iter()) {
+            general_mat_mul(1.0, &h_prev.t(), &dz_b, 1.0, &mut recurrent);
+        }
+        ChunkGradients {
+            kernel: kernel.into_dyn(),
+            recurrent: recurrent.into_dyn(),
+            bias: bias.into_dyn(),
+        }
+    }
+}
+
+/// Number of leading steps, in reading order (`step_at(k)` is the k-th step read), masked for
+/// every sample.
+fn leading_masked(
+    mask: Option<ArrayView2<'_, bool>>,
+    steps: usize,
+    step_at: impl Fn(usize) -> usize,
+) -> usize {
+    let Some(mask) = mask else { return 0 };
+    (0..steps).take_while(|&k| !mask.column(step_at(k)).iter().any(|&m| m)).count()
 }
 
 /// The 2-D view of a weight the layer created itself as 2-D.
@@ -211,7 +389,7 @@ impl Layer for SimpleRnn {
         let (kernel, recurrent, bias) = self.kernels()?;
         expect_batch_of(&self.name, &self.input_shape, input.shape())?;
         let input = input.into_dimensionality::<Ix3>().map_err(|_| not_built(&self.name))?;
-        let (batch, steps, features) = input.dim();
+        let (batch, steps, _) = input.dim();
         if let Some(mask) = mask {
             if mask.dim() != (batch, steps) {
                 return Err(Error::ShapeMismatch {
@@ -221,50 +399,30 @@ impl Layer for SimpleRnn {
                 });
             }
         }
-        let units = self.units;
-        let (kernel, recurrent) = (matrix(kernel), matrix(recurrent));
-
-        // Whole-sequence input projection in one GEMM: (batch·steps, features) × (features, units).
+        let weights = Weights {
+            kernel: matrix(kernel),
+            recurrent: matrix(recurrent),
+            bias: bias.map(|b| b.value.view()),
+        };
         let input = input.as_standard_layout().into_owned();
-        let flat_input = input
-            .view()
-            .into_shape_with_order((batch * steps, features))
-            .map_err(|_| not_built(&self.name))?;
-        let mut projected = Array2::<f32>::zeros((batch * steps, units));
-        general_mat_mul(1.0, &flat_input, &kernel, 0.0, &mut projected);
-        if let Some(bias) = bias {
-            projected += &bias.value;
-        }
-        let projected = projected
-            .into_shape_with_order((batch, steps, units))
-            .map_err(|_| not_built(&self.name))?;
-
-        // The recurrence, in place in `states`: h_t = act(z_t + h_{t−1}·U).
-        let mut states = Array3::<f32>::zeros((batch, steps + 1, units));
-        let skipped = self.leading_masked(mask, steps);
-        for k in skipped..steps {
-            let t = self.step_at(k, steps);
-            let (prev_slot, slot) = self.slots(t);
-            let (prev, mut current) = if prev_slot < slot {
-                let (lo, hi) = states.view_mut().split_at(Axis(1), slot);
-                (lo.index_axis_move(Axis(1), prev_slot), hi.index_axis_move(Axis(1), 0))
-            } else {
-                let (lo, hi) = states.view_mut().split_at(Axis(1), prev_slot);
-                (hi.index_axis_move(Axis(1), 0), lo.index_axis_move(Axis(1), slot))
-            };
-            current.assign(&projected.index_axis(Axis(1), t));
-            general_mat_mul(1.0, &prev, &recurrent, 1.0, &mut current);
-            self.activation.apply(current.view_mut().into_dyn());
-            if let Some(mask) = mask {
-                // A masked step carries the previous state through unchanged.
-                Zip::from(current.rows_mut()).and(prev.rows()).and(mask.column(t)).for_each(
-                    |mut h, h_prev, &keep| {
-                        if !keep {
-                            h.assign(&h_prev);
-                        }
-                    },
-                );
-            }
+        let mut states = Array3::<f32>::zeros((batch, steps + 1, self.units));
+        let mut skipped = vec![0; batch.div_ceil(CHUNK)];
+        {
+            // Chunks of samples run in parallel; each chunk's arithmetic is independent of how
+            // many threads there are, so results are too.
+            let mut work: Vec<_> = input
+                .axis_chunks_iter(Axis(0), CHUNK)
+                .zip(states.axis_chunks_iter_mut(Axis(0), CHUNK))
+                .zip(skipped.iter_mut())
+                .enumerate()
+                .collect();
+            let this = &*self;
+            work.par_iter_mut().try_for_each(|(index, ((x, states), skipped))| {
+                let rows = *index * CHUNK..*index * CHUNK + x.len_of(Axis(0));
+                let mask = mask.map(|m| m.slice(s![rows, ..]));
+                **skipped = this.forward_chunk(&weights, x.view(), mask, states.view_mut())?;
+                Ok::<(), Error>(())
+            })?;
         }
 
         let output = if self.return_sequences {
@@ -310,93 +468,47 @@ impl Layer for SimpleRnn {
                 found: array_shape(grad_output.shape()),
             });
         }
-        let (kernel, recurrent, _) = self.kernels()?;
-        let (kernel, recurrent) = (matrix(kernel), matrix(recurrent));
-
-        // BPTT: dz_t = dh_t ⊙ act'(h_t); dh_{t−1} = dz_t·Uᵀ (+ dh_t where step t is masked).
-        let mut dz = Array3::<f32>::zeros((batch, steps, units));
-        let mut dh = Array2::<f32>::zeros((batch, units));
-        let mut dh_prev = Array2::<f32>::zeros((batch, units));
-        if !self.return_sequences {
-            dh.assign(&grad_output);
-        }
-        for k in (cache.skipped..steps).rev() {
-            let t = self.step_at(k, steps);
-            if self.return_sequences {
-                // Output k (reading order) is the state at input time t.
-                dh += &grad_output.index_axis(Axis(1), k);
-            }
-            let (_, slot) = self.slots(t);
-            let h = cache.states.index_axis(Axis(1), slot);
-            let mut dz_t = dz.index_axis_mut(Axis(1), t);
-            dz_t.assign(&dh);
-            self.activation.backward(h.into_dyn(), dz_t.view_mut().into_dyn());
-            if let Some(mask) = &cache.mask {
-                Zip::from(dz_t.rows_mut()).and(mask.column(t)).for_each(|mut row, &keep| {
-                    if !keep {
-                        row.fill(0.0);
-                    }
-                });
-            }
-            general_mat_mul(1.0, &dz_t, &recurrent.t(), 0.0, &mut dh_prev);
-            if let Some(mask) = &cache.mask {
-                Zip::from(dh_prev.rows_mut()).and(dh.rows()).and(mask.column(t)).for_each(
-                    |mut prev, carried, &keep| {
-                        if !keep {
-                            prev.assign(&carried);
-                        }
-                    },
-                );
-            }
-            std::mem::swap(&mut dh, &mut dh_prev);
-        }
-
-        // Weight gradients as whole-sequence GEMMs after the loop.
-        let flat_dz = dz
-            .view()
-            .into_shape_with_order((batch * steps, units))
-            .map_err(|_| not_built(&self.name))?;
-        let flat_input = cache
-            .input
-            .view()
-            .into_shape_with_order((batch * steps, features))
-            .map_err(|_| not_built(&self.name))?;
-        let (prev_states, _) = if self.go_backwards {
-            (cache.states.slice(s![.., 1.., ..]), ())
-        } else {
-            (cache.states.slice(s![.., ..steps, ..]), ())
+        let (kernel, recurrent, bias) = self.kernels()?;
+        let weights = Weights {
+            kernel: matrix(kernel),
+            recurrent: matrix(recurrent),
+            bias: bias.map(|b| b.value.view()),
         };
-        let mut d_recurrent = Array2::<f32>::zeros((units, units));
-        for (h_prev, dz_b) in prev_states.outer_iter().zip(dz.outer_iter()) {
-            general_mat_mul(1.0, &h_prev.t(), &dz_b, 1.0, &mut d_recurrent);
-        }
-        let d_input = input_grad.then(|| {
-            let mut d_input = Array2::<f32>::zeros((batch * steps, features));
-            general_mat_mul(1.0, &flat_dz, &kernel.t(), 0.0, &mut d_input);
-            d_input
-        });
-        let mut d_kernel = Array2::<f32>::zeros((features, units));
-        general_mat_mul(1.0, &flat_input.t(), &flat_dz, 0.0, &mut d_kernel);
-        let d_bias = flat_dz.sum_axis(Axis(0));
+        // Uᵀ, row-major, so that dh_{t−1} = dz_t·Uᵀ runs as the same kernel as the forward step.
+        let recurrent_t = weights.recurrent.t().as_standard_layout().into_owned();
+        let mut d_input = input_grad.then(|| Array3::<f32>::zeros((batch, steps, features)));
+        let grad_chunks: Vec<ArrayViewD<'_, f32>> =
+            grad_output.axis_chunks_iter(Axis(0), CHUNK).collect();
+        let mut d_input_chunks: Vec<Option<ArrayViewMut3<'_, f32>>> = match &mut d_input {
+            Some(d) => d.axis_chunks_iter_mut(Axis(0), CHUNK).map(Some).collect(),
+            None => (0..grad_chunks.len()).map(|_| None).collect(),
+        };
+        let this = &*self;
+        let partials: Vec<ChunkGradients> = d_input_chunks
+            .par_iter_mut()
+            .enumerate()
+            .map(|(index, d_input)| {
+                let rows = index * CHUNK..(index * CHUNK + CHUNK).min(batch);
+                this.backward_chunk(
+                    &weights,
+                    recurrent_t.view(),
+                    cache,
+                    rows,
+                    grad_chunks[index].view(),
+                    d_input.as_mut(),
+                )
+            })
+            .collect();
 
-        let mut params = self.weights.iter_mut();
-        if let Some(p) = params.next() {
-            p.grad += &d_kernel;
+        // Reduce the chunks' weight gradients in chunk order: the sum does not depend on the
+        // number of threads.
+        for partial in &partials {
+            let grads = [&partial.kernel, &partial.recurrent, &partial.bias];
+            for (param, grad) in self.weights.iter_mut().zip(grads) {
+                param.grad += grad;
+            }
         }
-        if let Some(p) = params.next() {
-            p.grad += &d_recurrent;
-        }
-        if let Some(p) = params.next() {
-            p.grad += &d_bias;
-        }
-        match d_input {
-            Some(d) => Ok(Some(
-                d.into_shape_with_order((batch, steps, features))
-                    .map_err(|_| not_built(&self.name))?
-                    .into_dyn(),
-            )),
-            None => Ok(None),
-        }
+        Ok(d_input.map(|d| d.into_dyn()))
     }
 
     fn params(&self) -> Vec<&Param> {
