@@ -57,6 +57,42 @@ impl Activation {
         }
     }
 
+    /// Applies the activation in place to contiguous rows of `width` values.
+    pub(crate) fn apply_rows(self, z: &mut [f32], width: usize) {
+        match self {
+            Activation::Linear => {}
+            Activation::Sigmoid => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Tanh => crate::kernels::tanh_inplace(z),
+            Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Softmax => {
+                for row in z.chunks_exact_mut(width) {
+                    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    row.iter_mut().for_each(|v| *v = (*v - max).exp());
+                    let sum: f32 = row.iter().sum();
+                    row.iter_mut().for_each(|v| *v /= sum);
+                }
+            }
+        }
+    }
+
+    /// As [`Activation::backward`] for one row: `grad` (dL/dy) becomes dL/dz, given `y`.
+    pub(crate) fn backward_row(self, y: &[f32], grad: &mut [f32]) {
+        match self {
+            Activation::Linear => {}
+            Activation::Sigmoid => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
+            Activation::Tanh => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+            Activation::Relu => grad.iter_mut().zip(y).for_each(|(g, &y)| {
+                if y <= 0.0 {
+                    *g = 0.0
+                }
+            }),
+            Activation::Softmax => {
+                let dot: f32 = grad.iter().zip(y).map(|(g, y)| g * y).sum();
+                grad.iter_mut().zip(y).for_each(|(g, &y)| *g = y * (*g - dot));
+            }
+        }
+    }
+
     /// Turns `grad` (dL/dy) into dL/dz in place, given the activation's output `y`.
     pub(crate) fn backward(self, y: ArrayViewD<'_, f32>, mut grad: ArrayViewMutD<'_, f32>) {
         match self {

@@ -98,6 +98,21 @@ pub enum Error {
         found: String,
     },
 
+    /// A list of weights given to `set_weights` has the wrong length.
+    #[error(
+        "{layer}: received {found} weights, expected {expected} weights (in Keras' order: {names})"
+    )]
+    WeightCount {
+        /// The layer (or model) receiving the weights.
+        layer: String,
+        /// How many weights it has.
+        expected: usize,
+        /// How many were given.
+        found: usize,
+        /// The names of the expected weights.
+        names: String,
+    },
+
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

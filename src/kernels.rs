@@ -7,8 +7,11 @@
 macro_rules! dispatch {
     ($(#[$doc:meta])* pub(crate) fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
+        // The argument lists mirror BLAS': dimensions, then each operand with its stride.
+        #[allow(clippy::too_many_arguments)]
         pub(crate) fn $name($($arg: $ty),*) {
             #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             fn generic<const FUSED: bool>($($arg: $ty),*) {
                 #[inline(always)]
                 #[allow(dead_code)]
@@ -24,6 +27,7 @@ macro_rules! dispatch {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 fn fused($($arg: $ty),*) {
                     generic::<true>($($arg),*)
                 }
@@ -121,6 +125,77 @@ fn rows_fixed<const N: usize, const FUSED: bool>(
 }
 
 dispatch! {
+    /// `out[m, :] += Σ_r lhs[r, m] · rhs[r, :]`, i.e. out += lhsᵀ·rhs, for `inner` rows `r`,
+    /// where row `r` of `lhs` starts at `r · lhs_stride` and holds `rows` values, row `r` of
+    /// `rhs` starts at `r · rhs_stride` and holds `cols` values, and `out` is `(rows, cols)`
+    /// row-major. This is the shape of weight gradients: (features × samples)·(samples × units).
+    pub(crate) fn add_matmul_tn(
+        rows: usize,
+        inner: usize,
+        cols: usize,
+        lhs: &[f32],
+        lhs_stride: usize,
+        rhs: &[f32],
+        rhs_stride: usize,
+        out: &mut [f32]
+    ) {
+        match cols {
+            8 => tn_fixed::<8, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
+            16 => tn_fixed::<16, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
+            32 => tn_fixed::<32, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
+            64 => tn_fixed::<64, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
+            _ => {
+                for r in 0..inner {
+                    let a = &lhs[r * lhs_stride..r * lhs_stride + rows];
+                    let b = &rhs[r * rhs_stride..r * rhs_stride + cols];
+                    for (m, &a_m) in a.iter().enumerate() {
+                        for (o, &b_j) in out[m * cols..(m + 1) * cols].iter_mut().zip(b) {
+                            *o = fma!(a_m, b_j, *o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`add_matmul_tn`] for `N` columns: two output rows at a time, held in local arrays while
+/// the `inner` rows stream past.
+#[inline(always)]
+fn tn_fixed<const N: usize, const FUSED: bool>(
+    rows: usize,
+    inner: usize,
+    lhs: &[f32],
+    lhs_stride: usize,
+    rhs: &[f32],
+    rhs_stride: usize,
+    out: &mut [f32],
+) {
+    let fma = |a: f32, b: f32, c: f32| if FUSED { a.mul_add(b, c) } else { a * b + c };
+    let mut m = 0;
+    while m < rows {
+        let pair = m + 1 < rows;
+        let mut acc0 = [0.0f32; N];
+        let mut acc1 = [0.0f32; N];
+        for r in 0..inner {
+            let b: &[f32; N] =
+                rhs[r * rhs_stride..r * rhs_stride + N].try_into().unwrap_or(&[0.0; N]);
+            let x0 = lhs[r * lhs_stride + m];
+            let x1 = if pair { lhs[r * lhs_stride + m + 1] } else { 0.0 };
+            for j in 0..N {
+                acc0[j] = fma(x0, b[j], acc0[j]);
+                acc1[j] = fma(x1, b[j], acc1[j]);
+            }
+        }
+        out[m * N..(m + 1) * N].iter_mut().zip(&acc0).for_each(|(o, a)| *o += a);
+        if pair {
+            out[(m + 1) * N..(m + 2) * N].iter_mut().zip(&acc1).for_each(|(o, a)| *o += a);
+        }
+        m += 2;
+    }
+}
+
+dispatch! {
     /// tanh in place, within 5e-7 of the exact value, as a rational approximation (Eigen's
     /// `generic_fast_tanh_float`), which vectorises where libm's `tanhf` does not.
     pub(crate) fn tanh_inplace(values: &mut [f32]) {
@@ -132,6 +207,7 @@ dispatch! {
 
 /// The rational approximation behind [`tanh_inplace`]; `fma` is a·b + c.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // Eigen's coefficients, digit for digit.
 fn fast_tanh(input: f32, fma: impl Fn(f32, f32, f32) -> f32) -> f32 {
     // tanh(±7.905…) rounds to ±1 in f32; clamping keeps the polynomials in their range.
     const CLAMP: f32 = 7.905_311;
@@ -177,6 +253,26 @@ mod tests {
     fn add_matmul_matches_naive_product() {
         for cols in [5, 8, 32] {
             check_add_matmul(3, 4, cols);
+        }
+    }
+
+    #[test]
+    fn add_matmul_tn_matches_naive_product() {
+        for (rows, cols) in [(3, 5), (5, 8), (4, 32)] {
+            let (inner, lhs_stride, rhs_stride) = (7, rows + 1, cols + 2);
+            let lhs: Vec<f32> = (0..inner * lhs_stride).map(|i| (i % 11) as f32 * 0.1).collect();
+            let rhs: Vec<f32> = (0..inner * rhs_stride).map(|i| (i % 7) as f32 - 3.0).collect();
+            let mut out = vec![0.5f32; rows * cols];
+            add_matmul_tn(rows, inner, cols, &lhs, lhs_stride, &rhs, rhs_stride, &mut out);
+            for m in 0..rows {
+                for j in 0..cols {
+                    let expected: f32 = 0.5
+                        + (0..inner)
+                            .map(|r| lhs[r * lhs_stride + m] * rhs[r * rhs_stride + j])
+                            .sum::<f32>();
+                    assert!((out[m * cols + j] - expected).abs() < 1e-4, "{rows}x{cols}");
+                }
+            }
         }
     }
 

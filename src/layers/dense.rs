@@ -38,9 +38,9 @@ pub struct Dense {
     input_shape: Vec<usize>,
     output_shape: Vec<usize>,
     cache: Option<DenseCache>,
-    /// Pre-activation output of the last forward pass, kept in inference too: the loss of
-    /// `evaluate` reads it, as Keras computes cross-entropies from logits.
-    logits: Option<Array2<f32>>,
+    /// Pre-activation output of the last forward pass, in the output's shape, kept in inference
+    /// too: the loss of `evaluate` reads it, as Keras computes cross-entropies from logits.
+    logits: Option<ArrayD<f32>>,
 }
 
 /// What `forward` keeps for `backward`, all flattened to 2-D `(rows, ·)`.
@@ -161,8 +161,9 @@ impl Layer for Dense {
             .clone()
             .into_shape_with_order(IxDyn(&output_shape))
             .map_err(|_| not_built(&self.name))?;
+        // Logits in the output's shape, as the loss reads them along the last axis.
+        self.logits = logits.into_shape_with_order(IxDyn(&output_shape)).ok();
         self.cache = training.then(|| DenseCache { input: flat.to_owned(), output, output_shape });
-        self.logits = Some(logits);
         Ok(shaped)
     }
 
@@ -193,7 +194,7 @@ impl Layer for Dense {
     }
 
     fn last_logits(&self) -> Option<ArrayViewD<'_, f32>> {
-        self.logits.as_ref().map(|logits| logits.view().into_dyn())
+        self.logits.as_ref().map(|logits| logits.view())
     }
 
     fn backward_logits(

@@ -4,7 +4,7 @@ use super::{not_built, Layer, Mask, Param};
 use crate::initializers;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rand::rngs::StdRng;
 
 /// Maps each id `i` of its input to row `i` of a trainable table `embeddings (input_dim,
@@ -197,16 +197,14 @@ impl Layer for Embedding {
             });
         }
         // Scatter-add: each position adds its gradient into the row it read.
-        let grad_rows =
-            grad_output.to_shape((rows.len(), width)).map_err(|_| not_built(&self.name))?;
-        let mut table_grad = param
-            .grad
-            .view_mut()
-            .into_shape_with_order((self.input_dim, width))
-            .map_err(|_| not_built(&self.name))?;
-        for (&row, g) in rows.iter().zip(grad_rows.axis_iter(Axis(0))) {
-            let mut target = table_grad.row_mut(row);
-            target += &g;
+        let grad_output = grad_output.as_standard_layout();
+        let (Some(grads), Some(table_grad)) = (grad_output.as_slice(), param.grad.as_slice_mut())
+        else {
+            return Err(not_built(&self.name));
+        };
+        for (&row, g) in rows.iter().zip(grads.chunks_exact(width)) {
+            let target = &mut table_grad[row * width..(row + 1) * width];
+            target.iter_mut().zip(g).for_each(|(t, g)| *t += g);
         }
         Ok(None)
     }

@@ -183,17 +183,17 @@ pub trait Layer: Debug + Send {
     /// Replaces the weights, in Keras' layout and order (`layer.set_weights()`).
     ///
     /// # Errors
-    /// [`Error::WeightMismatch`] when the count or a shape differs; the weights are then left
-    /// unchanged.
+    /// [`Error::WeightCount`] when the count differs and [`Error::WeightMismatch`] when a shape
+    /// differs; the weights are then left unchanged.
     fn set_weights(&mut self, weights: Vec<ArrayD<f32>>) -> Result<()> {
         let layer = self.name().to_string();
         let mut params = self.params_mut();
         if params.len() != weights.len() {
-            return Err(Error::WeightMismatch {
+            return Err(Error::WeightCount {
                 layer,
-                index: weights.len().min(params.len()),
-                expected: format!("{} weights", params.len()),
-                found: format!("{} weights", weights.len()),
+                expected: params.len(),
+                found: weights.len(),
+                names: params.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
             });
         }
         for (index, (param, weight)) in params.iter().zip(&weights).enumerate() {

@@ -10,10 +10,8 @@ use crate::initializers;
 use crate::kernels;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis,
-    Ix3, Zip,
+    s, Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis, Ix3,
 };
 use rand::rngs::StdRng;
 use rayon::prelude::*;
@@ -180,44 +178,43 @@ impl SimpleRnn {
         if skipped == steps {
             return Ok(skipped);
         }
-        // Input projection of the whole chunk in one GEMM: (rows·steps, features) × (features, units).
-        let flat_input = input
-            .into_shape_with_order((rows * steps, features))
-            .map_err(|_| not_built(&self.name))?;
+        // Input projection of the whole chunk in one product:
+        // (rows·steps, features) × (features, units), plus the bias.
         let mut projected = Array2::<f32>::zeros((rows * steps, units));
-        general_mat_mul(1.0, &flat_input, &weights.kernel, 0.0, &mut projected);
         if let Some(bias) = &weights.bias {
             projected += bias;
         }
-        let projected = projected
-            .into_shape_with_order((rows, steps, units))
-            .map_err(|_| not_built(&self.name))?;
+        let kernel = weights.kernel.as_slice().ok_or_else(|| not_built(&self.name))?;
         let recurrent = weights.recurrent.as_slice().ok_or_else(|| not_built(&self.name))?;
+        let (Some(x), Some(projected), Some(states)) =
+            (input.as_slice(), projected.as_slice_mut(), states.as_slice_mut())
+        else {
+            return Err(not_built(&self.name));
+        };
+        kernels::add_matmul(rows * steps, features, units, x, features, kernel, projected, units);
 
-        // h_t = act(z_t + h_{t−1}·U), on two (rows, units) buffers allocated once.
-        let mut h_prev = Array2::<f32>::zeros((rows, units));
-        let mut h = Array2::<f32>::zeros((rows, units));
+        // h_t = act(z_t + h_{t−1}·U), row by row on flat buffers: no allocation in the loop.
+        let slots = (steps + 1) * units;
+        let mut h = vec![0.0f32; rows * units];
         for k in skipped..steps {
             let t = self.step_at(k, steps);
-            h.assign(&projected.index_axis(Axis(1), t));
-            let (Some(prev), Some(out)) = (h_prev.as_slice(), h.as_slice_mut()) else {
-                return Err(not_built(&self.name));
-            };
-            kernels::add_matmul(rows, units, units, prev, units, recurrent, out, units);
-            self.activation.apply(h.view_mut().into_dyn());
-            if let Some(mask) = &mask {
-                // A masked step carries the previous state through unchanged.
-                Zip::from(h.rows_mut()).and(h_prev.rows()).and(mask.column(t)).for_each(
-                    |mut h, h_prev, &keep| {
-                        if !keep {
-                            h.assign(&h_prev);
-                        }
-                    },
-                );
+            let (prev_slot, slot) = self.slots(t);
+            for (i, h_row) in h.chunks_exact_mut(units).enumerate() {
+                h_row.copy_from_slice(&projected[(i * steps + t) * units..][..units]);
             }
-            let (_, slot) = self.slots(t);
-            states.index_axis_mut(Axis(1), slot).assign(&h);
-            std::mem::swap(&mut h, &mut h_prev);
+            let prev = &states[prev_slot * units..];
+            kernels::add_matmul(rows, units, units, prev, slots, recurrent, &mut h, units);
+            self.activation.apply_rows(&mut h, units);
+            for (i, h_row) in h.chunks_exact(units).enumerate() {
+                // A masked step carries the previous state through unchanged.
+                let keep = mask.as_ref().is_none_or(|m| m[(i, t)]);
+                let from = if keep { None } else { Some(i * slots + prev_slot * units) };
+                let to = i * slots + slot * units;
+                match from {
+                    None => states[to..to + units].copy_from_slice(h_row),
+                    Some(from) => states.copy_within(from..from + units, to),
+                }
+            }
         }
         Ok(skipped)
     }
@@ -242,70 +239,111 @@ impl SimpleRnn {
 
         // dz_t = dh_t ⊙ act'(h_t); dh_{t−1} = dz_t·Uᵀ, or dh_t itself where step t is masked.
         let mut dz = Array3::<f32>::zeros((count, steps, units));
-        let mut dh = Array2::<f32>::zeros((count, units));
-        let mut dh_prev = Array2::<f32>::zeros((count, units));
-        let mut dz_t = Array2::<f32>::zeros((count, units));
+        let mut dh = vec![0.0f32; count * units];
+        let mut dh_prev = vec![0.0f32; count * units];
+        let grad_output = grad_output.as_standard_layout();
+        let grad = grad_output.as_slice().unwrap_or_default();
+        let states_flat = states.as_slice().unwrap_or_default();
+        let slots = (steps + 1) * units;
         if !self.return_sequences {
-            dh.assign(&grad_output);
+            dh.copy_from_slice(grad);
         }
-        for k in (skipped..steps).rev() {
-            let t = self.step_at(k, steps);
-            if self.return_sequences {
-                // Output k (reading order) is the state at input time t.
-                dh += &grad_output.index_axis(Axis(1), k);
-            }
-            let (_, slot) = self.slots(t);
-            dz_t.assign(&dh);
-            self.activation
-                .backward(states.index_axis(Axis(1), slot).into_dyn(), dz_t.view_mut().into_dyn());
-            if let Some(mask) = &mask {
-                Zip::from(dz_t.rows_mut()).and(mask.column(t)).for_each(|mut row, &keep| {
-                    if !keep {
-                        row.fill(0.0);
+        if let Some(dz_flat) = dz.as_slice_mut() {
+            for k in (skipped..steps).rev() {
+                let t = self.step_at(k, steps);
+                let (_, slot) = self.slots(t);
+                for (i, dh_row) in dh.chunks_exact_mut(units).enumerate() {
+                    if self.return_sequences {
+                        // Output k (reading order) is the state at input time t.
+                        let g = &grad[(i * steps + k) * units..][..units];
+                        dh_row.iter_mut().zip(g).for_each(|(d, g)| *d += g);
                     }
-                });
-            }
-            dh_prev.fill(0.0);
-            if let (Some(d), Some(out)) = (dz_t.as_slice(), dh_prev.as_slice_mut()) {
-                kernels::add_matmul(count, units, units, d, units, recurrent_t, out, units);
-            }
-            if let Some(mask) = &mask {
-                Zip::from(dh_prev.rows_mut()).and(dh.rows()).and(mask.column(t)).for_each(
-                    |mut prev, carried, &keep| {
-                        if !keep {
-                            prev.assign(&carried);
-                        }
-                    },
+                    let dz_row = &mut dz_flat[(i * steps + t) * units..][..units];
+                    if mask.as_ref().is_none_or(|m| m[(i, t)]) {
+                        dz_row.copy_from_slice(dh_row);
+                        let h = &states_flat[i * slots + slot * units..][..units];
+                        self.activation.backward_row(h, dz_row);
+                    }
+                }
+                dh_prev.fill(0.0);
+                let dz_t = &dz_flat[t * units..];
+                kernels::add_matmul(
+                    count,
+                    units,
+                    units,
+                    dz_t,
+                    steps * units,
+                    recurrent_t,
+                    &mut dh_prev,
+                    units,
                 );
+                if let Some(mask) = &mask {
+                    for (i, (prev, carried)) in
+                        dh_prev.chunks_exact_mut(units).zip(dh.chunks_exact(units)).enumerate()
+                    {
+                        if !mask[(i, t)] {
+                            prev.copy_from_slice(carried);
+                        }
+                    }
+                }
+                std::mem::swap(&mut dh, &mut dh_prev);
             }
-            dz.index_axis_mut(Axis(1), t).assign(&dz_t);
-            std::mem::swap(&mut dh, &mut dh_prev);
         }
 
-        // Weight gradients as whole-sequence GEMMs after the loop.
-        let flat_dz = dz.view().into_shape_with_order((count * steps, units));
-        let flat_input = input.into_shape_with_order((count * steps, features));
+        // Weight gradients as whole-sequence products after the loop:
+        // dW = Xᵀ·dZ, dU = Σ_samples H_prevᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.
         let mut kernel = Array2::<f32>::zeros((features, units));
         let mut recurrent = Array2::<f32>::zeros((units, units));
         let mut bias = Array1::<f32>::zeros(units);
-        if let (Ok(flat_dz), Ok(flat_input)) = (flat_dz, flat_input) {
-            general_mat_mul(1.0, &flat_input.t(), &flat_dz, 0.0, &mut kernel);
-            bias = flat_dz.sum_axis(Axis(0));
-            if let Some(d_input) = d_input {
-                if let Ok(mut flat) =
-                    d_input.view_mut().into_shape_with_order((count * steps, features))
-                {
-                    general_mat_mul(1.0, &flat_dz, &weights.kernel.t(), 0.0, &mut flat);
-                }
+        let dz = dz.as_slice().unwrap_or_default();
+        let x = input.as_slice().unwrap_or_default();
+        if let (Some(d_kernel), Some(d_recurrent), Some(d_bias)) =
+            (kernel.as_slice_mut(), recurrent.as_slice_mut(), bias.as_slice_mut())
+        {
+            kernels::add_matmul_tn(
+                features,
+                count * steps,
+                units,
+                x,
+                features,
+                dz,
+                units,
+                d_kernel,
+            );
+            // H_prev for input time t is slot t reading forwards, slot t + 1 reading backwards.
+            let offset = if self.go_backwards { units } else { 0 };
+            for i in 0..count {
+                let h_prev = &states_flat[i * slots + offset..];
+                let dz_i = &dz[i * steps * units..(i + 1) * steps * units];
+                kernels::add_matmul_tn(
+                    units,
+                    steps,
+                    units,
+                    h_prev,
+                    units,
+                    dz_i,
+                    units,
+                    d_recurrent,
+                );
+            }
+            for row in dz.chunks_exact(units) {
+                d_bias.iter_mut().zip(row).for_each(|(b, g)| *b += g);
             }
         }
-        let prev_states = if self.go_backwards {
-            states.slice(s![.., 1.., ..])
-        } else {
-            states.slice(s![.., ..steps, ..])
-        };
-        for (h_prev, dz_b) in prev_states.outer_iter().zip(dz.outer_iter()) {
-            general_mat_mul(1.0, &h_prev.t(), &dz_b, 1.0, &mut recurrent);
+        if let Some(d_input) = d_input {
+            let kernel_t = weights.kernel.t().as_standard_layout().into_owned();
+            if let (Some(out), Some(kernel_t)) = (d_input.as_slice_mut(), kernel_t.as_slice()) {
+                kernels::add_matmul(
+                    count * steps,
+                    units,
+                    features,
+                    dz,
+                    units,
+                    kernel_t,
+                    out,
+                    features,
+                );
+            }
         }
         ChunkGradients {
             kernel: kernel.into_dyn(),

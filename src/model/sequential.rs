@@ -42,9 +42,6 @@ pub struct Sequential {
     pub(super) input_shape: Option<Vec<usize>>,
     /// Layers `..built` are built.
     built: usize,
-    /// The first error met while building eagerly in `add`, reported by the next call that
-    /// needs the model built.
-    deferred: Option<Error>,
     pub(super) rng: StdRng,
     pub(super) compiled: Option<Compiled>,
 }
@@ -70,7 +67,6 @@ impl Sequential {
             layers: Vec::new(),
             input_shape: None,
             built: 0,
-            deferred: None,
             rng: StdRng::seed_from_u64(DEFAULT_SEED),
             compiled: None,
         }
@@ -84,8 +80,8 @@ impl Sequential {
     }
 
     /// Appends a layer, names it Keras-style (`dense`, `dense_1`, ...) and builds it if the shape
-    /// of its input is known. A build error is reported by the next call that needs the model
-    /// (`summary`, `build`, `fit`, ...).
+    /// of its input is known. A layer that cannot be built stays unbuilt, and every call that
+    /// needs the model (`summary`, `build`, `fit`, ...) reports why.
     pub fn add(&mut self, layer: impl Layer + 'static) {
         let mut layer: Box<dyn Layer> = Box::new(layer);
         let stem = snake_case(layer.class_name());
@@ -101,11 +97,8 @@ impl Sequential {
             self.input_shape = layer.declared_input_shape();
         }
         self.layers.push(layer);
-        if self.deferred.is_none() {
-            if let Err(error) = self.build_pending() {
-                self.deferred = Some(error);
-            }
-        }
+        // Errors are reported by the calls that need the model built, which build again.
+        let _ = self.build_pending();
     }
 
     /// Builds the model for inputs of per-sample shape `input_shape` (the batch axis left out:
@@ -131,9 +124,6 @@ impl Sequential {
 
     /// Builds every layer not built yet, or reports why it cannot.
     pub(super) fn ensure_built(&mut self) -> Result<()> {
-        if let Some(error) = self.deferred.take() {
-            return Err(error);
-        }
         if self.layers.is_empty() {
             return Err(Error::NotBuilt(
                 "the model has no layers; add one with `model.add(..)`".into(),
@@ -141,7 +131,7 @@ impl Sequential {
         }
         if self.input_shape.is_none() {
             return Err(Error::NotBuilt(
-                "the model's input shape is unknown; call `model.build(&input_shape)` or give \
+                "the model is not built: its input shape is unknown; call `model.build(&input_shape)` or give \
                  the first layer an input length"
                     .into(),
             ));
@@ -167,20 +157,12 @@ impl Sequential {
     }
 
     /// The model's table of layers, output shapes and parameter counts, as Keras' `summary()`.
+    /// Builds the layers not built yet, if the input shape is known.
     ///
     /// # Errors
     /// [`Error::NotBuilt`] when the input shape is unknown, and any error of a layer's `build`.
-    pub fn summary(&self) -> Result<Summary> {
-        if let Some(error) = &self.deferred {
-            return Err(Error::NotBuilt(format!("the model could not be built: {error}")));
-        }
-        if self.layers.is_empty() || self.built < self.layers.len() {
-            return Err(Error::NotBuilt(
-                "the model is not built; call `model.build(&input_shape)` or give the first \
-                 layer an input length (Keras raises the same before `summary`)"
-                    .into(),
-            ));
-        }
+    pub fn summary(&mut self) -> Result<Summary> {
+        self.ensure_built()?;
         let layers = self
             .layers
             .iter()
@@ -203,17 +185,23 @@ impl Sequential {
     /// Replaces every weight, layer by layer in Keras' order (`model.set_weights()`).
     ///
     /// # Errors
-    /// [`Error::NotBuilt`] before the model is built, and [`Error::WeightMismatch`] when the
-    /// count or a shape differs; the model's weights are then left unchanged.
+    /// [`Error::NotBuilt`] before the model is built, [`Error::WeightCount`] when the count
+    /// differs and [`Error::WeightMismatch`] when a shape differs; the model's weights are then
+    /// left unchanged.
     pub fn set_weights(&mut self, weights: Vec<ArrayD<f32>>) -> Result<()> {
         self.ensure_built()?;
         let expected: usize = self.layers.iter().map(|l| l.params().len()).sum();
         if weights.len() != expected {
-            return Err(Error::WeightMismatch {
+            let names: Vec<String> = self
+                .layers
+                .iter()
+                .flat_map(|l| l.params().into_iter().map(|p| format!("{}/{}", l.name(), p.name())))
+                .collect();
+            return Err(Error::WeightCount {
                 layer: "sequential".into(),
-                index: weights.len().min(expected),
-                expected: format!("{expected} weights"),
-                found: format!("{} weights", weights.len()),
+                expected,
+                found: weights.len(),
+                names: names.join(", "),
             });
         }
         // Check every shape before touching any layer.
