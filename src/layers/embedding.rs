@@ -6,6 +6,10 @@ use crate::shape::expect_batch_of;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rand::rngs::StdRng;
+use rayon::prelude::*;
+
+/// Parts of the table whose gradients are scattered in parallel.
+const SCATTER_PARTS: usize = 4;
 
 /// Maps each id `i` of its input to row `i` of a trainable table `embeddings (input_dim,
 /// output_dim)`, as Keras' `Embedding`.
@@ -155,9 +159,9 @@ impl Layer for Embedding {
         let flat = output.as_slice_mut().ok_or_else(|| not_built(&self.name))?;
         let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
         let width = self.output_dim;
-        for (chunk, &row) in flat.chunks_exact_mut(width).zip(&rows) {
+        flat.par_chunks_exact_mut(width).zip(rows.par_iter()).for_each(|(chunk, &row)| {
             chunk.copy_from_slice(&table[row * width..(row + 1) * width]);
-        }
+        });
         self.cached_ids = if training { Some(rows) } else { None };
         Ok(output)
     }
@@ -202,10 +206,18 @@ impl Layer for Embedding {
         else {
             return Err(not_built(&self.name));
         };
-        for (&row, g) in rows.iter().zip(grads.chunks_exact(width)) {
-            let target = &mut table_grad[row * width..(row + 1) * width];
-            target.iter_mut().zip(g).for_each(|(t, g)| *t += g);
-        }
+        // Parts of the table are updated in parallel, each by scanning every position in
+        // order: the sums do not depend on the thread count.
+        let part_rows = self.input_dim.div_ceil(SCATTER_PARTS).max(1);
+        table_grad.par_chunks_mut(part_rows * width).enumerate().for_each(|(part, target)| {
+            let first = part * part_rows;
+            for (&row, g) in rows.iter().zip(grads.chunks_exact(width)) {
+                if let Some(local) = row.checked_sub(first).filter(|&r| r < part_rows) {
+                    let target = &mut target[local * width..(local + 1) * width];
+                    target.iter_mut().zip(g).for_each(|(t, g)| *t += g);
+                }
+            }
+        });
         Ok(None)
     }
 

@@ -11,7 +11,8 @@ use crate::kernels;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::{
-    s, Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis, Ix3,
+    s, Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis,
+    CowArray, Ix3,
 };
 use rand::rngs::StdRng;
 use rayon::prelude::*;
@@ -54,7 +55,7 @@ pub struct SimpleRnn {
     cache: Option<SimpleRnnCache>,
 }
 
-/// What `forward` keeps for `backward`.
+/// What `forward` keeps for `backward`, and the buffers the next call reuses.
 #[derive(Clone, Debug)]
 struct SimpleRnnCache {
     /// The input, `(batch, steps, input_dim)`.
@@ -64,6 +65,10 @@ struct SimpleRnnCache {
     /// `steps` (see [`SimpleRnn::slots`]).
     states: Array3<f32>,
     mask: Option<Mask>,
+    /// The input projection x_t·W + b, `(batch, steps, units)`; kept only to reuse its memory.
+    projected: Array3<f32>,
+    /// Whether `forward` ran in training mode (otherwise `input` is not kept).
+    training: bool,
     /// Per chunk of samples, the steps (in reading order) before the first unmasked one: their
     /// state stays zero, so they are not computed.
     skipped: Vec<usize>,
@@ -171,6 +176,7 @@ impl SimpleRnn {
         input: ArrayView3<'_, f32>,
         mask: Option<ArrayView2<'_, bool>>,
         mut states: ArrayViewMut3<'_, f32>,
+        mut projected: ArrayViewMut3<'_, f32>,
     ) -> Result<usize> {
         let (rows, steps, features) = input.dim();
         let units = self.units;
@@ -180,9 +186,9 @@ impl SimpleRnn {
         }
         // Input projection of the whole chunk in one product:
         // (rows·steps, features) × (features, units), plus the bias.
-        let mut projected = Array2::<f32>::zeros((rows * steps, units));
-        if let Some(bias) = &weights.bias {
-            projected += bias;
+        match &weights.bias {
+            Some(bias) => projected.assign(bias),
+            None => projected.fill(0.0),
         }
         let kernel = weights.kernel.as_slice().ok_or_else(|| not_built(&self.name))?;
         let recurrent = weights.recurrent.as_slice().ok_or_else(|| not_built(&self.name))?;
@@ -424,6 +430,7 @@ impl Layer for SimpleRnn {
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
+        let previous = self.cache.take();
         let (kernel, recurrent, bias) = self.kernels()?;
         expect_batch_of(&self.name, &self.input_shape, input.shape())?;
         let input = input.into_dimensionality::<Ix3>().map_err(|_| not_built(&self.name))?;
@@ -442,8 +449,29 @@ impl Layer for SimpleRnn {
             recurrent: matrix(recurrent),
             bias: bias.map(|b| b.value.view()),
         };
-        let input = input.as_standard_layout().into_owned();
-        let mut states = Array3::<f32>::zeros((batch, steps + 1, self.units));
+        // Buffers of the previous call are reused when the batch shape repeats.
+        let (mut input_copy, mut states, mut projected) = match previous {
+            Some(c) if c.states.dim() == (batch, steps + 1, self.units) => {
+                (c.input, c.states, c.projected)
+            }
+            _ => (
+                Array3::zeros((0, steps, input.dim().2)),
+                Array3::zeros((batch, steps + 1, self.units)),
+                Array3::zeros((batch, steps, self.units)),
+            ),
+        };
+        states.fill(0.0);
+        // Backward needs the input; inference reads it in place.
+        let input = if training {
+            if input_copy.dim() == input.dim() {
+                input_copy.assign(&input);
+            } else {
+                input_copy = input.to_owned();
+            }
+            CowArray::from(input_copy.view())
+        } else {
+            input.as_standard_layout()
+        };
         let mut skipped = vec![0; batch.div_ceil(CHUNK)];
         {
             // Chunks of samples run in parallel; each chunk's arithmetic is independent of how
@@ -451,17 +479,25 @@ impl Layer for SimpleRnn {
             let mut work: Vec<_> = input
                 .axis_chunks_iter(Axis(0), CHUNK)
                 .zip(states.axis_chunks_iter_mut(Axis(0), CHUNK))
+                .zip(projected.axis_chunks_iter_mut(Axis(0), CHUNK))
                 .zip(skipped.iter_mut())
                 .enumerate()
                 .collect();
             let this = &*self;
-            work.par_iter_mut().try_for_each(|(index, ((x, states), skipped))| {
+            work.par_iter_mut().try_for_each(|(index, (((x, states), projected), skipped))| {
                 let rows = *index * CHUNK..*index * CHUNK + x.len_of(Axis(0));
                 let mask = mask.map(|m| m.slice(s![rows, ..]));
-                **skipped = this.forward_chunk(&weights, x.view(), mask, states.view_mut())?;
+                **skipped = this.forward_chunk(
+                    &weights,
+                    x.view(),
+                    mask,
+                    states.view_mut(),
+                    projected.view_mut(),
+                )?;
                 Ok::<(), Error>(())
             })?;
         }
+        drop(input);
 
         let output = if self.return_sequences {
             let sequence = if self.go_backwards {
@@ -474,8 +510,14 @@ impl Layer for SimpleRnn {
             let last_slot = if self.go_backwards { 0 } else { steps };
             states.index_axis(Axis(1), last_slot).to_owned().into_dyn()
         };
-        self.cache =
-            training.then(|| SimpleRnnCache { input, states, mask: mask.cloned(), skipped });
+        self.cache = Some(SimpleRnnCache {
+            input: input_copy,
+            states,
+            projected,
+            mask: mask.cloned(),
+            skipped,
+            training,
+        });
         Ok(output)
     }
 
@@ -494,7 +536,11 @@ impl Layer for SimpleRnn {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let cache = self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let cache = self
+            .cache
+            .as_ref()
+            .filter(|c| c.training)
+            .ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
         let (batch, steps, features) = cache.input.dim();
         let units = self.units;
         let expected: &[usize] =

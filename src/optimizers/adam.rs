@@ -92,11 +92,11 @@ impl Optimizer for Adam {
         let t = step as i32;
         let alpha = self.learning_rate * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
         let m = slot_state(&mut self.momentums, slot, value);
-        Zip::from(&mut *m).and(grad).for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
+        Zip::from(&mut *m).and(grad).par_for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
         let v = slot_state(&mut self.velocities, slot, value);
-        Zip::from(&mut *v).and(grad).for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
+        Zip::from(&mut *v).and(grad).par_for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
         let m = &self.momentums[slot];
-        Zip::from(value).and(m).and(&self.velocities[slot]).for_each(|w, &m, &v| {
+        Zip::from(value).and(m).and(&self.velocities[slot]).par_for_each(|w, &m, &v| {
             *w -= m * alpha / (v.sqrt() + eps);
         });
     }

@@ -91,14 +91,14 @@ impl Optimizer for RmsProp {
         let (lr, rho, eps, mu) = (self.learning_rate, self.rho, self.epsilon, self.momentum);
         let v = slot_state(&mut self.velocities, slot, value);
         if mu == 0.0 {
-            Zip::from(value).and(v).and(grad).for_each(|w, v, &g| {
+            Zip::from(value).and(v).and(grad).par_for_each(|w, v, &g| {
                 *v = rho * *v + (1.0 - rho) * (g * g);
                 *w -= lr * g / (*v + eps).sqrt();
             });
             return;
         }
         let m = slot_state(&mut self.momentums, slot, value);
-        Zip::from(value).and(v).and(m).and(grad).for_each(|w, v, m, &g| {
+        Zip::from(value).and(v).and(m).and(grad).par_for_each(|w, v, m, &g| {
             *v = rho * *v + (1.0 - rho) * (g * g);
             *m = mu * *m + lr * g / (*v + eps).sqrt();
             *w -= *m;

@@ -75,12 +75,12 @@ impl Optimizer for Sgd {
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, _step: u64) {
         let (lr, mu) = (self.learning_rate, self.momentum);
         if mu == 0.0 {
-            Zip::from(value).and(grad).for_each(|w, &g| *w -= g * lr);
+            Zip::from(value).and(grad).par_for_each(|w, &g| *w -= g * lr);
             return;
         }
         let m = slot_state(&mut self.momentums, slot, value);
         let nesterov = self.nesterov;
-        Zip::from(value).and(m).and(grad).for_each(|w, m, &g| {
+        Zip::from(value).and(m).and(grad).par_for_each(|w, m, &g| {
             *m = *m * mu - g * lr;
             *w += if nesterov { *m * mu - g * lr } else { *m };
         });
