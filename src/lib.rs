@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod activations;
+mod atomic_write;
 pub mod datasets;
 mod error;
 mod initializers;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimizers;
 pub mod prelude;
+pub mod sentiment;
 mod shape;
 pub mod text;
 

@@ -26,6 +26,36 @@ impl History {
         self.series.first().map_or(0, |(_, values)| values.len())
     }
 
+    /// The history as CSV: a header `epoch,loss,accuracy,val_loss,...` and one row per epoch
+    /// (epochs counted from 1).
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("epoch");
+        for (key, _) in &self.series {
+            csv.push(',');
+            csv.push_str(key);
+        }
+        csv.push('\n');
+        for epoch in 0..self.epochs() {
+            csv.push_str(&(epoch + 1).to_string());
+            for (_, values) in &self.series {
+                csv.push(',');
+                if let Some(value) = values.get(epoch) {
+                    csv.push_str(&value.to_string());
+                }
+            }
+            csv.push('\n');
+        }
+        csv
+    }
+
+    /// Writes [`History::to_csv`] to `path`, atomically (a temporary file, synced, then renamed).
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) naming the file when it cannot be written.
+    pub fn save_csv(&self, path: impl AsRef<std::path::Path>) -> crate::Result<()> {
+        crate::atomic_write::write_atomic(path.as_ref(), self.to_csv().as_bytes())
+    }
+
     /// Appends one epoch's scores under `prefix` (`""` or `"val_"`).
     pub(crate) fn push(&mut self, prefix: &str, scores: &Scores) {
         let mut record =
