@@ -64,9 +64,7 @@ fn main() -> rnnkit::Result<()> {
         ..SentimentConfig::default()
     };
 
-    let reviews = imdb::load(args.data.as_deref())?;
-    let data = sentiment::prepare(&reviews, &config)?;
-    drop(reviews);
+    let mut data = sentiment::prepare(imdb::load(args.data.as_deref())?, &config)?;
     println!(
         "{} training, {} validation, {} test reviews; prepared in {:.1} s",
         data.x_train.nrows(),
@@ -81,7 +79,11 @@ fn main() -> rnnkit::Result<()> {
     let fit_config = FitConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
-        validation_data: Some((data.x_val.clone().into_dyn(), data.y_val.clone().into_dyn())),
+        // Moved, not copied: the validation reviews are needed only by `fit`.
+        validation_data: Some((
+            std::mem::take(&mut data.x_val).into_dyn(),
+            std::mem::take(&mut data.y_val).into_dyn(),
+        )),
         seed: Some(args.seed),
         ..FitConfig::default()
     };

@@ -11,7 +11,7 @@
 //! use rnnkit::sentiment::{self, SentimentConfig};
 //! # fn main() -> rnnkit::Result<()> {
 //! let config = SentimentConfig::default();
-//! let data = sentiment::prepare(&imdb::load(None)?, &config)?;
+//! let data = sentiment::prepare(imdb::load(None)?, &config)?;
 //! let mut model = sentiment::lesson_model(&config)?;
 //! assert_eq!(model.summary()?.total_params(), 322_113);
 //! # Ok(())
@@ -110,56 +110,49 @@ impl SentimentData {
 /// [`Error::InvalidArgument`] for a zero `num_words`, `maxlen` or `limit`, or a
 /// `validation_fraction` that leaves no training or no validation review; [`Error::EmptyInput`]
 /// when a split has no review.
-pub fn prepare(imdb: &Imdb, config: &SentimentConfig) -> Result<SentimentData> {
+pub fn prepare(imdb: Imdb, config: &SentimentConfig) -> Result<SentimentData> {
     if config.num_words < 2 {
         return Err(Error::invalid("num_words", "an integer ≥ 2", config.num_words));
     }
     if config.limit == Some(0) {
         return Err(Error::invalid("limit", "a positive number of reviews", 0));
     }
+    let Imdb { train, test } = imdb;
     let mut rng = StdRng::seed_from_u64(config.seed);
-    let train = sample(&imdb.train, config.limit, &mut rng, "training reviews")?;
-    let test = sample(&imdb.test, config.limit, &mut rng, "test reviews")?;
-    let validation = (train.len() as f64 * config.validation_fraction).round() as usize;
-    if !(0.0..1.0).contains(&config.validation_fraction) || validation >= train.len() {
+    let train_order = sample(&train, config.limit, &mut rng, "training reviews")?;
+    let test_order = sample(&test, config.limit, &mut rng, "test reviews")?;
+    let validation = (train_order.len() as f64 * config.validation_fraction).round() as usize;
+    if !(0.0..1.0).contains(&config.validation_fraction) || validation >= train_order.len() {
         return Err(Error::invalid(
             "validation_fraction",
-            format!("a fraction in [0, 1) leaving training reviews out of {}", train.len()),
+            format!("a fraction in [0, 1) leaving training reviews out of {}", train_order.len()),
             config.validation_fraction,
         ));
     }
 
-    let clean = |split: &[usize], source: &Split| -> Vec<String> {
-        split.iter().map(|&i| strip_html_breaks(&source.texts[i])).collect()
-    };
-    let train_texts = clean(&train, &imdb.train);
-    let test_texts = clean(&test, &imdb.test);
+    // Texts are cleaned one at a time as they stream into the tokenizer, and each split's texts
+    // are freed once encoded: the peak memory stays near one copy of the reviews.
     let mut tokenizer = Tokenizer::new().num_words(config.num_words);
-    tokenizer.fit_on_texts(&train_texts);
-    let pad = |texts: &[String]| {
-        let sequences = tokenizer.texts_to_sequences(texts);
-        pad_sequences(&sequences, Some(config.maxlen), Padding::Pre, Truncating::Pre, 0.0)
+    tokenizer.fit_on_texts(train_order.iter().map(|&i| strip_html_breaks(&train.texts[i])));
+    let pad = |sequences: &[Vec<u32>]| {
+        pad_sequences(sequences, Some(config.maxlen), Padding::Pre, Truncating::Pre, 0.0)
     };
-    let x_all = pad(&train_texts)?;
-    let y_all: Array1<f32> = train.iter().map(|&i| imdb.train.labels[i]).collect();
-    let x_test = pad(&test_texts)?;
-    let y_test: Array1<f32> = test.iter().map(|&i| imdb.test.labels[i]).collect();
-
-    let split_at = train.len() - validation;
-    let x_val = x_all.slice(ndarray::s![split_at.., ..]).to_owned();
-    let y_val = y_all.slice(ndarray::s![split_at..]).to_owned();
-    let x_train = x_all.slice(ndarray::s![..split_at, ..]).to_owned();
+    let encode = |split: Split, order: &[usize]| {
+        let labels: Array1<f32> = order.iter().map(|&i| split.labels[i]).collect();
+        let texts = order.iter().map(|&i| strip_html_breaks(&split.texts[i]));
+        (tokenizer.texts_to_sequences(texts), labels)
+    };
+    let (train_sequences, y_all) = encode(train, &train_order);
+    let split_at = train_order.len() - validation;
+    let x_train = pad(&train_sequences[..split_at])?;
+    let x_val = pad(&train_sequences[split_at..])?;
+    drop(train_sequences);
     let y_train = y_all.slice(ndarray::s![..split_at]).to_owned();
-    Ok(SentimentData {
-        tokenizer,
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        x_test,
-        y_test,
-        maxlen: config.maxlen,
-    })
+    let y_val = y_all.slice(ndarray::s![split_at..]).to_owned();
+    let (test_sequences, y_test) = encode(test, &test_order);
+    let x_test = pad(&test_sequences)?;
+    let maxlen = config.maxlen;
+    Ok(SentimentData { tokenizer, x_train, y_train, x_val, y_val, x_test, y_test, maxlen })
 }
 
 /// Indices of a split in shuffled order, cut to `limit`.

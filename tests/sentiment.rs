@@ -1,0 +1,57 @@
+//! The sentiment example's pipeline on the real IMDB archive, cut to a few reviews. The archive
+//! is found through `RNNKIT_DATA` (set by `.cargo/config.toml` to `../shared/data`); the test
+//! says so and passes over when it is absent.
+
+use rnnkit::datasets::imdb;
+use rnnkit::prelude::*;
+use rnnkit::sentiment::{self, SentimentConfig};
+use std::path::PathBuf;
+
+fn archive() -> Option<PathBuf> {
+    let folder = PathBuf::from(std::env::var_os("RNNKIT_DATA")?);
+    let file = folder.join(imdb::FILE_NAME);
+    file.exists().then_some(file)
+}
+
+#[test]
+fn training_on_real_reviews_lowers_the_loss() -> rnnkit::Result<()> {
+    let Some(path) = archive() else {
+        eprintln!("skipped: no IMDB archive under RNNKIT_DATA");
+        return Ok(());
+    };
+    let config = SentimentConfig { limit: Some(1_500), ..SentimentConfig::default() };
+    let data = sentiment::prepare(imdb::load(Some(&path))?, &config)?;
+    assert_eq!(
+        (data.x_train.nrows(), data.x_val.nrows(), data.x_test.nrows()),
+        (1_200, 300, 1_500)
+    );
+    assert_eq!(data.x_train.ncols(), 500);
+    // The shuffled sample holds both classes.
+    let positives = data.y_train.sum();
+    assert!(positives > 400.0 && positives < 800.0, "{positives} positives of 1200");
+
+    let mut model = sentiment::lesson_model(&config)?;
+    model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+    let before = model.evaluate(&data.x_train, &data.y_train, 64)?;
+    let fit = FitConfig {
+        epochs: 3,
+        batch_size: 32,
+        validation_data: Some((data.x_val.clone().into_dyn(), data.y_val.clone().into_dyn())),
+        seed: Some(1),
+        verbose: 0,
+        ..FitConfig::default()
+    };
+    let history = model.fit(&data.x_train, &data.y_train, &fit)?;
+    let losses = history.metric("loss").expect("loss is recorded");
+    assert_eq!(losses.len(), 3);
+    assert!(losses[2] < losses[0], "training loss did not fall: {losses:?}");
+    let after = model.evaluate(&data.x_train, &data.y_train, 64)?;
+    assert!(after.loss < before.loss - 0.05, "loss {} → {}", before.loss, after.loss);
+    assert!(history.metric("val_accuracy").is_some_and(|v| v.len() == 3));
+
+    // New texts go through the same tokenizer and padding.
+    let encoded = data.encode(&["a wonderful, moving film"])?;
+    assert_eq!(encoded.shape(), &[1, 500]);
+    assert!(encoded.iter().filter(|&&id| id != 0.0).count() >= 3);
+    Ok(())
+}
