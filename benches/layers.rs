@@ -61,6 +61,18 @@ fn layers(c: &mut Criterion) {
     rnn_sequences.build(&[STEPS, FEATURES], &mut rng).ok();
     bench_layer(c, "simple_rnn_return_sequences", &mut rnn_sequences, &sequence);
 
+    let mut lstm = Lstm::new(FEATURES);
+    lstm.build(&[STEPS, FEATURES], &mut rng).ok();
+    bench_layer(c, "lstm", &mut lstm, &sequence);
+
+    let mut gru = Gru::new(FEATURES);
+    gru.build(&[STEPS, FEATURES], &mut rng).ok();
+    bench_layer(c, "gru", &mut gru, &sequence);
+
+    let mut bidirectional = Bidirectional::new(Lstm::new(FEATURES));
+    bidirectional.build(&[STEPS, FEATURES], &mut rng).ok();
+    bench_layer(c, "bidirectional_lstm", &mut bidirectional, &sequence);
+
     let mut dense = Dense::new(1).activation(Activation::Sigmoid);
     dense.build(&[FEATURES], &mut rng).ok();
     bench_layer(c, "dense", &mut dense, &last_states);

@@ -20,6 +20,7 @@
 //! found through `--data`, `RNNKIT_DATA`, the user cache, or downloaded from Stanford.
 
 use clap::Parser;
+use rnnkit::callbacks::Callback;
 use rnnkit::datasets::imdb;
 use rnnkit::prelude::*;
 use rnnkit::sentiment::{self, SentimentConfig};
@@ -47,9 +48,22 @@ struct Args {
     /// The lesson's variant: SimpleRnn(32, return_sequences) → Flatten → Dense.
     #[arg(long)]
     return_sequences: bool,
+    /// Mask the padding (Keras' `mask_zero=True`): leading padded steps are skipped.
+    #[arg(long)]
+    mask_zero: bool,
     /// Write the per-epoch history as CSV here.
     #[arg(long)]
     history: Option<PathBuf>,
+    /// Draw the learning curves (loss and accuracy by epoch) as an SVG chart here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Save the trained weights here (safetensors; load them with `model.load_weights`).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Stop once the validation loss has not improved for an epoch and keep the best epoch's
+    /// weights (EarlyStopping on val_loss, patience 1, restore_best_weights).
+    #[arg(long)]
+    early_stopping: bool,
 }
 
 const SENTENCES: [&str; 2] = ["a wonderful, moving film", "a dull waste of two hours"];
@@ -60,6 +74,7 @@ fn main() -> rnnkit::Result<()> {
     let config = SentimentConfig {
         limit: args.limit,
         return_sequences: args.return_sequences,
+        mask_zero: args.mask_zero,
         seed: args.seed,
         ..SentimentConfig::default()
     };
@@ -88,11 +103,29 @@ fn main() -> rnnkit::Result<()> {
         ..FitConfig::default()
     };
     let training = Instant::now();
-    let history = model.fit(&data.x_train, &data.y_train, &fit_config)?;
-    let per_epoch = training.elapsed().as_secs_f64() / args.epochs.max(1) as f64;
+    let mut early_stopping =
+        EarlyStopping::new().monitor("val_loss").patience(1).restore_best_weights(true).verbose(1);
+    let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
+    if args.early_stopping {
+        callbacks.push(&mut early_stopping);
+    }
+    let history =
+        model.fit_with_callbacks(&data.x_train, &data.y_train, &fit_config, &mut callbacks)?;
+    let per_epoch = training.elapsed().as_secs_f64() / history.epochs().max(1) as f64;
+    if history.stop_reason() != &StopReason::Completed {
+        println!("training stopped: {}", history.stop_reason());
+    }
     if let Some(path) = &args.history {
         history.save_csv(path)?;
         println!("history written to {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        history.plot_svg(path)?;
+        println!("learning curves drawn in {}", path.display());
+    }
+    if let Some(path) = &args.save {
+        model.save_weights(path)?;
+        println!("weights saved to {}", path.display());
     }
 
     let evaluating = Instant::now();

@@ -8,6 +8,19 @@ use std::str::FromStr;
 ///
 /// Every derivative is expressed through the activation's output `y`, so layers only keep their
 /// outputs for the backward pass.
+///
+/// # Examples
+/// Keras' names parse and print:
+/// ```
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let activation: Activation = "sigmoid".parse()?;
+/// assert_eq!(activation, Activation::Sigmoid);
+/// assert_eq!(activation.to_string(), "sigmoid");
+/// assert!("gelu".parse::<Activation>().is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Activation {
     /// `y = x` (Keras' `"linear"`, the default of `Dense`).
@@ -138,6 +151,10 @@ impl FromStr for Activation {
     type Err = crate::Error;
 
     /// Parses Keras' name of an activation (`"tanh"`, `"sigmoid"`, ...).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for any other name, listing
+    /// the names it accepts.
     fn from_str(name: &str) -> crate::Result<Self> {
         Ok(match name {
             "linear" => Activation::Linear,

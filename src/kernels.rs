@@ -205,6 +205,18 @@ dispatch! {
     }
 }
 
+dispatch! {
+    /// The logistic function in place, as σ(x) = (1 + tanh(x/2)) / 2 through the rational tanh
+    /// of [`tanh_inplace`]: within 3e-7 of the exact value, and vectorised (the gates of `Lstm`
+    /// and `Gru`).
+    pub(crate) fn sigmoid_inplace(values: &mut [f32]) {
+        for v in values.iter_mut() {
+            let t = fast_tanh(0.5 * *v, |a, b, c| fma!(a, b, c));
+            *v = fma!(0.5, t, 0.5);
+        }
+    }
+}
+
 /// The rational approximation behind [`tanh_inplace`]; `fma` is a·b + c.
 #[inline(always)]
 #[allow(clippy::excessive_precision)] // Eigen's coefficients, digit for digit.
@@ -247,6 +259,21 @@ mod tests {
             worst = worst.max((f64::from(y) - f64::from(x).tanh()).abs());
         }
         assert!(worst < 5e-7, "worst absolute error {worst:e}");
+    }
+
+    #[test]
+    fn fast_sigmoid_is_accurate() {
+        let mut worst = 0.0f64;
+        let mut values: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 1e-4).collect();
+        values.extend([-100.0, 100.0, f32::MAX, f32::MIN, 1e-30, -1e-30]);
+        let mut out = values.clone();
+        sigmoid_inplace(&mut out);
+        for (&x, &y) in values.iter().zip(&out) {
+            let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
+            worst = worst.max((f64::from(y) - exact).abs());
+            assert!((0.0..=1.0).contains(&y), "sigmoid({x}) = {y}");
+        }
+        assert!(worst < 3e-7, "worst absolute error {worst:e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! # fn main() -> rnnkit::Result<()> {
 //! let config = SentimentConfig::default();
 //! let data = sentiment::prepare(imdb::load(None)?, &config)?;
+//! assert_eq!(data.x_train.dim(), (20_000, 500));
 //! let mut model = sentiment::lesson_model(&config)?;
 //! assert_eq!(model.summary()?.total_params(), 322_113);
 //! # Ok(())
@@ -48,6 +49,11 @@ pub struct SentimentConfig {
     /// The lesson's many-to-many variant: SimpleRnn(return_sequences) → Flatten → Dense.
     /// Default: `false`.
     pub return_sequences: bool,
+    /// Treat id 0 (the padding) as masked: the recurrent layer then skips the leading padded
+    /// steps of each batch, so an epoch costs in proportion to the reviews' real lengths. This
+    /// changes the model (Keras' `mask_zero=True`), not just its speed. Default: `false`, as in
+    /// the lesson.
+    pub mask_zero: bool,
     /// Seed of the shuffling and of the model's weights. Default: 1.
     pub seed: u64,
 }
@@ -62,6 +68,7 @@ impl Default for SentimentConfig {
             validation_fraction: 0.2,
             limit: None,
             return_sequences: false,
+            mask_zero: false,
             seed: 1,
         }
     }
@@ -171,15 +178,22 @@ fn sample(
     Ok(order)
 }
 
-/// The lesson's model: Embedding(num_words, embedding_dim, input_length = maxlen) →
-/// SimpleRnn(state_dim) → Dense(1, sigmoid), or with `return_sequences` the many-to-many variant
-/// SimpleRnn(state_dim, return_sequences) → Flatten → Dense(1, sigmoid). Not compiled.
+/// The lesson's model, built but not compiled.
+///
+/// Embedding(num_words, embedding_dim, input_length = maxlen) → SimpleRnn(state_dim) →
+/// Dense(1, sigmoid), or with `return_sequences` the many-to-many variant
+/// SimpleRnn(state_dim, return_sequences) → Flatten → Dense(1, sigmoid); weights seeded with
+/// `config.seed`.
 ///
 /// # Errors
 /// Any error of the layers' `build` (a zero size).
 pub fn lesson_model(config: &SentimentConfig) -> Result<Sequential> {
     let mut model = Sequential::new().seed(config.seed);
-    model.add(Embedding::new(config.num_words, config.embedding_dim).input_length(config.maxlen));
+    model.add(
+        Embedding::new(config.num_words, config.embedding_dim)
+            .input_length(config.maxlen)
+            .mask_zero(config.mask_zero),
+    );
     model.add(SimpleRnn::new(config.state_dim).return_sequences(config.return_sequences));
     if config.return_sequences {
         model.add(Flatten::new());

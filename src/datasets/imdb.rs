@@ -85,9 +85,11 @@ pub enum Location {
     Download(PathBuf),
 }
 
-/// Loads the labeled IMDB reviews from the first place that has them: `path`, the folder or file
-/// named by `RNNKIT_DATA`, the user cache, else (with the `download` feature) a download into the
-/// cache; see [the module docs](crate::datasets) for details.
+/// Loads the 50,000 labeled IMDB reviews from the first place that has them.
+///
+/// The places, in order: `path`, the folder or file named by `RNNKIT_DATA`, the user cache,
+/// else (with the `download` feature) a download into the cache; see
+/// [the module docs](crate::datasets) for details.
 ///
 /// `path` (like `RNNKIT_DATA`) may be the `aclImdb_v1.tar.gz` file, an unpacked `aclImdb/`
 /// folder, or a folder holding either. The archive is streamed, never unpacked to disk.

@@ -14,11 +14,21 @@ const SCATTER_PARTS: usize = 4;
 /// Maps each id `i` of its input to row `i` of a trainable table `embeddings (input_dim,
 /// output_dim)`, as Keras' `Embedding`.
 ///
-/// Ids arrive as `f32` (the model's input type); each must be an integer in `0..input_dim`,
-/// otherwise `forward` returns [`Error::IdOutOfRange`] instead of reading outside the table.
+/// output[b, t] = embeddings[ids[b, t]]. The gradient of the table is dense: row `i` receives
+/// the sum of dL/doutput over every position that read it (as Keras' JAX and PyTorch backends;
+/// TensorFlow keeps per-occurrence slices instead). With `mask_zero(true)`, id 0 marks padding.
+///
+/// Ids arrive as `f32` (the model's input type); each must be an integer in `0..input_dim`.
 ///
 /// # Shapes
-/// Input `(batch, steps)` (any rank works); output `(batch, steps, output_dim)`.
+/// Input `(batch, steps)` (any rank works); output `(batch, steps, output_dim)`; with
+/// `mask_zero`, a `(batch, steps)` mask.
+///
+/// # Errors
+/// `build` returns [`Error::InvalidArgument`] for a zero `input_dim` or `output_dim`, and
+/// [`Error::ShapeMismatch`] for `mask_zero` on input that is not `(batch, steps)`. `forward`
+/// returns [`Error::IdOutOfRange`] for an id that is negative, fractional, not finite or not
+/// below `input_dim`, instead of reading outside the table.
 ///
 /// # Examples
 /// ```

@@ -6,21 +6,35 @@ use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, Axis, Ix3, Zip};
 use rand::rngs::StdRng;
 
-/// Masks every timestep whose features all equal `mask_value`, as Keras' `Masking`: the output
-/// is the input with masked steps set to zero, and it carries a mask that recurrent layers
-/// honour. This is how float sequences (not token ids) are padded.
+/// Masks every timestep whose features all equal `mask_value`, as Keras' `Masking`.
+///
+/// mask[b, t] = (some x[b, t, f] ≠ mask_value); the output is the input with masked steps set
+/// to zero, and it carries the mask, which recurrent layers honour by carrying their state
+/// through masked steps. This is how float sequences (not token ids) are padded.
 ///
 /// # Shapes
-/// Input and output `(batch, steps, features)`.
+/// Input and output `(batch, steps, features)`; the mask is `(batch, steps)`.
 ///
 /// # Examples
+/// Padding steps of −1 in front of a sequence do not change what the recurrent layer returns
+/// (both models get the same weights from the same default seed):
 /// ```
+/// use ndarray::{array, s, Array3};
 /// use rnnkit::prelude::*;
 /// # fn main() -> rnnkit::Result<()> {
-/// let mut model = Sequential::new();
-/// model.add(Masking::new(0.0));
-/// model.add(SimpleRnn::new(8));
-/// model.build(&[20, 4])?;
+/// let masked_model = |steps: usize| -> rnnkit::Result<Sequential> {
+///     let mut model = Sequential::new();
+///     model.add(Masking::new(-1.0));
+///     model.add(SimpleRnn::new(3));
+///     model.build(&[steps, 2])?;
+///     Ok(model)
+/// };
+/// let sequence = array![[[0.5f32, -1.0], [1.0, 0.25], [-0.5, 2.0]]]; // (1, 3, 2)
+/// let mut padded = Array3::<f32>::from_elem((1, 5, 2), -1.0);
+/// padded.slice_mut(s![.., 2.., ..]).assign(&sequence);
+/// let short = masked_model(3)?.predict(&sequence, 1)?;
+/// let long = masked_model(5)?.predict(&padded, 1)?;
+/// assert!(short.iter().zip(long.iter()).all(|(a, b)| (a - b).abs() < 1e-6));
 /// # Ok(())
 /// # }
 /// ```

@@ -4,16 +4,26 @@
 //! axis left out, as Keras' `input_shape`), runs forward on a batch, and runs backward from the
 //! gradient of the loss with respect to its output, accumulating the gradients of its weights.
 
+mod bidirectional;
 mod dense;
+mod dropout;
 mod embedding;
 mod flatten;
+mod gru;
+mod lstm;
 mod masking;
+pub(crate) mod recurrent;
 mod simple_rnn;
 
+pub use bidirectional::{Bidirectional, MergeMode};
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use gru::Gru;
+pub use lstm::Lstm;
 pub use masking::Masking;
+pub use recurrent::Recurrent;
 pub use simple_rnn::SimpleRnn;
 
 use crate::activations::Activation;
@@ -94,7 +104,12 @@ pub trait Layer: Debug + Send {
     /// The per-sample output shape once built.
     fn output_shape(&self) -> Option<&[usize]>;
 
-    /// Runs the layer on a batch. In training mode it keeps what `backward` needs.
+    /// Runs the layer on a batch. In training mode it keeps what `backward` needs. `mask`, when
+    /// given, marks the real timesteps of the input (see [`Mask`]).
+    ///
+    /// # Shapes
+    /// Input `(batch, ..input_shape)`, mask `(batch, steps)`; output `(batch, ..output_shape)`
+    /// with the shapes of [`Layer::build`] and [`Layer::output_shape`].
     ///
     /// # Errors
     /// [`Error::NotBuilt`] before `build`, [`Error::ShapeMismatch`] for an input whose shape is
@@ -123,6 +138,10 @@ pub trait Layer: Debug + Send {
     /// Back-propagates `grad_output` (dL/doutput of the last training-mode `forward`): adds the
     /// weights' gradients into their [`Param::grad`] and, when `input_grad` is true, returns
     /// dL/dinput.
+    ///
+    /// # Shapes
+    /// `grad_output` has the shape of the last training-mode output; the returned gradient has
+    /// the shape of that call's input.
     ///
     /// # Errors
     /// [`Error::NoForwardCache`] without a preceding training-mode `forward`, and

@@ -10,6 +10,10 @@ use ndarray::ArrayD;
 /// let config = FitConfig { epochs: 3, batch_size: 32, validation_split: 0.2, ..FitConfig::default() };
 /// assert!(config.shuffle);
 /// ```
+///
+/// Callbacks (`EarlyStopping`, `ModelCheckpoint`, `TerminateOnNaN`) hold state, so they are not
+/// part of this plain value: pass them to
+/// [`Sequential::fit_with_callbacks`](super::Sequential::fit_with_callbacks).
 #[derive(Clone, Debug)]
 pub struct FitConfig {
     /// Passes over the training data. Default: 1.

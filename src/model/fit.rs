@@ -1,58 +1,19 @@
-//! Training and measuring: `compile`, `fit`, `evaluate`, `predict`, `train_on_batch`.
+//! Training: `compile`, `fit` (with callbacks) and `train_on_batch`.
 
 use super::config::FitConfig;
-use super::history::{History, Scores};
+use super::evaluate::Totals;
+use super::history::{History, Scores, StopReason};
 use super::progress::Progress;
 use super::sequential::{Compiled, Sequential};
+use crate::callbacks::{Callback, Control, Logs};
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
 use crate::{Error, Result};
-use ndarray::{concatenate, ArrayBase, ArrayD, ArrayViewD, Axis, Data, Dimension};
+use ndarray::{ArrayBase, ArrayD, ArrayViewD, Axis, Data, Dimension};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-
-/// Running sums of a loss and metrics over batches, weighted by samples as Keras weights them.
-struct Totals {
-    loss_sum: f64,
-    samples: usize,
-    metrics: Vec<(Metric, f64, usize)>,
-}
-
-impl Totals {
-    fn new(metrics: &[Metric]) -> Self {
-        Totals {
-            loss_sum: 0.0,
-            samples: 0,
-            metrics: metrics.iter().map(|&m| (m, 0.0, 0)).collect(),
-        }
-    }
-
-    fn add(&mut self, loss: f32, output: ArrayViewD<'_, f32>, y: ArrayViewD<'_, f32>) {
-        let batch = output.shape()[0];
-        self.loss_sum += f64::from(loss) * batch as f64;
-        self.samples += batch;
-        for (metric, sum, count) in &mut self.metrics {
-            let (s, c) = metric.batch_totals(output.view(), y.view());
-            *sum += s;
-            *count += c;
-        }
-    }
-
-    fn scores(&self) -> Scores {
-        let mean =
-            |sum: f64, count: usize| if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
-        Scores {
-            loss: mean(self.loss_sum, self.samples),
-            metrics: self
-                .metrics
-                .iter()
-                .map(|&(m, s, c)| (m.name().to_string(), mean(s, c)))
-                .collect(),
-        }
-    }
-}
 
 impl Sequential {
     /// Sets the optimizer, the loss and the metrics that `fit` and `evaluate` use, as Keras'
@@ -75,19 +36,76 @@ impl Sequential {
     /// Trains the model, as Keras' `fit`, and returns the per-epoch [`History`].
     ///
     /// `x` holds one sample per row (`(samples, 500)` token ids for the lesson's model); `y`
-    /// holds the targets (`(samples,)` or `(samples, 1)` labels for a sigmoid output).
+    /// holds the targets (`(samples,)` or `(samples, 1)` labels for a sigmoid output). The same
+    /// as [`Sequential::fit_with_callbacks`] without callbacks.
+    ///
+    /// # Shapes
+    /// `x`: `(samples, ..input_shape)`, e.g. `(samples, 500)` ids. `y`: `(samples,
+    /// ..output_shape)`, where a trailing axis of 1 may be left out (`(samples,)` for a
+    /// `(None, 1)` output), or class ids `(samples, ..)` without the class axis for
+    /// [`Loss::SparseCategoricalCrossentropy`]. Validation data likewise.
     ///
     /// # Errors
     /// [`Error::NotCompiled`] before `compile`; [`Error::EmptyInput`], [`Error::LengthMismatch`]
     /// and [`Error::ShapeMismatch`] for bad `x`, `y` or validation data;
     /// [`Error::InvalidArgument`] for a bad `epochs`, `batch_size` or `validation_split`;
-    /// [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite (training stops there);
-    /// and the layers' errors (ids out of range).
+    /// [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite (training stops there;
+    /// the batch updates no weight); and the layers' errors (ids out of range).
     pub fn fit<S1, D1, S2, D2>(
         &mut self,
         x: &ArrayBase<S1, D1>,
         y: &ArrayBase<S2, D2>,
         config: &FitConfig,
+    ) -> Result<History>
+    where
+        S1: Data<Elem = f32>,
+        D1: Dimension,
+        S2: Data<Elem = f32>,
+        D2: Dimension,
+    {
+        self.fit_with_callbacks(x, y, config, &mut [])
+    }
+
+    /// Trains the model as [`Sequential::fit`] does, running `callbacks` after each batch and
+    /// each epoch, as Keras' `fit(..., callbacks=[...])`. The callbacks are borrowed, so their
+    /// state can be read afterwards; the returned [`History`] records why training stopped
+    /// ([`History::stop_reason`]).
+    ///
+    /// Order, as Keras: every callback's `on_train_begin`; per epoch, `on_batch_end` after each
+    /// batch, then validation, then `on_epoch_end`; finally `on_train_end`. A callback that
+    /// returns [`Control::Stop`] after a batch ends the epoch there (its values are still
+    /// recorded and validated), and after an epoch ends training; the first reason given is
+    /// the one recorded.
+    ///
+    /// # Errors
+    /// Those of [`Sequential::fit`] — except that with a callback that stops on a non-finite
+    /// loss ([`TerminateOnNaN`](crate::callbacks::TerminateOnNaN)) `fit` returns `Ok` — and
+    /// any error a callback returns (a monitored value that is not recorded, a checkpoint that
+    /// cannot be written).
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile(Sgd::new(0.5), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+    /// let x = Array2::from_shape_fn((40, 2), |(i, j)| (i + j) as f32 / 40.0 - 0.5);
+    /// let y = Array1::from_shape_fn(40, |i| (i % 2) as f32);
+    /// let mut early_stopping = EarlyStopping::new().monitor("loss").patience(2);
+    /// let config = FitConfig { epochs: 200, verbose: 0, ..FitConfig::default() };
+    /// let history = model.fit_with_callbacks(&x, &y, &config, &mut [&mut early_stopping])?;
+    /// assert_eq!(history.stop_reason() == &StopReason::Completed, history.epochs() == 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fit_with_callbacks<S1, D1, S2, D2>(
+        &mut self,
+        x: &ArrayBase<S1, D1>,
+        y: &ArrayBase<S2, D2>,
+        config: &FitConfig,
+        callbacks: &mut [&mut dyn Callback],
     ) -> Result<History>
     where
         S1: Data<Elem = f32>,
@@ -139,6 +157,11 @@ impl Sequential {
             None => None,
         };
 
+        let metrics = self.compiled_metrics();
+        let keys = log_keys(&metrics, validation.is_some());
+        for callback in callbacks.iter_mut() {
+            callback.on_train_begin(&keys, self)?;
+        }
         let mut shuffler = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::seed_from_u64(self.rng.gen()),
@@ -146,13 +169,13 @@ impl Sequential {
         let train_samples = x_train.shape()[0];
         let mut order: Vec<usize> = (0..train_samples).collect();
         let mut history = History::default();
+        let mut stop: Option<StopReason> = None;
         for epoch in 1..=config.epochs {
             if config.shuffle {
                 order.shuffle(&mut shuffler);
             }
             let progress =
                 Progress::start_epoch(config.verbose, epoch, config.epochs, train_samples);
-            let metrics = self.compiled_metrics();
             let mut totals = Totals::new(&metrics);
             for (batch_index, rows) in order.chunks(config.batch_size).enumerate() {
                 let (x_batch, y_batch) = if config.shuffle {
@@ -165,11 +188,25 @@ impl Sequential {
                     )
                 };
                 let (loss, output) = self.train_step(x_batch.view(), y_batch.view())?;
+                totals.add(loss, output.view(), y_batch.view());
+                let running = totals.scores();
+                progress.batch_done(totals.samples, &running);
+                if !callbacks.is_empty() {
+                    let logs = epoch_logs(&running, None);
+                    for callback in callbacks.iter_mut() {
+                        if let Control::Stop(reason) =
+                            callback.on_batch_end(epoch, batch_index + 1, &logs)?
+                        {
+                            stop.get_or_insert(reason);
+                        }
+                    }
+                }
+                if stop.is_some() {
+                    break;
+                }
                 if !loss.is_finite() {
                     return Err(Error::NonFiniteLoss { epoch, batch: batch_index + 1, loss });
                 }
-                totals.add(loss, output.view(), y_batch.view());
-                progress.batch_done(totals.samples, &totals.scores());
             }
             let train_scores = totals.scores();
             let val_scores = match &validation {
@@ -183,12 +220,29 @@ impl Sequential {
                 history.push("val_", val);
             }
             progress.finish(&train_scores, val_scores.as_ref());
+            let logs = epoch_logs(&train_scores, val_scores.as_ref());
+            for callback in callbacks.iter_mut() {
+                if let Control::Stop(reason) = callback.on_epoch_end(epoch, &logs, self)? {
+                    stop.get_or_insert(reason);
+                }
+            }
+            if stop.is_some() {
+                break;
+            }
         }
+        let reason = stop.unwrap_or_default();
+        for callback in callbacks.iter_mut() {
+            callback.on_train_end(&reason, self)?;
+        }
+        history.set_stop_reason(reason);
         Ok(history)
     }
 
     /// Runs one gradient update on one batch, as Keras' `train_on_batch`; returns the batch's
     /// loss and metrics computed before the update.
+    ///
+    /// # Shapes
+    /// As [`Sequential::fit`], for one batch: `x` `(batch, ..input_shape)`, `y` `(batch, ..)`.
     ///
     /// # Errors
     /// As [`Sequential::fit`].
@@ -213,79 +267,6 @@ impl Sequential {
         Ok(totals.scores())
     }
 
-    /// Loss and metrics of the model on `x`, `y`, as Keras' `evaluate`: batch values averaged
-    /// with weights by batch size.
-    ///
-    /// # Errors
-    /// [`Error::NotCompiled`] before `compile`, the input errors of [`Sequential::fit`], and
-    /// [`Error::InvalidArgument`] for a zero `batch_size`.
-    pub fn evaluate<S1, D1, S2, D2>(
-        &mut self,
-        x: &ArrayBase<S1, D1>,
-        y: &ArrayBase<S2, D2>,
-        batch_size: usize,
-    ) -> Result<Scores>
-    where
-        S1: Data<Elem = f32>,
-        D1: Dimension,
-        S2: Data<Elem = f32>,
-        D2: Dimension,
-    {
-        let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
-        self.check_compiled("evaluate")?;
-        self.check_pair(&x, &y, "x")?;
-        let y = self.conform(y)?;
-        self.evaluate_conformed(x, y.view(), batch_size)
-    }
-
-    /// The model's outputs for `x`, computed `batch_size` samples at a time, as Keras'
-    /// `predict`.
-    ///
-    /// # Errors
-    /// [`Error::EmptyInput`] and [`Error::ShapeMismatch`] for bad `x`, [`Error::InvalidArgument`]
-    /// for a zero `batch_size`, and the layers' errors (ids out of range).
-    pub fn predict<S, D>(&mut self, x: &ArrayBase<S, D>, batch_size: usize) -> Result<ArrayD<f32>>
-    where
-        S: Data<Elem = f32>,
-        D: Dimension,
-    {
-        let x = x.view().into_dyn();
-        self.prepare_input(&x)?;
-        if batch_size == 0 {
-            return Err(Error::invalid("batch_size", "a positive integer", batch_size));
-        }
-        let mut outputs = Vec::new();
-        for start in (0..x.shape()[0]).step_by(batch_size) {
-            let end = (start + batch_size).min(x.shape()[0]);
-            outputs.push(self.forward(x.slice_axis(Axis(0), (start..end).into()), false)?.0);
-        }
-        let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
-        concatenate(Axis(0), &views).map_err(|e| Error::NotBuilt(format!("predict: {e}")))
-    }
-
-    fn evaluate_conformed(
-        &mut self,
-        x: ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-        batch_size: usize,
-    ) -> Result<Scores> {
-        if batch_size == 0 {
-            return Err(Error::invalid("batch_size", "a positive integer", batch_size));
-        }
-        let loss = self.loss()?;
-        let mut totals = Totals::new(&self.compiled_metrics());
-        for start in (0..x.shape()[0]).step_by(batch_size) {
-            let range = start..(start + batch_size).min(x.shape()[0]);
-            let y_batch = y.slice_axis(Axis(0), range.clone().into());
-            let (output, mask) = self.forward(x.slice_axis(Axis(0), range.into()), false)?;
-            let logits = self.output_logits();
-            let (value, _) =
-                loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());
-            totals.add(value, output.view(), y_batch);
-        }
-        Ok(totals.scores())
-    }
-
     /// Forward, loss, backward and one optimizer update on a batch.
     fn train_step(
         &mut self,
@@ -306,53 +287,25 @@ impl Sequential {
         self.compiled = Some(compiled);
         Ok((value, output))
     }
+}
 
-    fn loss(&self) -> Result<Loss> {
-        self.compiled.as_ref().map(|c| c.loss).ok_or(Error::NotCompiled("training"))
-    }
+/// The names the epoch logs hold: `loss`, the metrics, then their `val_` forms.
+fn log_keys(metrics: &[Metric], validation: bool) -> Vec<String> {
+    let train: Vec<String> =
+        std::iter::once("loss").chain(metrics.iter().map(|m| m.name())).map(String::from).collect();
+    let val: Vec<String> =
+        if validation { train.iter().map(|k| format!("val_{k}")).collect() } else { Vec::new() };
+    [train, val].concat()
+}
 
-    fn compiled_metrics(&self) -> Vec<Metric> {
-        self.compiled.as_ref().map(|c| c.metrics.clone()).unwrap_or_default()
-    }
-
-    fn check_compiled(&self, call: &'static str) -> Result<()> {
-        if self.compiled.is_none() {
-            return Err(Error::NotCompiled(call));
+/// Training (and validation) scores as callback logs.
+fn epoch_logs(train: &Scores, validation: Option<&Scores>) -> Logs {
+    let mut logs = Logs::default();
+    for (prefix, scores) in std::iter::once(("", train)).chain(validation.map(|v| ("val_", v))) {
+        logs.insert(format!("{prefix}loss"), scores.loss);
+        for (name, value) in &scores.metrics {
+            logs.insert(format!("{prefix}{name}"), *value);
         }
-        Ok(())
     }
-
-    /// Builds the model from `x` if needed and checks `x`'s shape.
-    fn prepare_input(&mut self, x: &ArrayViewD<'_, f32>) -> Result<()> {
-        if x.ndim() == 0 || x.shape()[0] == 0 {
-            return Err(Error::EmptyInput("x"));
-        }
-        if self.input_shape.is_none() {
-            self.input_shape = Some(x.shape()[1..].to_vec());
-        }
-        self.ensure_built()?;
-        self.check_input(x)
-    }
-
-    fn check_pair(
-        &mut self,
-        x: &ArrayViewD<'_, f32>,
-        y: &ArrayViewD<'_, f32>,
-        what: &'static str,
-    ) -> Result<()> {
-        if x.ndim() == 0 || x.shape()[0] == 0 {
-            return Err(Error::EmptyInput(what));
-        }
-        self.prepare_input(x)?;
-        let y_samples = y.shape().first().copied().unwrap_or(0);
-        if y_samples != x.shape()[0] {
-            return Err(Error::LengthMismatch { x: x.shape()[0], y: y_samples });
-        }
-        Ok(())
-    }
-
-    /// Targets checked against the loss and the model's output, in the shape the loss reads.
-    fn conform(&self, y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
-        self.loss()?.conform_targets(y, &self.output_shape())
-    }
+    logs
 }

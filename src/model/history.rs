@@ -5,12 +5,100 @@ use std::fmt;
 /// The per-epoch loss and metrics that `fit` recorded, as Keras' `History.history`: keys
 /// `loss`, each metric's name (`accuracy`) and, with validation data, `val_loss`,
 /// `val_accuracy`.
+///
+/// It also records why training stopped: [`History::stop_reason`]. [`History::save_csv`]
+/// writes the values and [`History::plot_svg`] draws them.
+///
+/// # Examples
+/// ```
+/// use ndarray::{Array1, Array2};
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let mut model = Sequential::new();
+/// model.add(Dense::new(1).activation(Activation::Sigmoid));
+/// model.compile(Sgd::new(0.1), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+/// let x = Array2::from_shape_fn((20, 3), |(i, j)| ((i + j) % 3) as f32);
+/// let y = Array1::from_shape_fn(20, |i| (i % 2) as f32);
+/// let config = FitConfig { epochs: 2, validation_split: 0.25, verbose: 0, ..FitConfig::default() };
+/// let history = model.fit(&x, &y, &config)?;
+/// assert_eq!(history.keys().collect::<Vec<_>>(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
+/// assert_eq!(history.metric("val_loss").map(<[f32]>::len), Some(2));
+/// assert!(history.to_csv().starts_with("epoch,loss,accuracy,val_loss,val_accuracy\n1,"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     series: Vec<(String, Vec<f32>)>,
+    stop_reason: StopReason,
+}
+
+/// Why `fit` stopped training.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Every requested epoch ran.
+    #[default]
+    Completed,
+    /// [`EarlyStopping`](crate::callbacks::EarlyStopping) stopped after `epoch` (from 1): the
+    /// monitored value had not improved since `best_epoch`.
+    EarlyStopping {
+        /// The last epoch that ran.
+        epoch: usize,
+        /// The monitored value (`val_loss`).
+        monitor: String,
+        /// The epoch with the best monitored value.
+        best_epoch: usize,
+    },
+    /// [`TerminateOnNaN`](crate::callbacks::TerminateOnNaN) stopped at this batch, whose loss
+    /// (the running mean of the epoch, as Keras reports it) was NaN or infinite.
+    NonFiniteLoss {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The batch within the epoch, from 1.
+        batch: usize,
+        /// The loss value.
+        loss: f32,
+    },
+    /// Another callback asked to stop.
+    Requested {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// What the callback says.
+        reason: String,
+    },
+}
+
+impl fmt::Display for StopReason {
+    /// `completed`, `early stopping at epoch 4 (val_loss best at epoch 2)`, `loss NaN at epoch 2,
+    /// batch 17`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Completed => write!(f, "completed"),
+            StopReason::EarlyStopping { epoch, monitor, best_epoch } => {
+                write!(f, "early stopping at epoch {epoch} ({monitor} best at epoch {best_epoch})")
+            }
+            StopReason::NonFiniteLoss { epoch, batch, loss } => {
+                write!(f, "loss {loss} at epoch {epoch}, batch {batch}")
+            }
+            StopReason::Requested { epoch, reason } => {
+                write!(f, "stopped at epoch {epoch}: {reason}")
+            }
+        }
+    }
 }
 
 impl History {
+    /// Why training stopped: [`StopReason::Completed`] unless a callback stopped it.
+    pub fn stop_reason(&self) -> &StopReason {
+        &self.stop_reason
+    }
+
+    /// Records why training stopped.
+    pub(crate) fn set_stop_reason(&mut self, reason: StopReason) {
+        self.stop_reason = reason;
+    }
+
     /// The values of `name`, one per epoch, or `None` if it was not recorded.
     pub fn metric(&self, name: &str) -> Option<&[f32]> {
         self.series.iter().find(|(key, _)| key == name).map(|(_, values)| values.as_slice())

@@ -1,13 +1,15 @@
 //! Models: [`Sequential`] and what it reports ([`Summary`], [`History`], [`Scores`]).
 
 mod config;
+mod evaluate;
 mod fit;
 mod history;
 mod progress;
+mod saving;
 mod sequential;
 mod summary;
 
 pub use config::FitConfig;
-pub use history::{History, Scores};
+pub use history::{History, Scores, StopReason};
 pub use sequential::Sequential;
 pub use summary::{LayerSummary, Summary};

@@ -14,6 +14,19 @@ use ndarray::{ArrayD, ArrayViewMutD};
 use std::fmt::Debug;
 
 /// Keras' gradient clipping options, shared by every optimizer. At most one may be set.
+///
+/// With g a weight's gradient: `clipnorm` makes g ← g·min(1, c/‖g‖) per weight,
+/// `global_clipnorm` the same with the norm of all gradients together, and `clipvalue` clamps
+/// each value to [−c, c]. [`Sequential::compile`](crate::model::Sequential::compile) returns
+/// [`Error::InvalidArgument`] when more than one is set or a threshold is not a positive finite
+/// number.
+///
+/// # Examples
+/// ```
+/// use rnnkit::prelude::*;
+/// let clipped = RmsProp::new(0.001).clipping(Clipping { clipnorm: Some(1.0), ..Clipping::default() });
+/// assert_eq!(Optimizer::clipping(&clipped).clipnorm, Some(1.0));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Clipping {
     /// Each gradient is rescaled so that its own L2 norm is at most this.

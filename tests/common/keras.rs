@@ -12,6 +12,13 @@ pub fn fixtures() -> Value {
     serde_json::from_str(&text).expect("fixture file is valid JSON")
 }
 
+/// A fixture file of `tests/fixtures/` (`"keras_recurrent.json"`), parsed.
+pub fn fixtures_from(file: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("fixture file is committed");
+    serde_json::from_str(&text).expect("fixture file is valid JSON")
+}
+
 /// The cases of one section (`"forward"`, `"train_step"`, ...).
 pub fn cases<'a>(fixtures: &'a Value, section: &str) -> &'a [Value] {
     fixtures[section].as_array().map(Vec::as_slice).unwrap_or_default()
@@ -88,6 +95,26 @@ pub fn model(case: &Value) -> Sequential {
                     .go_backwards(flag(spec, "go_backwards", false))
                     .trainable(trainable),
             ),
+            "LSTM" => model.add(lstm(spec)),
+            "GRU" => model.add(gru(spec)),
+            "Bidirectional" => {
+                let merge_mode = match spec["merge_mode"].as_str().unwrap_or("concat") {
+                    "concat" => MergeMode::Concat,
+                    "sum" => MergeMode::Sum,
+                    "mul" => MergeMode::Mul,
+                    "ave" => MergeMode::Ave,
+                    other => panic!("no rnnkit merge mode for {other}"),
+                };
+                let inner = &spec["layer"];
+                match inner["class"].as_str().expect("class") {
+                    "SimpleRNN" => {
+                        model.add(Bidirectional::new(simple_rnn(inner)).merge_mode(merge_mode))
+                    }
+                    "LSTM" => model.add(Bidirectional::new(lstm(inner)).merge_mode(merge_mode)),
+                    "GRU" => model.add(Bidirectional::new(gru(inner)).merge_mode(merge_mode)),
+                    other => panic!("no rnnkit recurrent layer for {other}"),
+                }
+            }
             "Dense" => model.add(
                 Dense::new(count(spec, "units"))
                     .activation(activation(spec))
@@ -101,6 +128,44 @@ pub fn model(case: &Value) -> Sequential {
     }
     model.build(&input_shape(case)).expect("fixture model builds");
     model
+}
+
+fn recurrent_activation(spec: &Value) -> Activation {
+    let name = spec.get("recurrent_activation").and_then(Value::as_str).unwrap_or("sigmoid");
+    name.parse().expect("recurrent_activation")
+}
+
+/// A fixture's `SimpleRNN` layer.
+pub fn simple_rnn(spec: &Value) -> SimpleRnn {
+    SimpleRnn::new(count(spec, "units"))
+        .activation(activation(spec))
+        .use_bias(flag(spec, "use_bias", true))
+        .return_sequences(flag(spec, "return_sequences", false))
+        .go_backwards(flag(spec, "go_backwards", false))
+        .trainable(flag(spec, "trainable", true))
+}
+
+/// A fixture's `LSTM` layer.
+pub fn lstm(spec: &Value) -> Lstm {
+    Lstm::new(count(spec, "units"))
+        .activation(activation(spec))
+        .recurrent_activation(recurrent_activation(spec))
+        .use_bias(flag(spec, "use_bias", true))
+        .unit_forget_bias(flag(spec, "unit_forget_bias", true))
+        .return_sequences(flag(spec, "return_sequences", false))
+        .go_backwards(flag(spec, "go_backwards", false))
+        .trainable(flag(spec, "trainable", true))
+}
+
+/// A fixture's `GRU` layer.
+pub fn gru(spec: &Value) -> Gru {
+    Gru::new(count(spec, "units"))
+        .activation(activation(spec))
+        .recurrent_activation(recurrent_activation(spec))
+        .use_bias(flag(spec, "use_bias", true))
+        .return_sequences(flag(spec, "return_sequences", false))
+        .go_backwards(flag(spec, "go_backwards", false))
+        .trainable(flag(spec, "trainable", true))
 }
 
 /// Rebuilds a fixture's model with the fixture's initial weights.

@@ -1,0 +1,172 @@
+//! Coming from Keras: the lesson's Keras program and its rnnkit twin, line by line, then the
+//! names and defaults that differ and why.
+//!
+//! rnnkit keeps Keras' concepts, argument names, defaults and numbers: a Keras user should be
+//! able to read an rnnkit program without a dictionary. What changes is what Rust changes
+//! (types instead of strings, `Result` instead of exceptions, builders instead of keyword
+//! arguments) and a few deliberate choices listed in [the last table](#names-and-defaults-that-differ-and-why).
+//!
+//! # The lesson's program, line by line
+//!
+//! | | Keras (the lesson) | rnnkit |
+//! |---|---|---|
+//! | imports | `from keras.models import Sequential` <br> `from keras.layers import Embedding, SimpleRNN, Dense, Flatten` <br> `from keras import optimizers` | `use rnnkit::prelude::*;` |
+//! | model | `model = Sequential()` | `let mut model = Sequential::new();` |
+//! | embedding | `model.add(Embedding(10000, 32, input_length=500))` | `model.add(Embedding::new(10_000, 32).input_length(500));` |
+//! | recurrent layer | `model.add(SimpleRNN(32, return_sequences=False))` | `model.add(SimpleRnn::new(32).return_sequences(false));` |
+//! | classifier | `model.add(Dense(1, activation='sigmoid'))` | `model.add(Dense::new(1).activation(Activation::Sigmoid));` |
+//! | summary | `model.summary()` | `println!("{}", model.summary()?);` |
+//! | compile | `model.compile(optimizer=optimizers.RMSprop(lr=0.001),` <br> `loss='binary_crossentropy', metrics=['acc'])` | `model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;` |
+//! | fit | `history = model.fit(x_train, y_train, epochs=3, batch_size=32,` <br> `validation_data=(x_valid, y_valid))` | `let config = FitConfig { epochs: 3, batch_size: 32,` <br> `validation_data: Some((x_valid.into_dyn(), y_valid.into_dyn())), ..FitConfig::default() };` <br> `let history = model.fit(&x_train, &y_train, &config)?;` |
+//! | history | `history.history['val_acc']` | `history.metric("val_accuracy")` |
+//! | evaluate | `loss_and_acc = model.evaluate(x_test, y_test)` | `let scores = model.evaluate(&x_test, &y_test, 32)?;` |
+//! | read the scores | `loss_and_acc[0]`, `loss_and_acc[1]` | `scores.loss`, `scores.metric("accuracy")` |
+//! | predict | `model.predict(x)` | `model.predict(&x, 32)?` |
+//!
+//! The lesson's many-to-many variant keeps every state h_0..h_T and flattens them before the
+//! classifier:
+//!
+//! | | Keras | rnnkit |
+//! |---|---|---|
+//! | all the states | `model.add(SimpleRNN(32, return_sequences=True))` | `model.add(SimpleRnn::new(32).return_sequences(true));` |
+//! | flatten | `model.add(Flatten())` | `model.add(Flatten::new());` |
+//! | classifier | `model.add(Dense(1, activation='sigmoid'))` | `model.add(Dense::new(1).activation(Activation::Sigmoid));` |
+//!
+//! # The whole program
+//!
+//! In Keras, once `x_train`, `y_train`, `x_valid`, `y_valid`, `x_test` and `y_test` hold the
+//! padded reviews and their labels:
+//!
+//! ```python
+//! from keras.models import Sequential
+//! from keras.layers import Embedding, SimpleRNN, Dense
+//! from keras import optimizers
+//!
+//! model = Sequential()
+//! model.add(Embedding(10000, 32, input_length=500))
+//! model.add(SimpleRNN(32, return_sequences=False))
+//! model.add(Dense(1, activation='sigmoid'))
+//! model.summary()
+//!
+//! model.compile(optimizer=optimizers.RMSprop(lr=0.001),
+//!               loss='binary_crossentropy', metrics=['acc'])
+//! history = model.fit(x_train, y_train, epochs=3, batch_size=32,
+//!                     validation_data=(x_valid, y_valid))
+//! loss_and_acc = model.evaluate(x_test, y_test)
+//! print('loss = ' + str(loss_and_acc[0]))
+//! print('acc = ' + str(loss_and_acc[1]))
+//! ```
+//!
+//! In rnnkit, with a few random reviews standing in for IMDB so that the program runs in a
+//! moment (the real data: [`datasets::imdb`](crate::datasets::imdb) and
+//! [`sentiment::prepare`](crate::sentiment::prepare), run by
+//! `cargo run --release --example sentiment`):
+//!
+//! ```
+//! use ndarray::{Array1, Array2};
+//! use rand::rngs::StdRng;
+//! use rand::{Rng, SeedableRng};
+//! use rnnkit::prelude::*;
+//!
+//! # fn main() -> rnnkit::Result<()> {
+//! let mut rng = StdRng::seed_from_u64(7);
+//! let mut reviews = |n: usize| -> (Array2<f32>, Array1<f32>) {
+//!     let x = Array2::from_shape_fn((n, 500), |_| rng.gen_range(0..10_000) as f32);
+//!     let y = Array1::from_shape_fn(n, |_| rng.gen_range(0..2) as f32);
+//!     (x, y)
+//! };
+//! let ((x_train, y_train), (x_valid, y_valid), (x_test, y_test)) =
+//!     (reviews(64), reviews(16), reviews(16));
+//!
+//! let mut model = Sequential::new();
+//! model.add(Embedding::new(10_000, 32).input_length(500));
+//! model.add(SimpleRnn::new(32).return_sequences(false));
+//! model.add(Dense::new(1).activation(Activation::Sigmoid));
+//! let summary = model.summary()?;
+//! println!("{summary}");
+//! assert_eq!(summary.total_params(), 322_113);
+//!
+//! model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+//! let config = FitConfig {
+//!     epochs: 3,
+//!     batch_size: 32,
+//!     validation_data: Some((x_valid.into_dyn(), y_valid.into_dyn())),
+//!     verbose: 0,
+//!     ..FitConfig::default()
+//! };
+//! let history = model.fit(&x_train, &y_train, &config)?;
+//! assert_eq!(history.keys().collect::<Vec<_>>(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
+//!
+//! let scores = model.evaluate(&x_test, &y_test, 32)?;
+//! println!("loss = {}", scores.loss);
+//! println!("acc = {:?}", scores.metric("accuracy"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! And the many-to-many variant, whose `Dense` layer reads all 500 states
+//! (500 · 32 + 1 = 16,001 weights):
+//!
+//! ```
+//! use rnnkit::prelude::*;
+//!
+//! # fn main() -> rnnkit::Result<()> {
+//! let mut model = Sequential::new();
+//! model.add(Embedding::new(10_000, 32).input_length(500));
+//! model.add(SimpleRnn::new(32).return_sequences(true)); // (None, 500, 32)
+//! model.add(Flatten::new()); // (None, 16000)
+//! model.add(Dense::new(1).activation(Activation::Sigmoid));
+//! let summary = model.summary()?;
+//! assert_eq!(summary.layers()[1].output_shape, [500, 32]);
+//! assert_eq!(summary.layers()[3].params, 16_001);
+//! assert_eq!(summary.total_params(), 338_081);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layers, optimizers, losses and data
+//!
+//! | Keras | rnnkit |
+//! |---|---|
+//! | `Embedding(input_dim, output_dim, mask_zero=False)` | [`Embedding::new(input_dim, output_dim)`](crate::layers::Embedding) `.mask_zero(false)` |
+//! | `SimpleRNN(units, activation='tanh', use_bias=True, return_sequences=False, go_backwards=False)` | [`SimpleRnn::new(units)`](crate::layers::SimpleRnn) `.activation(Activation::Tanh).use_bias(true).return_sequences(false).go_backwards(false)` |
+//! | `Dense(units, activation=None, use_bias=True)` | [`Dense::new(units)`](crate::layers::Dense) `.activation(Activation::Linear).use_bias(true)` |
+//! | `Flatten()` | [`Flatten::new()`](crate::layers::Flatten) |
+//! | `Masking(mask_value=0.0)` | [`Masking::new(0.0)`](crate::layers::Masking) |
+//! | `layer.trainable = False` | `.trainable(false)` when adding it |
+//! | `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)` | [`Sgd::new(0.01)`](crate::optimizers::Sgd) `.momentum(0.0).nesterov(false)` |
+//! | `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7)` | [`RmsProp::new(0.001)`](crate::optimizers::RmsProp) `.rho(0.9).momentum(0.0).epsilon(1e-7)` |
+//! | `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` | [`Adam::new(0.001)`](crate::optimizers::Adam) `.beta_1(0.9).beta_2(0.999).epsilon(1e-7)` |
+//! | `clipnorm=1.0`, `clipvalue=0.5`, `global_clipnorm=1.0` | `.clipping(Clipping { clipnorm: Some(1.0), ..Clipping::default() })` ([`Clipping`](crate::optimizers::Clipping)) |
+//! | `'binary_crossentropy'`, `'categorical_crossentropy'`, `'sparse_categorical_crossentropy'`, `'mse'` | [`Loss`](crate::losses::Loss)`::BinaryCrossentropy`, `CategoricalCrossentropy`, `SparseCategoricalCrossentropy`, `MeanSquaredError` |
+//! | `metrics=['accuracy']` (or `['acc']`) | `&[Metric::Accuracy]` ([`Metric`](crate::metrics::Metric)) |
+//! | `validation_split=0.2`, `shuffle=True`, `verbose=1` | [`FitConfig`](crate::model::FitConfig) `{ validation_split: 0.2, shuffle: true, verbose: 1, .. }` |
+//! | `model.train_on_batch(x, y)` | `model.train_on_batch(&x, &y)?` |
+//! | `model.get_weights()`, `model.set_weights(w)` | `model.get_weights()`, `model.set_weights(w)?` (same order and layout) |
+//! | `Tokenizer(num_words=10000)`, `fit_on_texts`, `texts_to_sequences` | [`Tokenizer::new().num_words(10_000)`](crate::text::Tokenizer), `fit_on_texts`, `texts_to_sequences` |
+//! | `pad_sequences(seqs, maxlen=500)` | [`pad_sequences(&seqs, Some(500), Padding::Pre, Truncating::Pre, 0.0)?`](crate::text::pad_sequences) |
+//!
+//! # Names and defaults that differ, and why
+//!
+//! | Keras | rnnkit | Why |
+//! |---|---|---|
+//! | Token ids are integer tensors; float ids are cast silently. | Ids are `f32`, like every model input; each must be an integer in `0..input_dim`, or `fit` / `predict` return [`Error::IdOutOfRange`](crate::Error::IdOutOfRange). | One input type keeps `Sequential` simple, and every integer below 2²⁴ is exact in `f32` ([`pad_sequences`](crate::text::pad_sequences) checks this). A fractional, negative or too large id is a bug in the data, so it is reported, never rounded or read outside the table. |
+//! | With the TensorFlow backend, an `Embedding` gradient is a list of per-occurrence slices: RMSprop and Adam add the squares of the slices of an id repeated within a batch. | The gradient of the table is dense: repeated ids are summed first, then squared. | The dense gradient is the mathematical definition, and the one the JAX and PyTorch backends use; the two differ by up to ~1e-3 on those rows after one step. |
+//! | Inside `fit`, binary cross-entropy after a sigmoid `Dense` is computed from the logit, unclipped; called on probabilities it clips them to [1e-7, 1 − 1e-7]. | The same: inside `fit`, `evaluate` and `train_on_batch` the loss reads the last layer's logits when it ends in a sigmoid (or a softmax for the categorical losses); otherwise it clips. | Keras' numbers inside `fit` (a saturated output with logit 40 has loss 40.5, not 15.94), and the numerically stable form. |
+//! | Layers are built lazily, on the first call; shapes include the batch axis `(None, 500)`. | Layers are built as soon as their input shape is known: from `Embedding::input_length`, from [`Sequential::build(&[500])`](crate::model::Sequential::build), or at the first `fit`. Shapes given to rnnkit leave the batch axis out. | Errors in the architecture (a zero size, a rank a layer cannot take) surface where the model is written, and `summary()` works before any data is seen. Keras 3 deprecates `input_length` in favour of `keras.Input(shape=(500,))`; rnnkit keeps it as the way the lesson writes the input shape. |
+//! | Weights are random unless a global seed is set; training is not bit-reproducible on CPU. | Every model has its own generator, seeded with 0 unless [`Sequential::seed`](crate::model::Sequential::seed) says otherwise, and [`FitConfig::seed`](crate::model::FitConfig::seed) fixes the shuffling. Results do not depend on the number of threads. | The same program gives the same numbers on every run, so a change in accuracy means a change in the program. |
+//! | `model.summary()` prints and returns `None`; after `fit`, Keras 3 also counts the optimizer's variables (644,228 for the lesson's model). | `model.summary()?` returns a [`Summary`](crate::model::Summary): print it (Keras' table), or read `total_params()` and each layer's row. It counts the layers' weights only (322,113, the lesson's number). | A value can be tested and logged; printing stays the caller's choice. |
+//! | Errors are exceptions, raised when the offending call runs. | Every fallible call returns [`Result`](crate::Result) with an [`Error`](crate::Error) whose message names the layer or argument, what was expected and what was found. Nothing panics on user input. | Rust's way, and it makes a bad shape a value the caller can handle. |
+//! | `metrics=['acc']` is reported as `acc`, `val_acc`; `history.history` lists `acc`, `loss`, `val_acc`, `val_loss`. | [`Metric::Accuracy`](crate::metrics::Metric::Accuracy) is always `accuracy`; [`History::keys`](crate::model::History::keys) are `loss`, `accuracy`, `val_loss`, `val_accuracy`. | One name per metric, whatever alias the program used. |
+//! | `RMSprop(lr=0.001)` (Keras 2; Keras 3 only accepts `learning_rate`). Keyword arguments with defaults. | `RmsProp::new(0.001)`: the learning rate is the one required argument; the others are setters named as Keras' arguments, starting from Keras' defaults. | One way to build each thing: `new(required)` plus Keras-named setters. |
+//! | `fit(x, y, ...)` keyword arguments; `evaluate` and `predict` default to `batch_size=32`. | `fit` takes a [`FitConfig`](crate::model::FitConfig) whose `Default` holds Keras' defaults; `evaluate` and `predict` take the batch size explicitly. | A struct update (`..FitConfig::default()`) reads like keyword arguments and is checked by the compiler. |
+//! | `SimpleRNN(go_backwards=True, return_sequences=True)` returns the states in reading order (last step first), and with a mask passes the mask on unreversed. | The same, quirk included. | Faithful to Keras' numbers, so that a model ported from Keras gives the same outputs; flip the sequence yourself if you need it in input order. |
+//! | `pad_sequences` returns `int32` by default. | [`pad_sequences`](crate::text::pad_sequences) returns the `f32` array models take; the tokenizer's ids are `u32`. | The padded array goes straight into `fit`. |
+//!
+//! # Learning curves
+//!
+//! Keras users plot `history.history` with matplotlib. In rnnkit,
+//! [`History::plot_svg`](crate::model::History::plot_svg) writes the same chart (loss and
+//! accuracy by epoch, training and validation) as an SVG file, and
+//! [`History::save_csv`](crate::model::History::save_csv) writes the numbers;
+//! `cargo run --release --example sentiment -- --plot curves.svg` does it for the lesson.

@@ -1,0 +1,552 @@
+//! The loops of [`Rnn`](super::Rnn) over one chunk of samples.
+//!
+//! A chunk keeps its buffers time-major, so that everything one step reads or writes is
+//! contiguous: the states `(steps + 1, rows, units)` and the step rows `(steps, STEP_BLOCKS,
+//! rows, units)` (each block of the cell a `(rows, units)` matrix). Forward projects the input
+//! x·W_g a block of `TIME_BLOCK` steps ahead of the recurrence, one product per sample and gate,
+//! and keeps only h_{t−1}·U_g in the step. BPTT walks the steps back in the same blocks and adds
+//! each block's weight gradients as products over its steps, while the gradient rows are still
+//! in cache. Every product runs through `kernels` with `units` (or `features`) columns, the
+//! widths its register-blocked paths cover.
+
+use super::Cell;
+use crate::kernels;
+use crate::layers::{not_built, Param};
+use crate::shape::array_shape;
+use crate::{Error, Result};
+use ndarray::ArrayView2;
+use std::ops::Range;
+
+/// Samples per parallel chunk. Fixed, so that results do not depend on the thread count.
+pub(super) const CHUNK: usize = 8;
+
+/// Steps whose input projection (forward) or weight gradients (backward) are computed together:
+/// few enough for their rows to stay in cache between the products and the recurrence.
+const TIME_BLOCK: usize = 32;
+
+/// The distance between the values of consecutive steps in a chunk's buffers: one cache line
+/// more than their size, so that products down the steps do not read addresses a multiple of
+/// 4 KiB apart (which share a set of the L1 cache).
+fn padded(len: usize) -> usize {
+    len + 16
+}
+
+/// The weights as the loops read them.
+pub(super) struct Packed {
+    features: usize,
+    units: usize,
+    has_bias: bool,
+    /// W_g, the kernel's gate blocks of `units` columns, each `(features, units)` row-major.
+    kernel: Vec<f32>,
+    /// U_g, the recurrent kernel's gate blocks, each `(units, units)`.
+    recurrent: Vec<f32>,
+    /// Wᵀ, `(GATES·units, features)`: W_gᵀ is its g-th block of `units` rows.
+    kernel_t: Vec<f32>,
+    /// Uᵀ, `(GATES·units, units)`: U_gᵀ is its g-th block of `units` rows.
+    recurrent_t: Vec<f32>,
+    /// One sample's step row before the products: the input bias in blocks `0..GATES`, plus
+    /// the recurrent bias of gate g in block `RECURRENT_INTO[g]`.
+    step_init: Vec<f32>,
+}
+
+impl Packed {
+    /// Checks the weights' shapes and lays them out for the loops.
+    pub(super) fn new<C: Cell>(
+        layer: &str,
+        weights: &[Param],
+        features: usize,
+        units: usize,
+    ) -> Result<Self> {
+        let columns = C::GATES * units;
+        let bias_shape = if C::RECURRENT_BIAS { vec![2, columns] } else { vec![columns] };
+        let expected = [vec![features, columns], vec![units, columns], bias_shape];
+        if weights.len() < 2 {
+            return Err(not_built(layer));
+        }
+        let mut flat = Vec::with_capacity(3);
+        for (index, (param, shape)) in weights.iter().zip(&expected).enumerate() {
+            if param.value.shape() != shape.as_slice() {
+                return Err(Error::WeightMismatch {
+                    layer: layer.to_string(),
+                    index,
+                    expected: format!("{} {}", param.name(), array_shape(shape)),
+                    found: array_shape(param.value.shape()),
+                });
+            }
+            flat.push(param.value.iter().copied().collect::<Vec<f32>>());
+        }
+        let gate_blocks = |matrix: &[f32]| -> Vec<f32> {
+            let mut out = Vec::with_capacity(matrix.len());
+            for g in 0..C::GATES {
+                for row in matrix.chunks_exact(columns) {
+                    out.extend_from_slice(&row[g * units..(g + 1) * units]);
+                }
+            }
+            out
+        };
+        let transposed = |matrix: &[f32], rows: usize| -> Vec<f32> {
+            let mut out = vec![0.0; matrix.len()];
+            for (r, row) in matrix.chunks_exact(columns).enumerate() {
+                for (c, &w) in row.iter().enumerate() {
+                    out[c * rows + r] = w;
+                }
+            }
+            out
+        };
+        let mut step_init = vec![0.0; C::STEP_BLOCKS * units];
+        if let Some(bias) = flat.get(2) {
+            step_init[..columns].copy_from_slice(&bias[..columns]);
+            if C::RECURRENT_BIAS {
+                for (g, &block) in C::RECURRENT_INTO.iter().enumerate() {
+                    let recurrent_bias = &bias[columns + g * units..][..units];
+                    let into = &mut step_init[block * units..][..units];
+                    into.iter_mut().zip(recurrent_bias).for_each(|(v, b)| *v += b);
+                }
+            }
+        }
+        Ok(Packed {
+            features,
+            units,
+            has_bias: flat.len() > 2,
+            kernel: gate_blocks(&flat[0]),
+            recurrent: gate_blocks(&flat[1]),
+            kernel_t: transposed(&flat[0], features),
+            recurrent_t: transposed(&flat[1], units),
+            step_init,
+        })
+    }
+
+    fn kernel_gate(&self, gate: usize) -> &[f32] {
+        &self.kernel[gate * self.features * self.units..][..self.features * self.units]
+    }
+
+    fn recurrent_gate(&self, gate: usize) -> &[f32] {
+        &self.recurrent[gate * self.units * self.units..][..self.units * self.units]
+    }
+
+    fn kernel_gate_t(&self, gate: usize) -> &[f32] {
+        &self.kernel_t[gate * self.units * self.features..][..self.units * self.features]
+    }
+
+    fn recurrent_gate_t(&self, gate: usize) -> &[f32] {
+        &self.recurrent_t[gate * self.units * self.units..][..self.units * self.units]
+    }
+}
+
+/// Where a chunk's steps sit in time and in the state buffer.
+#[derive(Clone, Copy)]
+struct Geometry {
+    steps: usize,
+    go_backwards: bool,
+}
+
+impl Geometry {
+    /// Input time index of the `k`-th step read.
+    fn step_at(self, k: usize) -> usize {
+        if self.go_backwards {
+            self.steps - 1 - k
+        } else {
+            k
+        }
+    }
+
+    /// Slots of the state buffer holding (h_{t−1}, h_t) for input time `t`: reading forwards,
+    /// h_t sits at `t + 1` and the zero state at 0; reading backwards, h_t sits at `t` and the
+    /// zero state at `steps`.
+    fn slots(self, t: usize) -> (usize, usize) {
+        if self.go_backwards {
+            (t + 1, t)
+        } else {
+            (t, t + 1)
+        }
+    }
+
+    /// The input times of reading steps `k_range` (a contiguous range either way).
+    fn times(self, k_range: Range<usize>) -> Range<usize> {
+        if self.go_backwards {
+            self.steps - k_range.end..self.steps - k_range.start
+        } else {
+            k_range
+        }
+    }
+
+    /// Number of leading steps, in reading order, masked for every sample of the chunk.
+    fn leading_masked(self, mask: Option<&ArrayView2<'_, bool>>) -> usize {
+        let Some(mask) = mask else { return 0 };
+        (0..self.steps).take_while(|&k| !mask.column(self.step_at(k)).iter().any(|&m| m)).count()
+    }
+}
+
+/// The previous slot (read) and the current slot (written) of a state buffer.
+fn pair_mut(states: &mut [f32], prev: usize, cur: usize, len: usize) -> (&[f32], &mut [f32]) {
+    if prev < cur {
+        let (before, after) = states.split_at_mut(cur);
+        (&before[prev..prev + len], &mut after[..len])
+    } else {
+        let (before, after) = states.split_at_mut(prev);
+        (&after[..len], &mut before[cur..cur + len])
+    }
+}
+
+/// A chunk's share of the weight gradients, kernels in gate blocks as [`Packed`].
+pub(super) struct ChunkGradients {
+    kernel: Vec<f32>,
+    recurrent: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl ChunkGradients {
+    /// Adds the gradients into the weights' `grad`, in Keras' layout.
+    pub(super) fn add_into(&self, weights: &mut [Param], units: usize, gates: usize) {
+        let columns = gates * units;
+        for (param, gradient) in weights.iter_mut().zip([&self.kernel, &self.recurrent]) {
+            let Some(grad) = param.grad.as_slice_mut() else { continue };
+            let rows = grad.len() / columns;
+            for (g, block) in gradient.chunks_exact(rows * units).enumerate() {
+                for (grad_row, block_row) in
+                    grad.chunks_exact_mut(columns).zip(block.chunks_exact(units))
+                {
+                    let into = &mut grad_row[g * units..(g + 1) * units];
+                    into.iter_mut().zip(block_row).for_each(|(a, b)| *a += b);
+                }
+            }
+        }
+        if let Some(grad) = weights.get_mut(2).and_then(|p| p.grad.as_slice_mut()) {
+            grad.iter_mut().zip(&self.bias).for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
+/// The buffers of one chunk of samples, kept between calls (see the module documentation).
+#[derive(Clone, Debug)]
+pub(super) struct Chunk {
+    rows: usize,
+    steps: usize,
+    units: usize,
+    /// h, `(steps + 1, rows, units)`, slots as [`Geometry::slots`]. In every buffer, the values
+    /// of consecutive steps (slots) are [`padded`] apart.
+    states: Vec<f32>,
+    /// c in the same layout, or empty without `CARRY`.
+    carries: Vec<f32>,
+    /// `(steps, STEP_BLOCKS, rows, units)`.
+    step_rows: Vec<f32>,
+    /// The gradient blocks of one block of steps, `(TIME_BLOCK, GRAD_BLOCKS, rows, units)`.
+    grad_rows: Vec<f32>,
+    /// Leading steps (in reading order) masked for every sample: their states stay zero and
+    /// they are not computed.
+    skipped: usize,
+}
+
+impl Chunk {
+    pub(super) fn new<C: Cell>(rows: usize, steps: usize, units: usize) -> Self {
+        let n = rows * units;
+        Chunk {
+            rows,
+            steps,
+            units,
+            states: vec![0.0; (steps + 1) * padded(n)],
+            carries: vec![0.0; if C::CARRY { (steps + 1) * padded(n) } else { 0 }],
+            step_rows: vec![0.0; steps * padded(C::STEP_BLOCKS * n)],
+            grad_rows: Vec::new(),
+            skipped: 0,
+        }
+    }
+
+    /// Whether the buffers have the sizes of a chunk of `rows` samples and `steps` steps.
+    pub(super) fn fits(&self, rows: usize, steps: usize, units: usize) -> bool {
+        (self.rows, self.steps, self.units) == (rows, steps, units)
+    }
+
+    /// The chunk's output: the states in reading order `(rows, steps, units)`, or the last one
+    /// `(rows, units)`.
+    pub(super) fn write_output(&self, go_backwards: bool, return_sequences: bool, out: &mut [f32]) {
+        let (units, n) = (self.units, self.rows * self.units);
+        let geometry = Geometry { steps: self.steps, go_backwards };
+        if return_sequences {
+            for k in 0..self.steps {
+                let slot = geometry.slots(geometry.step_at(k)).1;
+                let state = &self.states[slot * padded(n)..][..n];
+                for (i, h) in state.chunks_exact(units).enumerate() {
+                    out[(i * self.steps + k) * units..][..units].copy_from_slice(h);
+                }
+            }
+        } else {
+            let slot = if go_backwards { 0 } else { self.steps };
+            out[..n].copy_from_slice(&self.states[slot * padded(n)..][..n]);
+        }
+    }
+
+    /// Runs the recurrence on the chunk's input `x`, `(rows, steps, features)`.
+    pub(super) fn forward<C: Cell>(
+        &mut self,
+        cell: &C,
+        weights: &Packed,
+        go_backwards: bool,
+        x: &[f32],
+        mask: Option<ArrayView2<'_, bool>>,
+    ) {
+        let (rows, steps, units) = (self.rows, self.steps, self.units);
+        let n = rows * units;
+        let carry = if C::CARRY { n } else { 0 };
+        let geometry = Geometry { steps, go_backwards };
+        self.states.fill(0.0);
+        self.carries.fill(0.0);
+        self.skipped = geometry.leading_masked(mask.as_ref());
+        // The step rows of every sample start as the biases.
+        let mut init = Vec::with_capacity(C::STEP_BLOCKS * n);
+        for block in weights.step_init.chunks_exact(units) {
+            (0..rows).for_each(|_| init.extend_from_slice(block));
+        }
+        let (step_len, step_stride) = (init.len(), padded(init.len()));
+        let (slot, carry_slot) = (padded(n), if C::CARRY { padded(n) } else { 0 });
+
+        // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
+        // input projection runs a block of steps ahead, while its rows stay in cache.
+        for k in self.skipped..steps {
+            if (k - self.skipped) % TIME_BLOCK == 0 {
+                let times = geometry.times(k..(k + TIME_BLOCK).min(steps));
+                for t in times.clone() {
+                    self.step_rows[t * step_stride..][..step_len].copy_from_slice(&init);
+                }
+                self.project::<C>(weights, x, times);
+            }
+            let t = geometry.step_at(k);
+            let (prev, cur) = geometry.slots(t);
+            let step = &mut self.step_rows[t * step_stride..][..step_len];
+            let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
+            for (g, &block) in C::RECURRENT_INTO.iter().enumerate() {
+                let into = &mut step[block * n..];
+                let recurrent = weights.recurrent_gate(g);
+                kernels::add_matmul(rows, units, units, h_prev, units, recurrent, into, units);
+            }
+            let (c_prev, c) =
+                pair_mut(&mut self.carries, prev * carry_slot, cur * carry_slot, carry);
+            cell.forward(units, step, h_prev, c_prev, h, c);
+            if let Some(mask) = &mask {
+                // A masked step carries the states through unchanged.
+                for i in (0..rows).filter(|&i| !mask[(i, t)]) {
+                    h[i * units..][..units].copy_from_slice(&h_prev[i * units..][..units]);
+                    if C::CARRY {
+                        c[i * units..][..units].copy_from_slice(&c_prev[i * units..][..units]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds x_t·W_g into the step rows of input times `times`, one product per sample and gate:
+    /// `(times, features) × (features, units)`.
+    fn project<C: Cell>(&mut self, weights: &Packed, x: &[f32], times: Range<usize>) {
+        let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
+        let n = rows * units;
+        let step_stride = padded(C::STEP_BLOCKS * n);
+        for i in 0..rows {
+            let x = &x[(i * steps + times.start) * features..];
+            for g in 0..C::GATES {
+                let into = &mut self.step_rows[times.start * step_stride + g * n + i * units..];
+                let kernel = weights.kernel_gate(g);
+                kernels::add_matmul(
+                    times.len(),
+                    features,
+                    units,
+                    x,
+                    features,
+                    kernel,
+                    into,
+                    step_stride,
+                );
+            }
+        }
+    }
+
+    /// BPTT on the chunk: `grad` is dL/doutput of its rows, `x` its input as in `forward`;
+    /// writes dL/dx into `d_input` when given and returns the chunk's weight gradients.
+    #[allow(clippy::too_many_arguments)] // The settings, the two inputs and the output.
+    pub(super) fn backward<C: Cell>(
+        &mut self,
+        cell: &C,
+        weights: &Packed,
+        go_backwards: bool,
+        return_sequences: bool,
+        x: &[f32],
+        mask: Option<ArrayView2<'_, bool>>,
+        grad: &[f32],
+        mut d_input: Option<&mut [f32]>,
+    ) -> ChunkGradients {
+        let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
+        let n = rows * units;
+        let carry = if C::CARRY { n } else { 0 };
+        let (step_len, grad_len) = (C::STEP_BLOCKS * n, C::GRAD_BLOCKS * n);
+        let stride = padded(grad_len);
+        let (step_stride, slot) = (padded(step_len), padded(n));
+        let carry_slot = if C::CARRY { slot } else { 0 };
+        let columns = C::GATES * units;
+        let geometry = Geometry { steps, go_backwards };
+        self.grad_rows.resize(TIME_BLOCK.min(steps) * stride, 0.0);
+        let bias_len = match (weights.has_bias, C::RECURRENT_BIAS) {
+            (false, _) => 0,
+            (true, false) => columns,
+            (true, true) => 2 * columns,
+        };
+        let mut gradients = ChunkGradients {
+            kernel: vec![0.0; columns * features],
+            recurrent: vec![0.0; columns * units],
+            bias: vec![0.0; bias_len],
+        };
+
+        // Backwards through time, a block of steps at a time: dh (dc) holds dL/dh_t (dL/dc_t)
+        // of every row. A masked step passes both through and leaves its gradient rows zero.
+        let mut dh = vec![0.0f32; n];
+        let mut dc = vec![0.0f32; carry];
+        let (mut kept_dh, mut kept_dc) = (vec![0.0f32; n], vec![0.0f32; carry]);
+        if !return_sequences {
+            dh.copy_from_slice(&grad[..n]);
+        }
+        let mut block_end = steps;
+        while block_end > self.skipped {
+            let block_start = block_end.saturating_sub(TIME_BLOCK).max(self.skipped);
+            let times = geometry.times(block_start..block_end);
+            self.grad_rows[..times.len() * stride].fill(0.0);
+            for k in (block_start..block_end).rev() {
+                let t = geometry.step_at(k);
+                let (prev, cur) = geometry.slots(t);
+                if return_sequences {
+                    // Output k (reading order) is the state at input time t.
+                    for (i, dh_row) in dh.chunks_exact_mut(units).enumerate() {
+                        let g = &grad[(i * steps + k) * units..][..units];
+                        dh_row.iter_mut().zip(g).for_each(|(d, g)| *d += g);
+                    }
+                }
+                let masked = mask.as_ref().filter(|m| (0..rows).any(|i| !m[(i, t)]));
+                if masked.is_some() {
+                    kept_dh.copy_from_slice(&dh);
+                    kept_dc.copy_from_slice(&dc);
+                }
+                let step_grad = &mut self.grad_rows[(t - times.start) * stride..][..grad_len];
+                cell.backward(
+                    units,
+                    &self.step_rows[t * step_stride..][..step_len],
+                    &self.states[prev * slot..][..n],
+                    &self.carries[prev * carry_slot..][..carry],
+                    &self.states[cur * slot..][..n],
+                    &mut dh,
+                    &mut dc,
+                    step_grad,
+                );
+                if let Some(mask) = masked {
+                    for i in (0..rows).filter(|&i| !mask[(i, t)]) {
+                        let row = i * units..(i + 1) * units;
+                        dh[row.clone()].copy_from_slice(&kept_dh[row.clone()]);
+                        if C::CARRY {
+                            dc[row.clone()].copy_from_slice(&kept_dc[row.clone()]);
+                        }
+                        for block in step_grad.chunks_exact_mut(n) {
+                            block[row.clone()].fill(0.0);
+                        }
+                    }
+                }
+                // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ, all rows at once.
+                for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
+                    let dz = &step_grad[block * n..];
+                    let recurrent_t = weights.recurrent_gate_t(gate);
+                    kernels::add_matmul(rows, units, units, dz, units, recurrent_t, &mut dh, units);
+                }
+            }
+            self.add_block_gradients::<C>(weights, &mut gradients, x, times.clone(), go_backwards);
+            if let Some(d_input) = d_input.as_deref_mut() {
+                // dX = Σ_g dZ_g·W_gᵀ for the block's steps, per sample.
+                for i in 0..rows {
+                    let out = &mut d_input[(i * steps + times.start) * features..];
+                    for g in 0..C::GATES {
+                        let dz = &self.grad_rows[(C::INPUT_GRAD + g) * n + i * units..];
+                        let kernel_t = weights.kernel_gate_t(g);
+                        kernels::add_matmul(
+                            times.len(),
+                            units,
+                            features,
+                            dz,
+                            stride,
+                            kernel_t,
+                            out,
+                            features,
+                        );
+                    }
+                }
+            }
+            block_end = block_start;
+        }
+        gradients
+    }
+
+    /// Adds one block of steps' share of the weight gradients, per sample and gate:
+    /// dW_g += Xᵀ·dZ_g, dU_g += H_prevᵀ·dZ_g, db += Σ dZ.
+    fn add_block_gradients<C: Cell>(
+        &self,
+        weights: &Packed,
+        gradients: &mut ChunkGradients,
+        x: &[f32],
+        times: Range<usize>,
+        go_backwards: bool,
+    ) {
+        let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
+        let n = rows * units;
+        let grad_len = C::GRAD_BLOCKS * n;
+        let stride = padded(grad_len);
+        let columns = C::GATES * units;
+        let block_rows = &self.grad_rows[..times.len() * stride];
+        // H_prev for input time t is slot t reading forwards, slot t + 1 reading backwards.
+        let first_slot = times.start + usize::from(go_backwards);
+        for i in 0..rows {
+            let x = &x[(i * steps + times.start) * features..];
+            for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
+                let dz = &block_rows[(C::INPUT_GRAD + g) * n + i * units..];
+                kernels::add_matmul_tn(
+                    features,
+                    times.len(),
+                    units,
+                    x,
+                    features,
+                    dz,
+                    stride,
+                    d_kernel,
+                );
+            }
+            let h_prev = &self.states[first_slot * padded(n) + i * units..];
+            for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
+                let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
+                let dz = &block_rows[block * n + i * units..];
+                kernels::add_matmul_tn(
+                    units,
+                    times.len(),
+                    units,
+                    h_prev,
+                    padded(n),
+                    dz,
+                    stride,
+                    d_recurrent,
+                );
+            }
+        }
+        if let Some((input_bias, recurrent_bias)) =
+            (!gradients.bias.is_empty()).then(|| gradients.bias.split_at_mut(columns))
+        {
+            for step in block_rows.chunks_exact(stride) {
+                for g in 0..C::GATES {
+                    let into = &mut input_bias[g * units..][..units];
+                    let block = &step[(C::INPUT_GRAD + g) * n..][..n];
+                    for row in block.chunks_exact(units) {
+                        into.iter_mut().zip(row).for_each(|(b, d)| *b += d);
+                    }
+                }
+                if C::RECURRENT_BIAS {
+                    for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
+                        let into = &mut recurrent_bias[gate * units..][..units];
+                        for row in step[block * n..][..n].chunks_exact(units) {
+                            into.iter_mut().zip(row).for_each(|(b, d)| *b += d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Measuring: `evaluate` and `predict`, and the input checks that `fit` shares.
+
+use super::history::Scores;
+use super::sequential::Sequential;
+use crate::losses::Loss;
+use crate::metrics::Metric;
+use crate::{Error, Result};
+use ndarray::{concatenate, ArrayBase, ArrayD, ArrayViewD, Axis, Data, Dimension};
+
+/// Running sums of a loss and metrics over batches, weighted by samples as Keras weights them.
+pub(super) struct Totals {
+    loss_sum: f64,
+    pub(super) samples: usize,
+    metrics: Vec<(Metric, f64, usize)>,
+}
+
+impl Totals {
+    pub(super) fn new(metrics: &[Metric]) -> Self {
+        Totals {
+            loss_sum: 0.0,
+            samples: 0,
+            metrics: metrics.iter().map(|&m| (m, 0.0, 0)).collect(),
+        }
+    }
+
+    pub(super) fn add(&mut self, loss: f32, output: ArrayViewD<'_, f32>, y: ArrayViewD<'_, f32>) {
+        let batch = output.shape()[0];
+        self.loss_sum += f64::from(loss) * batch as f64;
+        self.samples += batch;
+        for (metric, sum, count) in &mut self.metrics {
+            let (s, c) = metric.batch_totals(output.view(), y.view());
+            *sum += s;
+            *count += c;
+        }
+    }
+
+    pub(super) fn scores(&self) -> Scores {
+        let mean =
+            |sum: f64, count: usize| if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
+        Scores {
+            loss: mean(self.loss_sum, self.samples),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|&(m, s, c)| (m.name().to_string(), mean(s, c)))
+                .collect(),
+        }
+    }
+}
+
+impl Sequential {
+    /// Loss and metrics of the model on `x`, `y`, as Keras' `evaluate`: batch values averaged
+    /// with weights by batch size.
+    ///
+    /// # Shapes
+    /// `x` and `y` as for [`Sequential::fit`]; the scores are means over the samples.
+    ///
+    /// # Errors
+    /// [`Error::NotCompiled`] before `compile`, the input errors of [`Sequential::fit`], and
+    /// [`Error::InvalidArgument`] for a zero `batch_size`.
+    pub fn evaluate<S1, D1, S2, D2>(
+        &mut self,
+        x: &ArrayBase<S1, D1>,
+        y: &ArrayBase<S2, D2>,
+        batch_size: usize,
+    ) -> Result<Scores>
+    where
+        S1: Data<Elem = f32>,
+        D1: Dimension,
+        S2: Data<Elem = f32>,
+        D2: Dimension,
+    {
+        let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+        self.check_compiled("evaluate")?;
+        self.check_pair(&x, &y, "x")?;
+        let y = self.conform(y)?;
+        self.evaluate_conformed(x, y.view(), batch_size)
+    }
+
+    /// The model's outputs for `x`, computed `batch_size` samples at a time, as Keras'
+    /// `predict`.
+    ///
+    /// # Shapes
+    /// `x` `(samples, ..input_shape)` gives `(samples, ..output_shape)`: `(samples, 1)`
+    /// probabilities for the lesson's model.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] and [`Error::ShapeMismatch`] for bad `x`, [`Error::InvalidArgument`]
+    /// for a zero `batch_size`, and the layers' errors (ids out of range).
+    pub fn predict<S, D>(&mut self, x: &ArrayBase<S, D>, batch_size: usize) -> Result<ArrayD<f32>>
+    where
+        S: Data<Elem = f32>,
+        D: Dimension,
+    {
+        let x = x.view().into_dyn();
+        self.prepare_input(&x)?;
+        if batch_size == 0 {
+            return Err(Error::invalid("batch_size", "a positive integer", batch_size));
+        }
+        let mut outputs = Vec::new();
+        for start in (0..x.shape()[0]).step_by(batch_size) {
+            let end = (start + batch_size).min(x.shape()[0]);
+            outputs.push(self.forward(x.slice_axis(Axis(0), (start..end).into()), false)?.0);
+        }
+        let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
+        concatenate(Axis(0), &views).map_err(|e| Error::NotBuilt(format!("predict: {e}")))
+    }
+
+    pub(super) fn evaluate_conformed(
+        &mut self,
+        x: ArrayViewD<'_, f32>,
+        y: ArrayViewD<'_, f32>,
+        batch_size: usize,
+    ) -> Result<Scores> {
+        if batch_size == 0 {
+            return Err(Error::invalid("batch_size", "a positive integer", batch_size));
+        }
+        let loss = self.loss()?;
+        let mut totals = Totals::new(&self.compiled_metrics());
+        for start in (0..x.shape()[0]).step_by(batch_size) {
+            let range = start..(start + batch_size).min(x.shape()[0]);
+            let y_batch = y.slice_axis(Axis(0), range.clone().into());
+            let (output, mask) = self.forward(x.slice_axis(Axis(0), range.into()), false)?;
+            let logits = self.output_logits();
+            let (value, _) =
+                loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());
+            totals.add(value, output.view(), y_batch);
+        }
+        Ok(totals.scores())
+    }
+
+    pub(super) fn loss(&self) -> Result<Loss> {
+        self.compiled.as_ref().map(|c| c.loss).ok_or(Error::NotCompiled("training"))
+    }
+
+    pub(super) fn compiled_metrics(&self) -> Vec<Metric> {
+        self.compiled.as_ref().map(|c| c.metrics.clone()).unwrap_or_default()
+    }
+
+    pub(super) fn check_compiled(&self, call: &'static str) -> Result<()> {
+        if self.compiled.is_none() {
+            return Err(Error::NotCompiled(call));
+        }
+        Ok(())
+    }
+
+    /// Builds the model from `x` if needed and checks `x`'s shape.
+    pub(super) fn prepare_input(&mut self, x: &ArrayViewD<'_, f32>) -> Result<()> {
+        if x.ndim() == 0 || x.shape()[0] == 0 {
+            return Err(Error::EmptyInput("x"));
+        }
+        if self.input_shape.is_none() {
+            self.input_shape = Some(x.shape()[1..].to_vec());
+        }
+        self.ensure_built()?;
+        self.check_input(x)
+    }
+
+    pub(super) fn check_pair(
+        &mut self,
+        x: &ArrayViewD<'_, f32>,
+        y: &ArrayViewD<'_, f32>,
+        what: &'static str,
+    ) -> Result<()> {
+        if x.ndim() == 0 || x.shape()[0] == 0 {
+            return Err(Error::EmptyInput(what));
+        }
+        self.prepare_input(x)?;
+        let y_samples = y.shape().first().copied().unwrap_or(0);
+        if y_samples != x.shape()[0] {
+            return Err(Error::LengthMismatch { x: x.shape()[0], y: y_samples });
+        }
+        Ok(())
+    }
+
+    /// Targets checked against the loss and the model's output, in the shape the loss reads.
+    pub(super) fn conform(&self, y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        self.loss()?.conform_targets(y, &self.output_shape())
+    }
+}
