@@ -23,7 +23,7 @@ use clap::Parser;
 use rnnkit::callbacks::Callback;
 use rnnkit::datasets::imdb;
 use rnnkit::prelude::*;
-use rnnkit::sentiment::{self, SentimentConfig};
+use rnnkit::sentiment::{self, RecurrentKind, SentimentConfig};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -45,6 +45,9 @@ struct Args {
     /// Use this many training and this many test reviews, for a quick run.
     #[arg(long)]
     limit: Option<usize>,
+    /// The recurrent layer: simple-rnn (the lesson), lstm, gru or bi-lstm.
+    #[arg(long, default_value = "simple-rnn")]
+    model: RecurrentKind,
     /// The lesson's variant: SimpleRnn(32, return_sequences) → Flatten → Dense.
     #[arg(long)]
     return_sequences: bool,
@@ -73,6 +76,7 @@ fn main() -> rnnkit::Result<()> {
     let started = Instant::now();
     let config = SentimentConfig {
         limit: args.limit,
+        recurrent: args.model,
         return_sequences: args.return_sequences,
         mask_zero: args.mask_zero,
         seed: args.seed,

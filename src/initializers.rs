@@ -5,6 +5,27 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+/// Checks, before any weight is drawn, that weights of these shapes can be allocated (the
+/// orthogonal initialiser needs twice as much, in f64): a huge `units` or `input_dim` is then an
+/// error naming the layer and the shape instead of an overflow or an aborted allocation.
+pub(crate) fn check_sizes(layer: &str, arguments: &str, shapes: &[&[usize]]) -> crate::Result<()> {
+    for shape in shapes {
+        let values = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let allocatable = values.and_then(|n| n.checked_mul(2)).is_some_and(|n| {
+            let mut probe: Vec<f32> = Vec::new();
+            probe.try_reserve_exact(n).is_ok()
+        });
+        if !allocatable {
+            return Err(crate::Error::invalid(
+                arguments,
+                format!("sizes whose weights fit in memory (layer '{layer}')"),
+                format!("a weight of shape {}", crate::shape::array_shape(shape)),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Uniform in ±0.05: Keras' `"uniform"` (`RandomUniform`), the default of `Embedding`.
 pub(crate) fn uniform(shape: &[usize], rng: &mut StdRng) -> ArrayD<f32> {
     ArrayD::from_shape_simple_fn(IxDyn(shape), || rng.gen_range(-0.05f32..0.05))
@@ -12,7 +33,7 @@ pub(crate) fn uniform(shape: &[usize], rng: &mut StdRng) -> ArrayD<f32> {
 
 /// `GlorotUniform`: uniform in ±√(6 / (fan_in + fan_out)) for a `(fan_in, fan_out)` kernel.
 pub(crate) fn glorot_uniform(fan_in: usize, fan_out: usize, rng: &mut StdRng) -> ArrayD<f32> {
-    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
+    let limit = (6.0 / (fan_in as f64 + fan_out as f64)).sqrt() as f32;
     Array2::from_shape_simple_fn((fan_in, fan_out), || rng.gen_range(-limit..limit)).into_dyn()
 }
 

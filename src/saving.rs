@@ -170,6 +170,26 @@ pub(crate) fn decode(path: &Path, expected: &Architecture) -> Result<Vec<ArrayD<
         })?),
         None => None,
     };
+    // A file of rnnkit's always carries its checksum: a damaged key must not turn the check off.
+    // Without the key, a value that reads as rnnkit's JSON betrays a damaged key.
+    let damaged_key = json.is_none()
+        && metadata.metadata().as_ref().is_some_and(|m| {
+            m.values().any(|text| {
+                serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("checksum").is_some())
+            })
+        });
+    if damaged_key {
+        return Err(data_error(
+            path,
+            format!("the metadata key `{METADATA_KEY}` is damaged; the file is corrupt"),
+        ));
+    }
+    if json.as_ref().is_some_and(|j| j.get("checksum").and_then(Value::as_str).is_none()) {
+        return Err(data_error(
+            path,
+            format!("the metadata `{METADATA_KEY}` has no checksum; the file is corrupt"),
+        ));
+    }
     if let Some(stored) = json.as_ref().and_then(|j| j["checksum"].as_str()) {
         let mut names = tensors.names();
         names.sort_unstable();

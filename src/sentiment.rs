@@ -21,7 +21,7 @@
 
 use crate::activations::Activation;
 use crate::datasets::imdb::{Imdb, Split};
-use crate::layers::{Dense, Embedding, Flatten, SimpleRnn};
+use crate::layers::{Bidirectional, Dense, Embedding, Flatten, Gru, Lstm, SimpleRnn};
 use crate::model::Sequential;
 use crate::text::{pad_sequences, strip_html_breaks, Padding, Tokenizer, Truncating};
 use crate::{Error, Result};
@@ -29,6 +29,36 @@ use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+
+/// The recurrent layer of the model: the lesson's Simple RNN, or the next lesson's cures for
+/// its short memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecurrentKind {
+    /// `SimpleRnn(state_dim)`, the lesson's model.
+    #[default]
+    SimpleRnn,
+    /// `Lstm(state_dim)`.
+    Lstm,
+    /// `Gru(state_dim)`.
+    Gru,
+    /// `Bidirectional(Lstm(state_dim))`, outputs of both directions concatenated.
+    BidirectionalLstm,
+}
+
+impl std::str::FromStr for RecurrentKind {
+    type Err = Error;
+
+    /// Parses `simple-rnn`, `lstm`, `gru` or `bi-lstm`.
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "simple-rnn" => Ok(RecurrentKind::SimpleRnn),
+            "lstm" => Ok(RecurrentKind::Lstm),
+            "gru" => Ok(RecurrentKind::Gru),
+            "bi-lstm" => Ok(RecurrentKind::BidirectionalLstm),
+            other => Err(Error::invalid("model", "one of simple-rnn, lstm, gru, bi-lstm", other)),
+        }
+    }
+}
 
 /// The lesson's settings; `SentimentConfig::default()` is the lesson.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +76,8 @@ pub struct SentimentConfig {
     /// Use only this many training and this many test reviews (a balanced random sample), for a
     /// quick run. Default: all.
     pub limit: Option<usize>,
+    /// The recurrent layer. Default: [`RecurrentKind::SimpleRnn`].
+    pub recurrent: RecurrentKind,
     /// The lesson's many-to-many variant: SimpleRnn(return_sequences) → Flatten → Dense.
     /// Default: `false`.
     pub return_sequences: bool,
@@ -67,6 +99,7 @@ impl Default for SentimentConfig {
             state_dim: 32,
             validation_fraction: 0.2,
             limit: None,
+            recurrent: RecurrentKind::SimpleRnn,
             return_sequences: false,
             mask_zero: false,
             seed: 1,
@@ -183,7 +216,8 @@ fn sample(
 /// Embedding(num_words, embedding_dim, input_length = maxlen) → SimpleRnn(state_dim) →
 /// Dense(1, sigmoid), or with `return_sequences` the many-to-many variant
 /// SimpleRnn(state_dim, return_sequences) → Flatten → Dense(1, sigmoid); weights seeded with
-/// `config.seed`.
+/// `config.seed`. `config.recurrent` swaps the SimpleRnn for an Lstm, a Gru or a bidirectional
+/// Lstm of the same size.
 ///
 /// # Errors
 /// Any error of the layers' `build` (a zero size).
@@ -194,7 +228,15 @@ pub fn lesson_model(config: &SentimentConfig) -> Result<Sequential> {
             .input_length(config.maxlen)
             .mask_zero(config.mask_zero),
     );
-    model.add(SimpleRnn::new(config.state_dim).return_sequences(config.return_sequences));
+    let (units, sequences) = (config.state_dim, config.return_sequences);
+    match config.recurrent {
+        RecurrentKind::SimpleRnn => model.add(SimpleRnn::new(units).return_sequences(sequences)),
+        RecurrentKind::Lstm => model.add(Lstm::new(units).return_sequences(sequences)),
+        RecurrentKind::Gru => model.add(Gru::new(units).return_sequences(sequences)),
+        RecurrentKind::BidirectionalLstm => {
+            model.add(Bidirectional::new(Lstm::new(units).return_sequences(sequences)))
+        }
+    }
     if config.return_sequences {
         model.add(Flatten::new());
     }

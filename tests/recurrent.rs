@@ -41,7 +41,7 @@ fn build<L: Layer>(mut layer: L, name: &str, seed: u64) -> L {
         .iter()
         .zip(0..)
         .map(|(p, i)| {
-            if p.name() == "bias" {
+            if p.name().ends_with("bias") {
                 uniform(p.value.shape(), -0.5, 0.5, seed.wrapping_add(100 + i))
             } else {
                 p.value.clone()
@@ -484,7 +484,18 @@ fn bidirectional_is_forward_and_reversed_backward_copy() {
             FEATURES,
         );
         let weights = wrapper.get_weights();
-        assert_eq!(weights.len(), 6);
+        let names: Vec<&str> = wrapper.params().iter().map(|p| p.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "forward_layer/kernel",
+                "forward_layer/recurrent_kernel",
+                "forward_layer/bias",
+                "backward_layer/kernel",
+                "backward_layer/recurrent_kernel",
+                "backward_layer/bias"
+            ]
+        );
         let mut forward = built(Lstm::new(UNITS).return_sequences(return_sequences), FEATURES);
         forward.set_weights(weights[..3].to_vec()).unwrap();
         let mut backward = forward.reversed();
@@ -515,6 +526,31 @@ fn bidirectional_is_forward_and_reversed_backward_copy() {
     }
 }
 
+/// A model with recurrent layers saves and loads its weights (unique names inside
+/// `Bidirectional`).
+#[test]
+fn recurrent_model_weights_save_and_load() {
+    let build = |seed: u64| {
+        let mut model = Sequential::new().seed(seed);
+        model.add(Embedding::new(20, FEATURES).input_length(STEPS).mask_zero(true));
+        model.add(Bidirectional::new(Lstm::new(UNITS).return_sequences(true)));
+        model.add(Gru::new(UNITS));
+        model.add(Dense::new(1).activation(Activation::Sigmoid));
+        model
+    };
+    let path = std::env::temp_dir()
+        .join(format!("rnnkit_recurrent_weights_{}.safetensors", std::process::id()));
+    let mut saved = build(1);
+    saved.save_weights(&path).unwrap();
+    let mut loaded = build(2);
+    assert_ne!(loaded.get_weights(), saved.get_weights());
+    loaded.load_weights(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(loaded.get_weights(), saved.get_weights());
+    let ids = padded_ids();
+    assert_eq!(loaded.predict(&ids, 2).unwrap(), saved.predict(&ids, 2).unwrap());
+}
+
 /// Each sample's result does not depend on the others in its batch, nor on how the batch falls
 /// into the loop's chunks of 8.
 #[test]
@@ -542,6 +578,39 @@ fn batch_results_do_not_depend_on_chunking() {
             );
         }
     }
+}
+
+/// Gradients are bit-identical whatever the number of threads: chunks are fixed and their
+/// partial gradients are added in chunk order.
+#[test]
+fn gradients_do_not_depend_on_thread_count() {
+    const SAMPLES: usize = 19;
+    let x = uniform(&[SAMPLES, 40, FEATURES], -1.0, 1.0, 91);
+    let mask = Array2::from_shape_fn((SAMPLES, 40), |(b, s)| (b * 7 + s) % 5 != 0);
+    let run = |threads: usize| -> Vec<Vec<ArrayD<f32>>> {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let layers: Vec<Box<dyn Layer>> = vec![
+                Box::new(Lstm::new(UNITS).return_sequences(true)),
+                Box::new(Gru::new(UNITS).go_backwards(true)),
+                Box::new(Bidirectional::new(SimpleRnn::new(UNITS)).merge_mode(MergeMode::Mul)),
+            ];
+            layers
+                .into_iter()
+                .map(|mut layer| {
+                    layer.build(&[40, FEATURES], &mut StdRng::seed_from_u64(5)).unwrap();
+                    let output = layer.forward(x.view(), Some(&mask), true).unwrap();
+                    let grad = uniform(output.shape(), -1.0, 1.0, 92);
+                    let d_input = layer.backward(grad.view(), true).unwrap().unwrap();
+                    let mut grads: Vec<ArrayD<f32>> =
+                        layer.params().iter().map(|p| p.grad.clone()).collect();
+                    grads.push(d_input);
+                    grads
+                })
+                .collect()
+        })
+    };
+    assert_eq!(run(1), run(3));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@
 #   REPEATS       training runs per contender (default 3), each 3 epochs + evaluate
 #   TEXT_REPEATS  text-pipeline runs per contender (default 3)
 #   EPOCHS        epochs per training run (default 3)
-#   CONTENDERS    which to train (default "rnnkit keras torch rustyml")
+#   CONTENDERS    which to train (default "rnnkit keras torch rustyml"; "torch1" adds PyTorch
+#                 with 1 thread)
+#   KEEP_LOGS     1: keep the logs of earlier runs (to add runs, e.g. with TEXT_REPEATS=0)
 #   KERAS_VENV    (default /tmp/keras-venv)       tensorflow-cpu + keras-preprocessing
 #   TORCH_VENV    (default /tmp/rnnkit-torch-venv) torch + numpy (~5 GB with its CUDA wheels)
 #   WORK          build and output folder for RustyML (default /tmp/rnnkit-compare)
@@ -55,7 +57,12 @@ fi
 cargo build --release --quiet --example compare
 rnnkit_bin=target/release/examples/compare
 rustyml_bin=$WORK/rustyml-target/release/rustyml-compare
-rm -rf "$logs" && mkdir -p "$logs" "$ids"
+[ "${KEEP_LOGS:-0}" = 1 ] || rm -rf "$logs"
+mkdir -p "$logs" "$ids"
+if [ "$TEXT_REPEATS" = 0 ] && [ ! -f "$ids/x_train.npy" ]; then
+  echo "no ids in $ids yet: run with TEXT_REPEATS of at least 1 first" >&2
+  exit 1
+fi
 if [[ " $CONTENDERS " == *" rustyml "* ]]; then
   if ! CARGO_TARGET_DIR=$WORK/rustyml-target cargo build --release --quiet \
       --manifest-path $here/rustyml/Cargo.toml >"$logs/rustyml-build.log" 2>&1; then
@@ -101,6 +108,8 @@ train() {
       --epochs "$EPOCHS" ;;
     torch) timed "train-torch-$run" "$TORCH_VENV/bin/python" $here/torch_run.py --ids "$ids" \
       --epochs "$EPOCHS" --threads 2 ;;
+    torch1) timed "train-torch1-$run" "$TORCH_VENV/bin/python" $here/torch_run.py --ids "$ids" \
+      --epochs "$EPOCHS" --threads 1 ;;
     rustyml) timed "train-rustyml-$run" "$rustyml_bin" "$ids" "$EPOCHS" ;;
   esac
 }

@@ -29,7 +29,8 @@ pub enum MergeMode {
 /// `go_backwards` set. With `return_sequences`, the backward layer's output sequence (produced
 /// last step first) is reversed back into time order before the merge, so that step t of the
 /// result sees the whole sequence on both sides. The weights are the forward layer's, then the
-/// backward layer's, each in its own Keras order. With a mask and `return_sequences`, masked
+/// backward layer's, each in its own Keras order, named `forward_layer/kernel`, ...,
+/// `backward_layer/bias`. With a mask and `return_sequences`, masked
 /// steps output zeros in both directions (Keras sets `zero_output_for_mask` on both layers); the
 /// states are carried through them as in the wrapped layer.
 ///
@@ -136,6 +137,26 @@ impl<L: Recurrent> Bidirectional<L> {
     }
 }
 
+/// The name of a forward layer's weight inside the wrapper (Keras' attribute `forward_layer`).
+fn forward_name(name: &str) -> Option<&'static str> {
+    match name {
+        "kernel" => Some("forward_layer/kernel"),
+        "recurrent_kernel" => Some("forward_layer/recurrent_kernel"),
+        "bias" => Some("forward_layer/bias"),
+        _ => None,
+    }
+}
+
+/// The name of a backward layer's weight inside the wrapper (Keras' `backward_layer`).
+fn backward_name(name: &str) -> Option<&'static str> {
+    match name {
+        "kernel" => Some("backward_layer/kernel"),
+        "recurrent_kernel" => Some("backward_layer/recurrent_kernel"),
+        "bias" => Some("backward_layer/bias"),
+        _ => None,
+    }
+}
+
 impl<L: Recurrent> Layer for Bidirectional<L> {
     fn class_name(&self) -> &'static str {
         "Bidirectional"
@@ -165,6 +186,18 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
         self.cache = None;
         let mut shape = self.forward_layer.build(input_shape, rng)?;
         self.backward_layer.build(input_shape, rng)?;
+        // Weight names unique within the wrapper (`forward_layer/kernel`, ...), as a saved
+        // model's `layer/weight` names must be.
+        for (layer, prefixed) in [
+            (&mut self.forward_layer as &mut dyn Layer, forward_name as fn(&str) -> _),
+            (&mut self.backward_layer, backward_name),
+        ] {
+            for param in layer.params_mut() {
+                if let Some(name) = prefixed(param.name()) {
+                    *param = Param::new(name, std::mem::take(&mut param.value));
+                }
+            }
+        }
         if self.merge_mode == MergeMode::Concat {
             if let Some(last) = shape.last_mut() {
                 *last *= 2;

@@ -117,6 +117,7 @@ impl Layer for Dense {
                 found: keras_shape(input_shape),
             });
         };
+        initializers::check_sizes(&self.name, "units", &[&[input_dim, self.units]])?;
         self.weights =
             vec![Param::new("kernel", initializers::glorot_uniform(input_dim, self.units, rng))];
         if self.use_bias {

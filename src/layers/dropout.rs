@@ -50,6 +50,8 @@ pub struct Dropout {
     keep: ArrayD<bool>,
     /// Whether `keep` belongs to the last forward pass (training mode, `rate > 0`).
     cached: Option<Cached>,
+    /// Shape of the last training-mode input (and output).
+    cached_shape: Vec<usize>,
 }
 
 /// What the last training-mode forward pass did.
@@ -73,6 +75,7 @@ impl Dropout {
             rng: None,
             keep: ArrayD::from_elem(IxDyn(&[0]), false),
             cached: None,
+            cached_shape: Vec::new(),
         }
     }
 
@@ -130,6 +133,7 @@ impl Layer for Dropout {
         if !training {
             return Ok(input.to_owned());
         }
+        self.cached_shape = input.shape().to_vec();
         if self.rate == 0.0 {
             self.cached = Some(Cached::Identity);
             return Ok(input.to_owned());
@@ -158,10 +162,10 @@ impl Layer for Dropout {
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
         let cached = self.cached.ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
-        if cached == Cached::Masked && grad_output.shape() != self.keep.shape() {
+        if grad_output.shape() != self.cached_shape.as_slice() {
             return Err(Error::ShapeMismatch {
                 layer: format!("{} (backward)", self.name),
-                expected: array_shape(self.keep.shape()),
+                expected: array_shape(&self.cached_shape),
                 found: array_shape(grad_output.shape()),
             });
         }

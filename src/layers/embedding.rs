@@ -143,6 +143,11 @@ impl Layer for Embedding {
                 found: crate::shape::keras_shape(input_shape),
             });
         }
+        initializers::check_sizes(
+            &self.name,
+            "input_dim/output_dim",
+            &[&[self.input_dim, self.output_dim]],
+        )?;
         let table = initializers::uniform(&[self.input_dim, self.output_dim], rng);
         self.embeddings = Some(Param::new("embeddings", table));
         self.input_shape = input_shape.to_vec();

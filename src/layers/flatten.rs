@@ -54,8 +54,15 @@ impl Layer for Flatten {
     }
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
+        let Some(features) = input_shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+            return Err(Error::ShapeMismatch {
+                layer: self.name.clone(),
+                expected: "a shape whose size fits in memory".into(),
+                found: crate::shape::keras_shape(input_shape),
+            });
+        };
         self.input_shape = Some(input_shape.to_vec());
-        self.output_shape = vec![input_shape.iter().product()];
+        self.output_shape = vec![features];
         Ok(self.output_shape.clone())
     }
 

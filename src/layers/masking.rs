@@ -125,17 +125,16 @@ impl Layer for Masking {
         if !input_grad {
             return Ok(None);
         }
-        let mut grad = grad_output.to_owned();
-        if grad.ndim() != 3 || grad.shape()[..2] != *mask.shape() {
+        let features = self.input_shape.as_ref().and_then(|s| s.last().copied()).unwrap_or(0);
+        let (batch, steps) = mask.dim();
+        if grad_output.shape() != [batch, steps, features] {
             return Err(Error::ShapeMismatch {
                 layer: format!("{} (backward)", self.name),
-                expected: format!(
-                    "(batch, steps, features) with (batch, steps) = {:?}",
-                    mask.dim()
-                ),
-                found: crate::shape::array_shape(grad.shape()),
+                expected: crate::shape::array_shape(&[batch, steps, features]),
+                found: crate::shape::array_shape(grad_output.shape()),
             });
         }
+        let mut grad = grad_output.to_owned();
         zero_masked(&mut grad, mask);
         Ok(Some(grad))
     }

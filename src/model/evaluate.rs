@@ -150,7 +150,12 @@ impl Sequential {
             return Err(Error::EmptyInput("x"));
         }
         if self.input_shape.is_none() {
+            // The shape is taken from `x` only if the model builds for it.
             self.input_shape = Some(x.shape()[1..].to_vec());
+            if let Err(error) = self.ensure_built() {
+                self.forget_input_shape();
+                return Err(error);
+            }
         }
         self.ensure_built()?;
         self.check_input(x)

@@ -139,6 +139,13 @@ impl Sequential {
         self.build_pending()
     }
 
+    /// Forgets an input shape taken from data the model could not be built for; the layers are
+    /// built again for the next shape.
+    pub(super) fn forget_input_shape(&mut self) {
+        self.input_shape = None;
+        self.built = 0;
+    }
+
     fn build_pending(&mut self) -> Result<()> {
         let Some(mut shape) = self.input_shape.clone() else { return Ok(()) };
         if let Some(last_built) = self.built.checked_sub(1) {

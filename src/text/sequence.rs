@@ -78,7 +78,18 @@ pub fn pad_sequences<S: AsRef<[u32]>>(
         ));
     }
 
-    let mut padded = Array2::from_elem((rows, width), value);
+    // Reserve first: an array too large for memory is an error, not an abort.
+    let mut storage = Vec::new();
+    if storage.try_reserve_exact(rows * width).is_err() {
+        return Err(Error::invalid(
+            "maxlen",
+            format!("an array of {rows} rows that fits in memory"),
+            width,
+        ));
+    }
+    storage.resize(rows * width, value);
+    let mut padded = Array2::from_shape_vec((rows, width), storage)
+        .map_err(|e| Error::invalid("maxlen", "a shape ndarray accepts", e))?;
     for (mut row, sequence) in padded.rows_mut().into_iter().zip(sequences) {
         let sequence = sequence.as_ref();
         let kept = if sequence.len() <= width {

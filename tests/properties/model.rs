@@ -133,7 +133,7 @@ fn quiet(batch_size: usize) -> FitConfig {
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(256))]
 
     /// Everything random at once: model, loss, optimizer hyper-parameters, whether it is
     /// compiled, `x`, `y`, validation data, batch size, epochs, split. Every call returns `Ok` or
@@ -253,9 +253,9 @@ proptest! {
     /// `x` and `y` with different numbers of samples are refused with both numbers.
     #[test]
     fn mismatched_sample_counts_are_named(
-        arch in arch(), samples in 1usize..5, y_samples in 0usize..7,
+        arch in arch(), samples in 1usize..5, shift in 1usize..7,
     ) {
-        prop_assume!(samples != y_samples);
+        let y_samples = (samples + shift) % 7;
         let mut model = compiled(arch, arch.loss());
         let (x, _) = arch.data(samples);
         let (_, y) = arch.data(y_samples);
@@ -416,7 +416,6 @@ proptest! {
     /// A call refused for the shape of its `x` leaves a model that builds itself from its first
     /// `x` free to take a valid `x` afterwards, as Keras, which builds only on success.
     #[test]
-    #[ignore = "bug: a refused first x pins the model's input shape (Sequential::prepare_input)"]
     fn a_refused_first_input_does_not_pin_the_input_shape(
         arch in prop_oneof![
             any::<bool>().prop_map(|return_sequences| Arch::Sequence { return_sequences }),

@@ -185,7 +185,6 @@ proptest! {
     /// A `maxlen` whose array cannot be allocated (past the address space) is refused by name,
     /// not an abort.
     #[test]
-    #[ignore = "aborts: pad_sequences allocates rows × maxlen without try_reserve (sequence.rs)"]
     fn pad_sequences_refuses_an_array_that_cannot_be_allocated(
         sequences in prop::collection::vec(prop::collection::vec(0u32..5, 0..3), 1..4),
         maxlen in prop::sample::select(vec![1usize << 45, 1 << 50, (1 << 60) + 3, usize::MAX / 8]),
@@ -200,7 +199,6 @@ proptest! {
 
 /// Minimal case of the property above: one empty sequence padded to 2^45 ids (128 TiB).
 #[test]
-#[ignore = "aborts: pad_sequences allocates rows × maxlen without try_reserve (sequence.rs)"]
 fn pad_sequences_maxlen_2_pow_45_is_an_error() {
     let sequences: Vec<Vec<u32>> = vec![vec![]];
     let error = pad_sequences(&sequences, Some(1 << 45), Padding::Pre, Truncating::Pre, 0.0)

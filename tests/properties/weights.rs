@@ -156,6 +156,14 @@ fn fresh_name() -> impl Strategy<Value = String> {
     "[a-z_/]{1,12}".prop_filter("a new name", |n| TENSORS.iter().all(|(t, _)| t != n))
 }
 
+/// Whether `bytes` hold rnnkit's metadata with its checksum field, as `save_weights` writes.
+fn has_checksum(bytes: &[u8]) -> bool {
+    let Ok((_, metadata)) = SafeTensors::read_metadata(bytes) else { return false };
+    let text = metadata.metadata().as_ref().and_then(|m| m.get("rnnkit.architecture"));
+    let json = text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    json.is_some_and(|json| json["checksum"].is_string())
+}
+
 fn metadata_of(bytes: &[u8]) -> HashMap<String, String> {
     let (_, metadata) = SafeTensors::read_metadata(bytes).expect("saved by save_weights");
     metadata.metadata().clone().unwrap_or_default()
@@ -193,7 +201,12 @@ proptest! {
             flipped[at.index(bytes.len())] ^= mask;
         }
         if let Ok(weights) = load(&dir, &flipped)? {
-            prop_assert_eq!(weights, model(1).get_weights(), "flipped bytes loaded other weights");
+            // Known gap (see damaged_metadata_key_does_not_disable_the_checksum): a flip that
+            // renames the metadata key or its checksum field turns the check off.
+            prop_assert!(
+                weights == model(1).get_weights() || !has_checksum(&flipped),
+                "flipped bytes loaded other weights past an intact checksum"
+            );
         }
     }
 
@@ -313,4 +326,21 @@ fn missing_files_and_unbuilt_models_are_refused() {
     model(1).save_weights(&path).expect("a built model saves");
     let error = unbuilt.load_weights(&path).expect_err("not built");
     assert!(matches!(error, Error::NotBuilt(_)), "{error:?}");
+}
+
+/// Two flips in a saved file: one renames the metadata key (`rnnkit.architecture` →
+/// `snnkit.architecture`), one changes the last byte of tensor data. The file then reads as a
+/// safetensors file from elsewhere, without a checksum, and the damaged value loads silently.
+#[test]
+fn damaged_metadata_key_does_not_disable_the_checksum() {
+    let dir = TempDir::new("weights-key");
+    let mut bytes = saved_bytes();
+    let key = bytes.windows(20).position(|w| w == b"\"rnnkit.architecture").expect("the key");
+    bytes[key + 1] ^= 1;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    let path = dir.path().join("damaged.safetensors");
+    fs::write(&path, &bytes).expect("the temp folder is writable");
+    let error = model(2).load_weights(&path).expect_err("damaged data");
+    assert!(error.to_string().contains(&path.display().to_string()), "{error}");
 }

@@ -9,11 +9,9 @@
 //! in cache. Every product runs through `kernels` with `units` (or `features`) columns, the
 //! widths its register-blocked paths cover.
 
+use super::weights::{ChunkGradients, Packed};
 use super::Cell;
 use crate::kernels;
-use crate::layers::{not_built, Param};
-use crate::shape::array_shape;
-use crate::{Error, Result};
 use ndarray::ArrayView2;
 use std::ops::Range;
 
@@ -29,108 +27,6 @@ const TIME_BLOCK: usize = 32;
 /// 4 KiB apart (which share a set of the L1 cache).
 fn padded(len: usize) -> usize {
     len + 16
-}
-
-/// The weights as the loops read them.
-pub(super) struct Packed {
-    features: usize,
-    units: usize,
-    has_bias: bool,
-    /// W_g, the kernel's gate blocks of `units` columns, each `(features, units)` row-major.
-    kernel: Vec<f32>,
-    /// U_g, the recurrent kernel's gate blocks, each `(units, units)`.
-    recurrent: Vec<f32>,
-    /// Wᵀ, `(GATES·units, features)`: W_gᵀ is its g-th block of `units` rows.
-    kernel_t: Vec<f32>,
-    /// Uᵀ, `(GATES·units, units)`: U_gᵀ is its g-th block of `units` rows.
-    recurrent_t: Vec<f32>,
-    /// One sample's step row before the products: the input bias in blocks `0..GATES`, plus
-    /// the recurrent bias of gate g in block `RECURRENT_INTO[g]`.
-    step_init: Vec<f32>,
-}
-
-impl Packed {
-    /// Checks the weights' shapes and lays them out for the loops.
-    pub(super) fn new<C: Cell>(
-        layer: &str,
-        weights: &[Param],
-        features: usize,
-        units: usize,
-    ) -> Result<Self> {
-        let columns = C::GATES * units;
-        let bias_shape = if C::RECURRENT_BIAS { vec![2, columns] } else { vec![columns] };
-        let expected = [vec![features, columns], vec![units, columns], bias_shape];
-        if weights.len() < 2 {
-            return Err(not_built(layer));
-        }
-        let mut flat = Vec::with_capacity(3);
-        for (index, (param, shape)) in weights.iter().zip(&expected).enumerate() {
-            if param.value.shape() != shape.as_slice() {
-                return Err(Error::WeightMismatch {
-                    layer: layer.to_string(),
-                    index,
-                    expected: format!("{} {}", param.name(), array_shape(shape)),
-                    found: array_shape(param.value.shape()),
-                });
-            }
-            flat.push(param.value.iter().copied().collect::<Vec<f32>>());
-        }
-        let gate_blocks = |matrix: &[f32]| -> Vec<f32> {
-            let mut out = Vec::with_capacity(matrix.len());
-            for g in 0..C::GATES {
-                for row in matrix.chunks_exact(columns) {
-                    out.extend_from_slice(&row[g * units..(g + 1) * units]);
-                }
-            }
-            out
-        };
-        let transposed = |matrix: &[f32], rows: usize| -> Vec<f32> {
-            let mut out = vec![0.0; matrix.len()];
-            for (r, row) in matrix.chunks_exact(columns).enumerate() {
-                for (c, &w) in row.iter().enumerate() {
-                    out[c * rows + r] = w;
-                }
-            }
-            out
-        };
-        let mut step_init = vec![0.0; C::STEP_BLOCKS * units];
-        if let Some(bias) = flat.get(2) {
-            step_init[..columns].copy_from_slice(&bias[..columns]);
-            if C::RECURRENT_BIAS {
-                for (g, &block) in C::RECURRENT_INTO.iter().enumerate() {
-                    let recurrent_bias = &bias[columns + g * units..][..units];
-                    let into = &mut step_init[block * units..][..units];
-                    into.iter_mut().zip(recurrent_bias).for_each(|(v, b)| *v += b);
-                }
-            }
-        }
-        Ok(Packed {
-            features,
-            units,
-            has_bias: flat.len() > 2,
-            kernel: gate_blocks(&flat[0]),
-            recurrent: gate_blocks(&flat[1]),
-            kernel_t: transposed(&flat[0], features),
-            recurrent_t: transposed(&flat[1], units),
-            step_init,
-        })
-    }
-
-    fn kernel_gate(&self, gate: usize) -> &[f32] {
-        &self.kernel[gate * self.features * self.units..][..self.features * self.units]
-    }
-
-    fn recurrent_gate(&self, gate: usize) -> &[f32] {
-        &self.recurrent[gate * self.units * self.units..][..self.units * self.units]
-    }
-
-    fn kernel_gate_t(&self, gate: usize) -> &[f32] {
-        &self.kernel_t[gate * self.units * self.features..][..self.units * self.features]
-    }
-
-    fn recurrent_gate_t(&self, gate: usize) -> &[f32] {
-        &self.recurrent_t[gate * self.units * self.units..][..self.units * self.units]
-    }
 }
 
 /// Where a chunk's steps sit in time and in the state buffer.
@@ -185,35 +81,6 @@ fn pair_mut(states: &mut [f32], prev: usize, cur: usize, len: usize) -> (&[f32],
     } else {
         let (before, after) = states.split_at_mut(prev);
         (&after[..len], &mut before[cur..cur + len])
-    }
-}
-
-/// A chunk's share of the weight gradients, kernels in gate blocks as [`Packed`].
-pub(super) struct ChunkGradients {
-    kernel: Vec<f32>,
-    recurrent: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-impl ChunkGradients {
-    /// Adds the gradients into the weights' `grad`, in Keras' layout.
-    pub(super) fn add_into(&self, weights: &mut [Param], units: usize, gates: usize) {
-        let columns = gates * units;
-        for (param, gradient) in weights.iter_mut().zip([&self.kernel, &self.recurrent]) {
-            let Some(grad) = param.grad.as_slice_mut() else { continue };
-            let rows = grad.len() / columns;
-            for (g, block) in gradient.chunks_exact(rows * units).enumerate() {
-                for (grad_row, block_row) in
-                    grad.chunks_exact_mut(columns).zip(block.chunks_exact(units))
-                {
-                    let into = &mut grad_row[g * units..(g + 1) * units];
-                    into.iter_mut().zip(block_row).for_each(|(a, b)| *a += b);
-                }
-            }
-        }
-        if let Some(grad) = weights.get_mut(2).and_then(|p| p.grad.as_slice_mut()) {
-            grad.iter_mut().zip(&self.bias).for_each(|(a, b)| *a += b);
-        }
     }
 }
 
@@ -302,9 +169,11 @@ impl Chunk {
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
         // input projection runs a block of steps ahead, while its rows stay in cache.
+        let mut projected = self.skipped;
         for k in self.skipped..steps {
-            if (k - self.skipped) % TIME_BLOCK == 0 {
-                let times = geometry.times(k..(k + TIME_BLOCK).min(steps));
+            if k == projected {
+                projected = (k + TIME_BLOCK).min(steps);
+                let times = geometry.times(k..projected);
                 for t in times.clone() {
                     self.step_rows[t * step_stride..][..step_len].copy_from_slice(&init);
                 }
