@@ -209,6 +209,7 @@ mod error;
 mod initializers;
 mod kernels;
 pub mod layers;
+pub mod long_memory;
 pub mod losses;
 pub mod metrics;
 pub mod model;

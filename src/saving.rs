@@ -123,6 +123,15 @@ pub(crate) fn encode(
     if names.len() != weights.len() {
         return Err(data_error(path, "the model's weights do not match its layers"));
     }
+    // Tensor names must be unique in a safetensors file (a custom layer may repeat a name).
+    let mut sorted: Vec<&String> = names.iter().collect();
+    sorted.sort();
+    if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(data_error(
+            path,
+            format!("two weights are both named `{}`; expected unique layer/weight names", pair[0]),
+        ));
+    }
     let bytes: Vec<Vec<u8>> = weights
         .iter()
         .map(|w| w.as_standard_layout().iter().flat_map(|v| v.to_le_bytes()).collect())

@@ -55,7 +55,10 @@ if ! "$TORCH_VENV/bin/python" -c 'import torch, numpy' 2>/dev/null; then
   "$TORCH_VENV/bin/pip" install -q torch numpy
 fi
 cargo build --release --quiet --example compare
-rnnkit_bin=target/release/examples/compare
+# A private copy: target/ is shared with whoever else builds the crate during the run.
+mkdir -p "$WORK"
+cp target/release/examples/compare "$WORK/rnnkit-compare"
+rnnkit_bin=$WORK/rnnkit-compare
 rustyml_bin=$WORK/rustyml-target/release/rustyml-compare
 [ "${KEEP_LOGS:-0}" = 1 ] || rm -rf "$logs"
 mkdir -p "$logs" "$ids"

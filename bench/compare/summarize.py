@@ -16,8 +16,8 @@ import subprocess
 
 import numpy as np
 
-TRAINERS = [("rnnkit", "rnnkit"), ("keras", "Keras"), ("torch", "PyTorch"), ("rustyml", "RustyML"),
-            ("torch1", "PyTorch 1 thread")]
+TRAINERS = [("rnnkit", "rnnkit"), ("keras", "Keras"), ("torch", "PyTorch"),
+            ("torch1", "PyTorch 1 thread"), ("rustyml", "RustyML")]
 PHASES = [("read_s", "read the .tar.gz (50k reviews)"), ("clean_s", "strip `<br />`"),
           ("fit_s", "fit the Tokenizer (25k reviews)"), ("map_s", "texts → ids (50k)"),
           ("pad_s", "pad to 500 (50k)"), ("total_s", "total")]
@@ -37,10 +37,12 @@ NOTES = """## How the contenders differ
   `BCEWithLogitsLoss` on the logit, as Keras' `fit` computes it for a sigmoid output.
 - **PyTorch 1 thread** (contender `torch1`, only when asked for): the same script with
   `torch.set_num_threads(1)`. PyTorch's CPU `nn.RNN` runs one small product per time step, and
-  with 2 threads both must meet at every step: when other processes hold the cores, one thread
-  waits for the other to be scheduled, 1,000 times per batch. On this shared machine that made the
-  2-thread runs far slower than on an idle one (16.9–28.4 s per epoch in earlier measurements),
-  and slower than 1 thread; compare their CPU times with their wall times above.
+  with 2 threads both must meet at every step, forward and backward: when other processes hold
+  the cores, one thread spins until the other is scheduled again. On a busy machine that makes the
+  2-thread runs many times slower than 1 thread and than on an idle machine (16.9–28.4 s per
+  epoch in earlier measurements on this machine type), while burning CPU time: compare the two
+  PyTorch columns. The 1-thread run is not interleaved with the others (it was added afterwards
+  with `CONTENDERS=torch1 REPEATS=1 TEXT_REPEATS=0 KEEP_LOGS=1`); its load average is listed.
 - **rnnkit** (`examples/compare.rs train`): `sentiment::lesson_model(&SentimentConfig::default())`,
   `RmsProp::new(0.001)`, `Loss::BinaryCrossentropy`, `Metric::Accuracy`, batch 32, `verbose: 0`;
   one `fit` call of one epoch per epoch (each with its own shuffle seed) so that every epoch is
@@ -128,6 +130,16 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.release()}"
 
 
+def measured(logs):
+    """When the runs ended, from their logs' modification times."""
+    ends = [datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+            for path in glob.glob(os.path.join(logs, "*.log"))]
+    if not ends:
+        return "(no runs)"
+    first, last = min(ends), max(ends)
+    return f"{first:%Y-%m-%d}, runs ending between {first:%H:%M} and {last:%H:%M}"
+
+
 def ids_check(ids):
     """Whether rnnkit's text pipeline gave exactly Keras' ids."""
     lines = []
@@ -182,10 +194,9 @@ def main():
                 if key == "rnnkit" else stats[key]["version"] for key, _ in present]
     lines = ["# rnnkit vs Keras vs PyTorch vs RustyML: the lesson's IMDB model", ""]
     lines += [
-        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by "
-        "`bash bench/compare/run.sh` on: " + machine() + ".",
+        f"Measured {measured(args.logs)} UTC by `bash bench/compare/run.sh` on: {machine()}.",
         "",
-        "Versions: " + "; ".join(versions) + f"; {command(['rustc', '--version'])}; "
+        "Versions: " + "; ".join(dict.fromkeys(versions)) + f"; {command(['rustc', '--version'])}; "
         f"Python {platform.python_version()}.",
         "",
         "All contenders train Embedding(10000, 32) → SimpleRNN(32, tanh) → Dense(1, sigmoid) with "

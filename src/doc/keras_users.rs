@@ -131,9 +131,14 @@
 //! | `Embedding(input_dim, output_dim, mask_zero=False)` | [`Embedding::new(input_dim, output_dim)`](crate::layers::Embedding) `.mask_zero(false)` |
 //! | `SimpleRNN(units, activation='tanh', use_bias=True, return_sequences=False, go_backwards=False)` | [`SimpleRnn::new(units)`](crate::layers::SimpleRnn) `.activation(Activation::Tanh).use_bias(true).return_sequences(false).go_backwards(false)` |
 //! | `Dense(units, activation=None, use_bias=True)` | [`Dense::new(units)`](crate::layers::Dense) `.activation(Activation::Linear).use_bias(true)` |
+//! | `LSTM(units)`, `GRU(units)` | [`Lstm::new(units)`](crate::layers::Lstm), [`Gru::new(units)`](crate::layers::Gru), with the same setters as `SimpleRnn` |
+//! | `Bidirectional(LSTM(units), merge_mode='concat')` | [`Bidirectional::new(Lstm::new(units))`](crate::layers::Bidirectional) `.merge_mode(MergeMode::Concat)` |
+//! | `Dropout(rate)` | [`Dropout::new(rate)`](crate::layers::Dropout) |
 //! | `Flatten()` | [`Flatten::new()`](crate::layers::Flatten) |
 //! | `Masking(mask_value=0.0)` | [`Masking::new(0.0)`](crate::layers::Masking) |
 //! | `layer.trainable = False` | `.trainable(false)` when adding it |
+//! | `model.save_weights(path)`, `model.load_weights(path)` | the same names, safetensors files written atomically |
+//! | `callbacks=[EarlyStopping(...), ModelCheckpoint(...), TerminateOnNaN()]` | `model.fit_with_callbacks(&x, &y, &config, &mut [&mut early_stopping, ...])` |
 //! | `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)` | [`Sgd::new(0.01)`](crate::optimizers::Sgd) `.momentum(0.0).nesterov(false)` |
 //! | `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7)` | [`RmsProp::new(0.001)`](crate::optimizers::RmsProp) `.rho(0.9).momentum(0.0).epsilon(1e-7)` |
 //! | `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` | [`Adam::new(0.001)`](crate::optimizers::Adam) `.beta_1(0.9).beta_2(0.999).epsilon(1e-7)` |
