@@ -71,9 +71,7 @@ impl Sequential {
         D2: Dimension,
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
-        self.check_compiled("evaluate")?;
-        self.check_pair(&x, &y, "x")?;
-        let y = self.conform(y)?;
+        let y = self.checked_targets("evaluate", &x, y)?;
         self.evaluate_conformed(x, y.view(), batch_size)
     }
 
@@ -135,6 +133,19 @@ impl Sequential {
 
     pub(super) fn compiled_metrics(&self) -> Vec<Metric> {
         self.compiled.as_ref().map(|c| c.metrics.clone()).unwrap_or_default()
+    }
+
+    /// The checks every compiled entry point makes on one `(x, y)` pair: compiled, `x` of the
+    /// input shape, as many targets as samples; returns the targets in the shape the loss reads.
+    pub(super) fn checked_targets(
+        &mut self,
+        call: &'static str,
+        x: &ArrayViewD<'_, f32>,
+        y: ArrayViewD<'_, f32>,
+    ) -> Result<ArrayD<f32>> {
+        self.check_compiled(call)?;
+        self.check_pair(x, &y, "x")?;
+        self.conform(y)
     }
 
     pub(super) fn check_compiled(&self, call: &'static str) -> Result<()> {

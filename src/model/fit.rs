@@ -258,9 +258,7 @@ impl Sequential {
         D2: Dimension,
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
-        self.check_compiled("train_on_batch")?;
-        self.check_pair(&x, &y, "x")?;
-        let y = self.conform(y)?;
+        let y = self.checked_targets("train_on_batch", &x, y)?;
         let (loss, output) = self.train_step(x, y.view())?;
         let mut totals = Totals::new(&self.compiled_metrics());
         totals.add(loss, output.view(), y.view());
