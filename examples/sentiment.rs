@@ -54,6 +54,12 @@ struct Args {
     /// Mask the padding (Keras' `mask_zero=True`): leading padded steps are skipped.
     #[arg(long)]
     mask_zero: bool,
+    /// Fraction of the recurrent layer's input features dropped while training (`dropout`).
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f32,
+    /// Fraction of the recurrent layer's state dropped while training (`recurrent_dropout`).
+    #[arg(long, default_value_t = 0.0)]
+    recurrent_dropout: f32,
     /// Write the per-epoch history as CSV here.
     #[arg(long)]
     history: Option<PathBuf>,
@@ -79,6 +85,8 @@ fn main() -> rnnkit::Result<()> {
         recurrent: args.model,
         return_sequences: args.return_sequences,
         mask_zero: args.mask_zero,
+        dropout: args.dropout,
+        recurrent_dropout: args.recurrent_dropout,
         seed: args.seed,
         ..SentimentConfig::default()
     };

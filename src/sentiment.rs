@@ -86,6 +86,10 @@ pub struct SentimentConfig {
     /// changes the model (Keras' `mask_zero=True`), not just its speed. Default: `false`, as in
     /// the lesson.
     pub mask_zero: bool,
+    /// The recurrent layer's `dropout` (of its input features, while training). Default: 0.
+    pub dropout: f32,
+    /// The recurrent layer's `recurrent_dropout` (of its state, while training). Default: 0.
+    pub recurrent_dropout: f32,
     /// Seed of the shuffling and of the model's weights. Default: 1.
     pub seed: u64,
 }
@@ -102,6 +106,8 @@ impl Default for SentimentConfig {
             recurrent: RecurrentKind::SimpleRnn,
             return_sequences: false,
             mask_zero: false,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
             seed: 1,
         }
     }
@@ -217,10 +223,10 @@ fn sample(
 /// Dense(1, sigmoid), or with `return_sequences` the many-to-many variant
 /// SimpleRnn(state_dim, return_sequences) → Flatten → Dense(1, sigmoid); weights seeded with
 /// `config.seed`. `config.recurrent` swaps the SimpleRnn for an Lstm, a Gru or a bidirectional
-/// Lstm of the same size.
+/// Lstm of the same size, with `config.dropout` and `config.recurrent_dropout`.
 ///
 /// # Errors
-/// Any error of the layers' `build` (a zero size).
+/// Any error of the layers' `build` (a zero size, a dropout rate outside `[0, 1)`).
 pub fn lesson_model(config: &SentimentConfig) -> Result<Sequential> {
     let mut model = Sequential::new().seed(config.seed);
     model.add(
@@ -228,14 +234,19 @@ pub fn lesson_model(config: &SentimentConfig) -> Result<Sequential> {
             .input_length(config.maxlen)
             .mask_zero(config.mask_zero),
     );
-    let (units, sequences) = (config.state_dim, config.return_sequences);
+    macro_rules! recurrent {
+        ($layer:ident) => {
+            $layer::new(config.state_dim)
+                .return_sequences(config.return_sequences)
+                .dropout(config.dropout)
+                .recurrent_dropout(config.recurrent_dropout)
+        };
+    }
     match config.recurrent {
-        RecurrentKind::SimpleRnn => model.add(SimpleRnn::new(units).return_sequences(sequences)),
-        RecurrentKind::Lstm => model.add(Lstm::new(units).return_sequences(sequences)),
-        RecurrentKind::Gru => model.add(Gru::new(units).return_sequences(sequences)),
-        RecurrentKind::BidirectionalLstm => {
-            model.add(Bidirectional::new(Lstm::new(units).return_sequences(sequences)))
-        }
+        RecurrentKind::SimpleRnn => model.add(recurrent!(SimpleRnn)),
+        RecurrentKind::Lstm => model.add(recurrent!(Lstm)),
+        RecurrentKind::Gru => model.add(recurrent!(Gru)),
+        RecurrentKind::BidirectionalLstm => model.add(Bidirectional::new(recurrent!(Lstm))),
     }
     if config.return_sequences {
         model.add(Flatten::new());

@@ -134,6 +134,7 @@
 //! | `LSTM(units)`, `GRU(units)` | [`Lstm::new(units)`](crate::layers::Lstm), [`Gru::new(units)`](crate::layers::Gru), with the same setters as `SimpleRnn` |
 //! | `Bidirectional(LSTM(units), merge_mode='concat')` | [`Bidirectional::new(Lstm::new(units))`](crate::layers::Bidirectional) `.merge_mode(MergeMode::Concat)` |
 //! | `Dropout(rate)` | [`Dropout::new(rate)`](crate::layers::Dropout) |
+//! | `SimpleRNN(units, dropout=0.2, recurrent_dropout=0.2, seed=7)` (also `LSTM`, `GRU`) | `SimpleRnn::new(units).dropout(0.2).recurrent_dropout(0.2).seed(7)`: Keras 3's masks, one per sample and batch for every step, one per gate once the state is dropped |
 //! | `Flatten()` | [`Flatten::new()`](crate::layers::Flatten) |
 //! | `Masking(mask_value=0.0)` | [`Masking::new(0.0)`](crate::layers::Masking) |
 //! | `layer.trainable = False` | `.trainable(false)` when adding it |

@@ -336,6 +336,59 @@ pub fn check_layer_gradients_with(
     report
 }
 
+/// Checks the gradients of a built layer whose training-mode output is random (dropout): every
+/// forward pass, the analytic one and each perturbed one, runs on a fresh clone of `snapshot`,
+/// so all draw the same masks from the same generator state. The loss is `Σ output ⊙ R` of the
+/// training-mode output, as in [`check_layer_gradients`]; every weight and every input scalar
+/// is compared. Panics naming the worst entry when a gradient is wrong.
+pub fn check_training_gradients<L: Layer + Clone>(
+    snapshot: &L,
+    mut input: ArrayD<f32>,
+    mask: Option<Mask>,
+    tol: Tol,
+) -> GradReport {
+    let what = format!("{} '{}' (training)", snapshot.class_name(), snapshot.name());
+    let mask = mask.as_ref();
+    let mut layer = snapshot.clone();
+    zero_grads(&mut layer);
+    let output = layer.forward(input.view(), mask, true).expect("forward (training)");
+    let r = uniform(output.shape(), -1.0, 1.0, R_SEED);
+    let input_grad = layer.backward(r.view(), true).expect("backward").expect("input gradient");
+    let weight_grads = grads(&layer);
+    let loss_at = |layer: &L, x: &ArrayD<f32>| -> f64 {
+        let out = layer.clone().forward(x.view(), mask, true).expect("forward (perturbed)");
+        weighted_sum(&out, &r)
+    };
+
+    let mut comparer = Comparer::new(tol);
+    let mut perturbed = snapshot.clone();
+    for (index, analytic) in weight_grads.iter().enumerate() {
+        let shape = analytic.shape().to_vec();
+        let prefix = format!("{}/{}", snapshot.name(), snapshot.params()[index].name());
+        let mut values = snapshot.params()[index].value.clone();
+        for flat in 0..values.len() {
+            let numeric = central_difference(&mut values, flat, tol.eps, |v| {
+                perturbed.params_mut()[index].value.assign(v);
+                loss_at(&perturbed, &input)
+            });
+            let a = f64::from(*analytic.iter().nth(flat).expect("grad entry"));
+            comparer.compare(|| entry_name(&prefix, flat, &shape), a, numeric);
+        }
+        perturbed.params_mut()[index].value.assign(&values);
+    }
+    let shape = input.shape().to_vec();
+    assert_eq!(input_grad.shape(), input.shape(), "{what}: input gradient has the wrong shape");
+    for flat in 0..input.len() {
+        let index = unravel(flat, &shape);
+        let numeric = central_difference(&mut input, flat, tol.eps, |x| loss_at(snapshot, x));
+        let analytic = f64::from(input_grad[IxDyn(&index)]);
+        comparer.compare(|| format!("input{index:?}"), analytic, numeric);
+    }
+    let mut report = comparer.finish(&what);
+    report.input_grad = Some(input_grad);
+    report
+}
+
 /// The learning rate of the SGD step [`check_model_gradients`] reads gradients from.
 pub const MODEL_LR: f32 = 1.0;
 

@@ -24,15 +24,19 @@ enum Spec {
         go_backwards: bool,
         activation: Activation,
     },
+    /// With `dropout` and `recurrent_dropout` both `dropout`.
     Lstm {
         units: usize,
         return_sequences: bool,
         go_backwards: bool,
+        dropout: f32,
     },
+    /// With `recurrent_dropout` `dropout`.
     Gru {
         units: usize,
         return_sequences: bool,
         go_backwards: bool,
+        dropout: f32,
     },
     /// `Bidirectional` around a SimpleRnn (0), an Lstm (1) or a Gru (2).
     Bidirectional {
@@ -67,11 +71,18 @@ impl Spec {
                     .go_backwards(go_backwards)
                     .activation(activation),
             ),
-            Spec::Lstm { units, return_sequences, go_backwards } => Box::new(
-                Lstm::new(units).return_sequences(return_sequences).go_backwards(go_backwards),
+            Spec::Lstm { units, return_sequences, go_backwards, dropout } => Box::new(
+                Lstm::new(units)
+                    .return_sequences(return_sequences)
+                    .go_backwards(go_backwards)
+                    .dropout(dropout)
+                    .recurrent_dropout(dropout),
             ),
-            Spec::Gru { units, return_sequences, go_backwards } => Box::new(
-                Gru::new(units).return_sequences(return_sequences).go_backwards(go_backwards),
+            Spec::Gru { units, return_sequences, go_backwards, dropout } => Box::new(
+                Gru::new(units)
+                    .return_sequences(return_sequences)
+                    .go_backwards(go_backwards)
+                    .recurrent_dropout(dropout),
             ),
             Spec::Bidirectional { inner, units, return_sequences, merge_mode } => match inner {
                 0 => Box::new(
@@ -109,6 +120,10 @@ impl Spec {
             | Spec::Bidirectional { units: 0, .. }
             | Spec::Dense { units: 0, .. } => Some("units"),
             Spec::Dropout { rate } if !(0.0..1.0).contains(&rate) => Some("rate"),
+            Spec::Lstm { dropout, .. } if !(0.0..1.0).contains(&dropout) => Some("dropout"),
+            Spec::Gru { dropout, .. } if !(0.0..1.0).contains(&dropout) => {
+                Some("recurrent_dropout")
+            }
             _ => None,
         }
     }
@@ -164,18 +179,20 @@ fn spec() -> impl Strategy<Value = Spec> {
                 activation
             }
         ),
-        (0usize..4, any::<bool>(), any::<bool>()).prop_map(
-            |(units, return_sequences, go_backwards)| Spec::Lstm {
+        (0usize..4, any::<bool>(), any::<bool>(), dropout_rate()).prop_map(
+            |(units, return_sequences, go_backwards, dropout)| Spec::Lstm {
                 units,
                 return_sequences,
-                go_backwards
+                go_backwards,
+                dropout
             }
         ),
-        (0usize..4, any::<bool>(), any::<bool>()).prop_map(
-            |(units, return_sequences, go_backwards)| Spec::Gru {
+        (0usize..4, any::<bool>(), any::<bool>(), dropout_rate()).prop_map(
+            |(units, return_sequences, go_backwards, dropout)| Spec::Gru {
                 units,
                 return_sequences,
-                go_backwards
+                go_backwards,
+                dropout
             }
         ),
         (0u8..3, 0usize..4, any::<bool>(), merge_mode()).prop_map(
@@ -190,8 +207,13 @@ fn spec() -> impl Strategy<Value = Spec> {
             .prop_map(|(units, use_bias, activation)| Spec::Dense { units, use_bias, activation }),
         Just(Spec::Flatten),
         hostile_f32().prop_map(|mask_value| Spec::Masking { mask_value }),
-        prop_oneof![0.0f32..1.0, hostile_f32()].prop_map(|rate| Spec::Dropout { rate }),
+        dropout_rate().prop_map(|rate| Spec::Dropout { rate }),
     ]
+}
+
+/// A dropout rate: none, a valid one, or anything (NaN, negative, huge).
+fn dropout_rate() -> impl Strategy<Value = f32> {
+    prop_oneof![Just(0.0f32), 0.0f32..1.0, hostile_f32()]
 }
 
 /// A layer whose hyper-parameters are all valid.
@@ -448,8 +470,18 @@ fn huge_spec() -> impl Strategy<Value = Spec> {
             go_backwards: false,
             activation: Activation::Tanh
         }),
-        huge().prop_map(|units| Spec::Lstm { units, return_sequences: false, go_backwards: false }),
-        huge().prop_map(|units| Spec::Gru { units, return_sequences: false, go_backwards: false }),
+        huge().prop_map(|units| Spec::Lstm {
+            units,
+            return_sequences: false,
+            go_backwards: false,
+            dropout: 0.0
+        }),
+        huge().prop_map(|units| Spec::Gru {
+            units,
+            return_sequences: false,
+            go_backwards: false,
+            dropout: 0.0
+        }),
         huge().prop_map(|units| Spec::Dense {
             units,
             use_bias: true,

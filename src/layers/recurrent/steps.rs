@@ -9,6 +9,7 @@
 //! in cache. Every product runs through `kernels` with `units` (or `features`) columns, the
 //! widths its register-blocked paths cover.
 
+use super::dropout::ChunkDropout;
 use super::weights::{ChunkGradients, Packed};
 use super::Cell;
 use crate::kernels;
@@ -102,6 +103,8 @@ pub(super) struct Chunk {
     /// Leading steps (in reading order) masked for every sample: their states stay zero and
     /// they are not computed.
     skipped: usize,
+    /// Room for a dropped copy of a weight block or of the states, with dropout.
+    scratch: Vec<f32>,
 }
 
 impl Chunk {
@@ -116,6 +119,7 @@ impl Chunk {
             step_rows: vec![0.0; steps * padded(C::STEP_BLOCKS * n)],
             grad_rows: Vec::new(),
             skipped: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -143,7 +147,8 @@ impl Chunk {
         }
     }
 
-    /// Runs the recurrence on the chunk's input `x`, `(rows, steps, features)`.
+    /// Runs the recurrence on the chunk's input `x`, `(rows, steps, features)`, with the
+    /// dropout masks `dropout`.
     pub(super) fn forward<C: Cell>(
         &mut self,
         cell: &C,
@@ -151,9 +156,11 @@ impl Chunk {
         go_backwards: bool,
         x: &[f32],
         mask: Option<ArrayView2<'_, bool>>,
+        dropout: ChunkDropout<'_>,
     ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let n = rows * units;
+        self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
         let carry = if C::CARRY { n } else { 0 };
         let geometry = Geometry { steps, go_backwards };
         self.states.fill(0.0);
@@ -177,7 +184,7 @@ impl Chunk {
                 for t in times.clone() {
                     self.step_rows[t * step_stride..][..step_len].copy_from_slice(&init);
                 }
-                self.project::<C>(weights, x, times);
+                self.project::<C>(weights, x, times, dropout);
             }
             let t = geometry.step_at(k);
             let (prev, cur) = geometry.slots(t);
@@ -186,7 +193,20 @@ impl Chunk {
             for (g, &block) in C::RECURRENT_INTO.iter().enumerate() {
                 let into = &mut step[block * n..];
                 let recurrent = weights.recurrent_gate(g);
-                kernels::add_matmul(rows, units, units, h_prev, units, recurrent, into, units);
+                let h_read = if dropout.drops_state() {
+                    // (h_{t−1} ⊙ r_g)·U_g: the gate's dropped copy of the state.
+                    let dropped = &mut self.scratch[..n];
+                    for (i, (out, h)) in
+                        dropped.chunks_exact_mut(units).zip(h_prev.chunks_exact(units)).enumerate()
+                    {
+                        let keep = dropout.recurrent(i, g).unwrap_or_default();
+                        out.iter_mut().zip(h).zip(keep).for_each(|((o, h), k)| *o = h * k);
+                    }
+                    &self.scratch[..n]
+                } else {
+                    h_prev
+                };
+                kernels::add_matmul(rows, units, units, h_read, units, recurrent, into, units);
             }
             let (c_prev, c) =
                 pair_mut(&mut self.carries, prev * carry_slot, cur * carry_slot, carry);
@@ -204,8 +224,15 @@ impl Chunk {
     }
 
     /// Adds x_t·W_g into the step rows of input times `times`, one product per sample and gate:
-    /// `(times, features) × (features, units)`.
-    fn project<C: Cell>(&mut self, weights: &Packed, x: &[f32], times: Range<usize>) {
+    /// `(times, features) × (features, units)`. With input dropout, (x_t ⊙ m_g)·W_g is computed
+    /// as x_t·(diag(m_g)·W_g), the sample's mask applied to the kernel's rows.
+    fn project<C: Cell>(
+        &mut self,
+        weights: &Packed,
+        x: &[f32],
+        times: Range<usize>,
+        dropout: ChunkDropout<'_>,
+    ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
         let step_stride = padded(C::STEP_BLOCKS * n);
@@ -213,7 +240,13 @@ impl Chunk {
             let x = &x[(i * steps + times.start) * features..];
             for g in 0..C::GATES {
                 let into = &mut self.step_rows[times.start * step_stride + g * n + i * units..];
-                let kernel = weights.kernel_gate(g);
+                let kernel = match dropout.input(i, g) {
+                    Some(keep) => {
+                        scale_rows(weights.kernel_gate(g), units, keep, &mut self.scratch);
+                        &self.scratch[..features * units]
+                    }
+                    None => weights.kernel_gate(g),
+                };
                 kernels::add_matmul(
                     times.len(),
                     features,
@@ -228,9 +261,10 @@ impl Chunk {
         }
     }
 
-    /// BPTT on the chunk: `grad` is dL/doutput of its rows, `x` its input as in `forward`;
-    /// writes dL/dx into `d_input` when given and returns the chunk's weight gradients.
-    #[allow(clippy::too_many_arguments)] // The settings, the two inputs and the output.
+    /// BPTT on the chunk: `grad` is dL/doutput of its rows, `x` its input and `dropout` its
+    /// masks as in `forward`; writes dL/dx into `d_input` when given and returns the chunk's
+    /// weight gradients.
+    #[allow(clippy::too_many_arguments)] // The settings, the inputs and the output.
     pub(super) fn backward<C: Cell>(
         &mut self,
         cell: &C,
@@ -239,6 +273,7 @@ impl Chunk {
         return_sequences: bool,
         x: &[f32],
         mask: Option<ArrayView2<'_, bool>>,
+        dropout: ChunkDropout<'_>,
         grad: &[f32],
         mut d_input: Option<&mut [f32]>,
     ) -> ChunkGradients {
@@ -314,21 +349,66 @@ impl Chunk {
                         }
                     }
                 }
-                // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ, all rows at once.
+                // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ, all rows at once; through the
+                // gate's mask r_g when the state is dropped.
                 for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
                     let dz = &step_grad[block * n..];
                     let recurrent_t = weights.recurrent_gate_t(gate);
-                    kernels::add_matmul(rows, units, units, dz, units, recurrent_t, &mut dh, units);
+                    if dropout.drops_state() {
+                        let through = &mut self.scratch[..n];
+                        through.fill(0.0);
+                        kernels::add_matmul(
+                            rows,
+                            units,
+                            units,
+                            dz,
+                            units,
+                            recurrent_t,
+                            through,
+                            units,
+                        );
+                        for (i, (dh, d)) in
+                            dh.chunks_exact_mut(units).zip(through.chunks_exact(units)).enumerate()
+                        {
+                            let keep = dropout.recurrent(i, gate).unwrap_or_default();
+                            dh.iter_mut().zip(d).zip(keep).for_each(|((dh, d), k)| *dh += d * k);
+                        }
+                    } else {
+                        kernels::add_matmul(
+                            rows,
+                            units,
+                            units,
+                            dz,
+                            units,
+                            recurrent_t,
+                            &mut dh,
+                            units,
+                        );
+                    }
                 }
             }
-            self.add_block_gradients::<C>(weights, &mut gradients, x, times.clone(), go_backwards);
+            self.add_block_gradients::<C>(
+                weights,
+                &mut gradients,
+                x,
+                times.clone(),
+                go_backwards,
+                dropout,
+            );
             if let Some(d_input) = d_input.as_deref_mut() {
-                // dX = Σ_g dZ_g·W_gᵀ for the block's steps, per sample.
+                // dX = Σ_g dZ_g·W_gᵀ for the block's steps, per sample; with input dropout
+                // W_gᵀ·diag(m_g), the mask applied to the transposed kernel's columns.
                 for i in 0..rows {
                     let out = &mut d_input[(i * steps + times.start) * features..];
                     for g in 0..C::GATES {
                         let dz = &self.grad_rows[(C::INPUT_GRAD + g) * n + i * units..];
-                        let kernel_t = weights.kernel_gate_t(g);
+                        let kernel_t = match dropout.input(i, g) {
+                            Some(keep) => {
+                                scale_columns(weights.kernel_gate_t(g), keep, &mut self.scratch);
+                                &self.scratch[..units * features]
+                            }
+                            None => weights.kernel_gate_t(g),
+                        };
                         kernels::add_matmul(
                             times.len(),
                             units,
@@ -348,14 +428,16 @@ impl Chunk {
     }
 
     /// Adds one block of steps' share of the weight gradients, per sample and gate:
-    /// dW_g += Xᵀ·dZ_g, dU_g += H_prevᵀ·dZ_g, db += Σ dZ.
+    /// dW_g += Xᵀ·dZ_g, dU_g += H_prevᵀ·dZ_g, db += Σ dZ. With dropout the products are
+    /// diag(m_g)·Xᵀ·dZ_g and diag(r_g)·H_prevᵀ·dZ_g: the sample's mask scales their rows.
     fn add_block_gradients<C: Cell>(
-        &self,
+        &mut self,
         weights: &Packed,
         gradients: &mut ChunkGradients,
         x: &[f32],
         times: Range<usize>,
         go_backwards: bool,
+        dropout: ChunkDropout<'_>,
     ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
@@ -369,30 +451,22 @@ impl Chunk {
             let x = &x[(i * steps + times.start) * features..];
             for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
                 let dz = &block_rows[(C::INPUT_GRAD + g) * n + i * units..];
-                kernels::add_matmul_tn(
-                    features,
-                    times.len(),
-                    units,
-                    x,
-                    features,
-                    dz,
-                    stride,
-                    d_kernel,
-                );
+                let product = ProductTn { rows: features, inner: times.len(), columns: units };
+                let keep = dropout.input(i, g);
+                product.add_into(d_kernel, keep, &mut self.scratch, (x, features), (dz, stride));
             }
             let h_prev = &self.states[first_slot * padded(n) + i * units..];
             for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
                 let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
                 let dz = &block_rows[block * n + i * units..];
-                kernels::add_matmul_tn(
-                    units,
-                    times.len(),
-                    units,
-                    h_prev,
-                    padded(n),
-                    dz,
-                    stride,
+                let product = ProductTn { rows: units, inner: times.len(), columns: units };
+                let keep = dropout.recurrent(i, gate);
+                product.add_into(
                     d_recurrent,
+                    keep,
+                    &mut self.scratch,
+                    (h_prev, padded(n)),
+                    (dz, stride),
                 );
             }
         }
@@ -416,6 +490,60 @@ impl Chunk {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Scratch values a chunk needs with dropout: a dropped copy of the states, or of a kernel gate
+/// block (either way round), or a weight gradient block before its rows are scaled.
+fn scratch_len(rows: usize, units: usize, features: usize) -> usize {
+    (rows * units).max(features.max(units) * units)
+}
+
+/// Writes `matrix` (rows of `columns` values) into `out` with row `r` scaled by `keep[r]`.
+fn scale_rows(matrix: &[f32], columns: usize, keep: &[f32], out: &mut [f32]) {
+    for ((out, row), &k) in
+        out.chunks_exact_mut(columns).zip(matrix.chunks_exact(columns)).zip(keep)
+    {
+        out.iter_mut().zip(row).for_each(|(o, &w)| *o = w * k);
+    }
+}
+
+/// Writes `matrix` (rows of `keep.len()` values) into `out` with column `c` scaled by `keep[c]`.
+fn scale_columns(matrix: &[f32], keep: &[f32], out: &mut [f32]) {
+    for (out, row) in out.chunks_exact_mut(keep.len()).zip(matrix.chunks_exact(keep.len())) {
+        out.iter_mut().zip(row).zip(keep).for_each(|((o, &w), &k)| *o = w * k);
+    }
+}
+
+/// The product C += Aᵀ·B of a weight gradient, `(rows, inner)ᵀ × (inner, columns)`.
+struct ProductTn {
+    rows: usize,
+    inner: usize,
+    columns: usize,
+}
+
+impl ProductTn {
+    /// Adds Aᵀ·B into `into`, or diag(keep)·Aᵀ·B (through `scratch`) when a dropout mask
+    /// `keep` scaled A's columns. `a` and `b` come with their row strides.
+    fn add_into(
+        &self,
+        into: &mut [f32],
+        keep: Option<&[f32]>,
+        scratch: &mut [f32],
+        (a, lda): (&[f32], usize),
+        (b, ldb): (&[f32], usize),
+    ) {
+        let (m, k, n) = (self.rows, self.inner, self.columns);
+        let Some(keep) = keep else {
+            kernels::add_matmul_tn(m, k, n, a, lda, b, ldb, into);
+            return;
+        };
+        let product = &mut scratch[..m * n];
+        product.fill(0.0);
+        kernels::add_matmul_tn(m, k, n, a, lda, b, ldb, product);
+        for ((into, row), &k) in into.chunks_exact_mut(n).zip(product.chunks_exact(n)).zip(keep) {
+            into.iter_mut().zip(row).for_each(|(i, &p)| *i += p * k);
         }
     }
 }
