@@ -44,6 +44,10 @@ struct Args {
     /// Draw the noise from the marker ids too, so that they recur after the marker.
     #[arg(long)]
     markers_in_noise: bool,
+    /// Start each layer, at every length after the first, from the weights it learned at the
+    /// length before.
+    #[arg(long)]
+    curriculum: bool,
     /// Ids of the task: 0 unused, 1 and 2 the markers, the rest noise.
     #[arg(long, default_value_t = MemoryConfig::default().vocabulary)]
     vocabulary: usize,
@@ -87,6 +91,7 @@ fn main() -> rnnkit::Result<()> {
         epochs: args.epochs,
         learning_rate: args.learning_rate,
         seed: args.seed,
+        curriculum: args.curriculum,
     };
     println!(
         "Label = the first token (one of 2 markers), then noise; Embedding({}, {}) → layer({}) → \

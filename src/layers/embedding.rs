@@ -4,7 +4,7 @@ use super::{not_built, Layer, Mask, Param};
 use crate::initializers;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, IxDyn};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
@@ -94,6 +94,21 @@ impl Embedding {
     }
 
     /// Checks every id and converts it to a row index.
+    /// The table `(input_dim, output_dim)`, once built.
+    pub(crate) fn table(&self) -> Option<ArrayView2<'_, f32>> {
+        self.embeddings.as_ref()?.value.view().into_dimensionality().ok()
+    }
+
+    /// The table row of every id of a batch `(batch, ..input_shape)`, checked as `forward`
+    /// checks them.
+    pub(crate) fn checked_rows(&self, ids: &ArrayViewD<'_, f32>) -> Result<Vec<usize>> {
+        if self.embeddings.is_none() {
+            return Err(not_built(&self.name));
+        }
+        expect_batch_of(&self.name, &self.input_shape, ids.shape())?;
+        self.row_indices(ids)
+    }
+
     fn row_indices(&self, ids: &ArrayViewD<'_, f32>) -> Result<Vec<usize>> {
         let limit = self.input_dim as f32;
         let mut rows = Vec::with_capacity(ids.len());
@@ -165,9 +180,8 @@ impl Layer for Embedding {
         _mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
+        let rows = self.checked_rows(&input)?;
         let table = &self.embeddings.as_ref().ok_or_else(|| not_built(&self.name))?.value;
-        expect_batch_of(&self.name, &self.input_shape, input.shape())?;
-        let rows = self.row_indices(&input)?;
         let mut out_shape = input.shape().to_vec();
         out_shape.push(self.output_dim);
         let mut output = ArrayD::zeros(IxDyn(&out_shape));
@@ -179,6 +193,14 @@ impl Layer for Embedding {
         });
         self.cached_ids = if training { Some(rows) } else { None };
         Ok(output)
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 
     fn compute_mask(

@@ -189,6 +189,19 @@ pub trait Layer: Debug + Send {
     /// Freezes (`false`) or unfreezes (`true`) the layer's weights.
     fn set_trainable(&mut self, trainable: bool);
 
+    /// The layer as [`Any`](std::any::Any), to downcast it to its type
+    /// (`layer.as_any()?.downcast_ref::<Lstm>()`); `None` for layers that do not offer it.
+    /// `Embedding` and the recurrent layers do: `predict` and `evaluate` use it to fold an
+    /// `Embedding`'s table into the recurrent layer after it.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
+    /// As [`Layer::as_any`], mutable.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
+
     /// Number of scalars in the layer's weights.
     fn count_params(&self) -> usize {
         self.params().iter().map(|p| p.len()).sum()

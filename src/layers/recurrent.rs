@@ -17,14 +17,15 @@ mod weights;
 
 use super::{not_built, Mask, Param};
 use crate::initializers;
+use crate::kernels;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 pub(crate) use cell::{activate, derive, Cell};
 use dropout::{ChunkDropout, DropoutConfig, DropoutMasks};
-use ndarray::{s, Array3, ArrayD, ArrayViewD, ArrayViewMut3, Axis, CowArray, Ix3};
+use ndarray::{s, Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut3, Axis, CowArray, Ix3};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
-use steps::{Chunk, CHUNK};
+use steps::{Chunk, ChunkInput, CHUNK};
 use weights::{ChunkGradients, Packed};
 
 /// A recurrent layer: [`SimpleRnn`](super::SimpleRnn), [`Lstm`](super::Lstm) or
@@ -57,6 +58,14 @@ pub(crate) struct Rnn<C> {
     input_shape: Vec<usize>,
     output_shape: Vec<usize>,
     cache: Option<RnnCache>,
+}
+
+/// What the loop reads: the input sequences `(batch, steps, features)`, row-major, or folded
+/// table rows (see [`Rnn::forward_folded`]).
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Features(&'a [f32]),
+    Folded { rows: &'a [usize], table: &'a [f32] },
 }
 
 /// What `forward` keeps for `backward`, and the buffers the next call reuses.
@@ -173,6 +182,100 @@ impl<C: Cell> Rnn<C> {
         expect_batch_of(&self.name, &self.input_shape, input.shape())?;
         let input = input.into_dimensionality::<Ix3>().map_err(|_| not_built(&self.name))?;
         let (batch, steps, features) = input.dim();
+        let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
+        // Backward needs the input, kept in the cache's buffer; inference reads it in place.
+        let mut kept = std::mem::replace(&mut cache.input, Array3::zeros((0, 0, 0)));
+        let input = if training {
+            if kept.dim() == input.dim() {
+                kept.assign(&input);
+            } else {
+                kept = input.as_standard_layout().into_owned();
+            }
+            CowArray::from(kept.view())
+        } else {
+            input.as_standard_layout()
+        };
+        let output = match input.as_slice() {
+            Some(x) => self.run(&mut cache, &weights, Source::Features(x), mask, training),
+            None => Err(not_built(&self.name)),
+        };
+        drop(input);
+        cache.input = kept;
+        self.finish(cache, mask, training);
+        output
+    }
+
+    /// Inference on token ids through an `Embedding`'s table folded by [`Rnn::fold`]: `rows`
+    /// holds the table row of each id of a `(batch, steps)` batch. Gives the same output, bit
+    /// for bit, as `forward` on the Embedding's output, without the input projection's products.
+    pub(crate) fn forward_folded(
+        &mut self,
+        rows: &[usize],
+        (batch, steps): (usize, usize),
+        table: &[f32],
+        mask: Option<&Mask>,
+    ) -> Result<ArrayD<f32>> {
+        if self.weights.is_empty() {
+            return Err(not_built(&self.name));
+        }
+        let features = self.input_shape.get(1).copied().unwrap_or(0);
+        expect_batch_of(&self.name, &self.input_shape, &[batch, steps, features])?;
+        let table_rows = table.len() / (C::GATES * self.units);
+        if rows.len() != batch * steps || rows.iter().any(|&row| row >= table_rows) {
+            return Err(Error::ShapeMismatch {
+                layer: format!("{} (folded input)", self.name),
+                expected: format!("{} rows below {table_rows}", batch * steps),
+                found: array_shape(&[rows.len()]),
+            });
+        }
+        let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
+        let output = self.run(&mut cache, &weights, Source::Folded { rows, table }, mask, false);
+        self.finish(cache, mask, false);
+        output
+    }
+
+    /// An `Embedding`'s table `(input_dim, features)` folded into the input projection:
+    /// `(input_dim, GATES·units)`, bias + E_v·W_g for each row v and gate g, computed as the
+    /// loop computes it for a step whose input is E_v (see [`Rnn::forward_folded`]).
+    pub(crate) fn fold(&self, table: ArrayView2<'_, f32>) -> Result<Vec<f32>> {
+        if self.weights.is_empty() {
+            return Err(not_built(&self.name));
+        }
+        let (input_dim, features) = table.dim();
+        let weights = Packed::new::<C>(&self.name, &self.weights, features, self.units)?;
+        let table = table.as_standard_layout();
+        let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
+        let (units, width) = (self.units, C::GATES * self.units);
+        let mut folded = vec![0.0; input_dim * width];
+        // Blocks of table rows in parallel; each row's values do not depend on the blocking.
+        const ROWS: usize = 256;
+        folded.par_chunks_mut(ROWS * width).zip(table.par_chunks(ROWS * features)).for_each(
+            |(out, rows)| {
+                for row in out.chunks_exact_mut(width) {
+                    row.copy_from_slice(&weights.step_init[..width]);
+                }
+                let count = rows.len() / features;
+                for g in 0..C::GATES {
+                    let kernel = weights.kernel_gate(g);
+                    let into = &mut out[g * units..];
+                    kernels::add_matmul(
+                        count, features, units, rows, features, kernel, into, width,
+                    );
+                }
+            },
+        );
+        Ok(folded)
+    }
+
+    /// Checks the mask and the weights, and takes the cache with buffers for chunks of a
+    /// `(batch, steps)` batch.
+    fn prepare(
+        &mut self,
+        batch: usize,
+        steps: usize,
+        features: usize,
+        mask: Option<&Mask>,
+    ) -> Result<(Packed, RnnCache)> {
         let weights = Packed::new::<C>(&self.name, &self.weights, features, self.units)?;
         if let Some(mask) = mask {
             if mask.dim() != (batch, steps) {
@@ -192,7 +295,7 @@ impl<C: Cell> Rnn<C> {
                 chunks: Vec::new(),
                 mask: None,
                 dropout: DropoutMasks::default(),
-                training,
+                training: false,
             },
         };
         let sizes: Vec<usize> = (0..batch).step_by(CHUNK).map(|b| CHUNK.min(batch - b)).collect();
@@ -201,17 +304,21 @@ impl<C: Cell> Rnn<C> {
         if !fits {
             cache.chunks = sizes.iter().map(|&rows| Chunk::new::<C>(rows, steps, units)).collect();
         }
-        // Backward needs the input; inference reads it in place.
-        let input = if training {
-            if cache.input.dim() == input.dim() {
-                cache.input.assign(&input);
-            } else {
-                cache.input = input.as_standard_layout().into_owned();
-            }
-            CowArray::from(cache.input.view())
-        } else {
-            input.as_standard_layout()
-        };
+        Ok((weights, cache))
+    }
+
+    /// Runs the recurrence of every chunk on `source` and returns the layer's output.
+    fn run(
+        &mut self,
+        cache: &mut RnnCache,
+        weights: &Packed,
+        source: Source<'_>,
+        mask: Option<&Mask>,
+        training: bool,
+    ) -> Result<ArrayD<f32>> {
+        let batch: usize = cache.chunks.iter().map(Chunk::rows).sum();
+        let (steps, units) = (self.input_shape[0], self.units);
+        let features = self.input_shape.get(1).copied().unwrap_or(0);
         // Masks are drawn for the whole batch in sample order, before the parallel part.
         if training {
             self.dropout.draw(&mut cache.dropout, batch, features, units, C::GATES);
@@ -222,34 +329,36 @@ impl<C: Cell> Rnn<C> {
         } else {
             ArrayD::zeros(vec![batch, units])
         };
-        {
-            // Chunks of samples run in parallel; each chunk's arithmetic is independent of how
-            // many threads there are, so results are too.
-            let mut work: Vec<_> = cache
-                .chunks
-                .iter_mut()
-                .zip(input.axis_chunks_iter(Axis(0), CHUNK))
-                .zip(output.axis_chunks_iter_mut(Axis(0), CHUNK))
-                .enumerate()
-                .collect();
-            let this = &*self;
-            work.par_iter_mut().try_for_each(|(index, ((chunk, x), out))| {
-                let rows = *index * CHUNK..*index * CHUNK + x.len_of(Axis(0));
-                let masks = if training { dropout.rows(rows.clone()) } else { ChunkDropout::NONE };
-                let mask = mask.map(|m| m.slice(s![rows, ..]));
-                let (Some(x), Some(out)) = (x.as_slice(), out.as_slice_mut()) else {
-                    return Err(not_built(&this.name));
-                };
-                chunk.forward(&this.cell, &weights, this.go_backwards, x, mask, masks);
-                chunk.write_output(this.go_backwards, this.return_sequences, out);
-                Ok(())
-            })?;
-        }
-        drop(input);
+        // Chunks of samples run in parallel; each chunk's arithmetic is independent of how many
+        // threads there are, so results are too.
+        let mut work: Vec<_> =
+            cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), CHUNK)).collect();
+        let this = &*self;
+        work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
+            let rows = index * CHUNK..index * CHUNK + chunk.rows();
+            let masks = if training { dropout.rows(rows.clone()) } else { ChunkDropout::NONE };
+            let input = match source {
+                Source::Features(x) => ChunkInput::Features(
+                    &x[rows.start * steps * features..rows.end * steps * features],
+                ),
+                Source::Folded { rows: ids, table } => {
+                    ChunkInput::Folded { rows: &ids[rows.start * steps..rows.end * steps], table }
+                }
+            };
+            let mask = mask.map(|m| m.slice(s![rows, ..]));
+            let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
+            chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks);
+            chunk.write_output(this.go_backwards, this.return_sequences, out);
+            Ok(())
+        })?;
+        Ok(output)
+    }
+
+    /// Keeps the cache (buffers, and what `backward` needs after a training-mode pass).
+    fn finish(&mut self, mut cache: RnnCache, mask: Option<&Mask>, training: bool) {
         cache.mask = mask.cloned();
         cache.training = training;
         self.cache = Some(cache);
-        Ok(output)
     }
 
     pub(crate) fn backward(
@@ -336,6 +445,34 @@ impl<C: Cell> Rnn<C> {
             partial.add_into(&mut self.weights, units, C::GATES);
         }
         Ok(d_input.map(|d| d.into_dyn()))
+    }
+}
+
+/// A recurrent layer that can read token ids through an `Embedding`'s table folded into its
+/// input projection, for inference (see `model/folding.rs`).
+pub(crate) trait FoldsLookup {
+    /// The table `(input_dim, features)` folded into the input projection.
+    fn fold(&self, table: ArrayView2<'_, f32>) -> Result<Vec<f32>>;
+
+    /// Inference on the table rows of a `(batch, steps)` batch of ids, through `folded`.
+    fn forward_folded(
+        &mut self,
+        rows: &[usize],
+        shape: (usize, usize),
+        folded: &[f32],
+        mask: Option<&Mask>,
+    ) -> Result<ArrayD<f32>>;
+}
+
+/// The layer behind `layer` as a [`FoldsLookup`], when it is a `SimpleRnn`, `Lstm` or `Gru`.
+pub(crate) fn folding(layer: &mut dyn std::any::Any) -> Option<&mut dyn FoldsLookup> {
+    use super::{Gru, Lstm, SimpleRnn};
+    if layer.is::<SimpleRnn>() {
+        layer.downcast_mut::<SimpleRnn>().map(|l| l as &mut dyn FoldsLookup)
+    } else if layer.is::<Lstm>() {
+        layer.downcast_mut::<Lstm>().map(|l| l as &mut dyn FoldsLookup)
+    } else {
+        layer.downcast_mut::<Gru>().map(|l| l as &mut dyn FoldsLookup)
     }
 }
 
@@ -445,6 +582,14 @@ macro_rules! recurrent_layer {
                 self.rnn.params()
             }
 
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+
+            fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+                Some(self)
+            }
+
             fn params_mut(&mut self) -> Vec<&mut $crate::layers::Param> {
                 self.rnn.params_mut()
             }
@@ -455,6 +600,22 @@ macro_rules! recurrent_layer {
 
             fn set_trainable(&mut self, trainable: bool) {
                 self.rnn.trainable = trainable;
+            }
+        }
+
+        impl $crate::layers::recurrent::FoldsLookup for $layer {
+            fn fold(&self, table: ndarray::ArrayView2<'_, f32>) -> $crate::Result<Vec<f32>> {
+                self.rnn.fold(table)
+            }
+
+            fn forward_folded(
+                &mut self,
+                rows: &[usize],
+                shape: (usize, usize),
+                folded: &[f32],
+                mask: Option<&$crate::layers::Mask>,
+            ) -> $crate::Result<ndarray::ArrayD<f32>> {
+                self.rnn.forward_folded(rows, shape, folded, mask)
             }
         }
 

@@ -9,6 +9,7 @@ use crate::model::{FitConfig, Sequential};
 use crate::optimizers::Adam;
 use crate::sentiment::RecurrentKind;
 use crate::{Error, Result};
+use ndarray::ArrayD;
 use std::fmt;
 use std::time::Instant;
 
@@ -41,6 +42,10 @@ pub struct MemoryConfig {
     pub learning_rate: f32,
     /// Seed of the data, the weights and the shuffling. Default: 1.
     pub seed: u64,
+    /// Whether each layer starts, at every length after the first, from the weights it learned
+    /// at the length before (a curriculum), rather than from fresh initial weights. Default:
+    /// `false`.
+    pub curriculum: bool,
 }
 
 impl Default for MemoryConfig {
@@ -58,6 +63,7 @@ impl Default for MemoryConfig {
             batch_size: 32,
             learning_rate: 0.01,
             seed: 1,
+            curriculum: false,
         }
     }
 }
@@ -172,6 +178,16 @@ pub fn train_and_test(
     steps: usize,
     config: &MemoryConfig,
 ) -> Result<(MemoryResult, Sequential)> {
+    train_and_test_from(kind, steps, config, None)
+}
+
+/// As [`train_and_test`], starting from `initial` weights when given.
+fn train_and_test_from(
+    kind: RecurrentKind,
+    steps: usize,
+    config: &MemoryConfig,
+    initial: Option<Vec<ArrayD<f32>>>,
+) -> Result<(MemoryResult, Sequential)> {
     config.check()?;
     let started = Instant::now();
     let task = config.task(steps);
@@ -179,6 +195,9 @@ pub fn train_and_test(
     let (x_train, y_train) = task.generate(config.train_samples, data_seed)?;
     let (x_test, y_test) = task.generate(config.test_samples, data_seed.wrapping_add(1))?;
     let mut model = memory_model(kind, steps, config)?;
+    if let Some(weights) = initial {
+        model.set_weights(weights)?;
+    }
     let fit = FitConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
@@ -206,9 +225,14 @@ pub fn run_sweep(
 ) -> Result<MemoryTable> {
     config.check()?;
     let mut results = Vec::with_capacity(config.lengths.len() * config.kinds.len());
+    // With a curriculum, each kind's weights after the previous length.
+    let mut learned: Vec<Option<Vec<ArrayD<f32>>>> = vec![None; config.kinds.len()];
     for &steps in &config.lengths {
-        for &kind in &config.kinds {
-            let (result, mut model) = train_and_test(kind, steps, config)?;
+        for (&kind, learned) in config.kinds.iter().zip(&mut learned) {
+            let (result, mut model) = train_and_test_from(kind, steps, config, learned.take())?;
+            if config.curriculum {
+                *learned = Some(model.get_weights());
+            }
             on_result(&result, &mut model)?;
             results.push(result);
         }

@@ -95,10 +95,12 @@ impl Sequential {
         if batch_size == 0 {
             return Err(Error::invalid("batch_size", "a positive integer", batch_size));
         }
+        let folded = self.fold_start(x.shape()[0])?;
         let mut outputs = Vec::new();
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let end = (start + batch_size).min(x.shape()[0]);
-            outputs.push(self.forward(x.slice_axis(Axis(0), (start..end).into()), false)?.0);
+            let batch = x.slice_axis(Axis(0), (start..end).into());
+            outputs.push(self.forward_inference(batch, folded.as_ref())?.0);
         }
         let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
         concatenate(Axis(0), &views).map_err(|e| Error::NotBuilt(format!("predict: {e}")))
@@ -115,10 +117,12 @@ impl Sequential {
         }
         let loss = self.loss()?;
         let mut totals = Totals::new(&self.compiled_metrics());
+        let folded = self.fold_start(x.shape()[0])?;
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let range = start..(start + batch_size).min(x.shape()[0]);
             let y_batch = y.slice_axis(Axis(0), range.clone().into());
-            let (output, mask) = self.forward(x.slice_axis(Axis(0), range.into()), false)?;
+            let batch = x.slice_axis(Axis(0), range.into());
+            let (output, mask) = self.forward_inference(batch, folded.as_ref())?;
             let logits = self.output_logits();
             let (value, _) =
                 loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());

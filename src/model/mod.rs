@@ -3,6 +3,7 @@
 mod config;
 mod evaluate;
 mod fit;
+mod folding;
 mod history;
 mod progress;
 mod saving;

@@ -30,6 +30,17 @@ fn padded(len: usize) -> usize {
     len + 16
 }
 
+/// What a chunk's steps read.
+#[derive(Clone, Copy)]
+pub(super) enum ChunkInput<'a> {
+    /// The input sequences `(rows, steps, features)`.
+    Features(&'a [f32]),
+    /// For inference after an `Embedding`: the table row of each id `(rows, steps)`, and the
+    /// table folded into the input projection, `(input_dim, GATES·units)`: bias + E_v·W_g for
+    /// row v and gate g, the values [`Chunk::project`] would compute for that row's vector.
+    Folded { rows: &'a [usize], table: &'a [f32] },
+}
+
 /// Where a chunk's steps sit in time and in the state buffer.
 #[derive(Clone, Copy)]
 struct Geometry {
@@ -123,6 +134,11 @@ impl Chunk {
         }
     }
 
+    /// Samples in the chunk.
+    pub(super) fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// Whether the buffers have the sizes of a chunk of `rows` samples and `steps` steps.
     pub(super) fn fits(&self, rows: usize, steps: usize, units: usize) -> bool {
         (self.rows, self.steps, self.units) == (rows, steps, units)
@@ -147,14 +163,13 @@ impl Chunk {
         }
     }
 
-    /// Runs the recurrence on the chunk's input `x`, `(rows, steps, features)`, with the
-    /// dropout masks `dropout`.
+    /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`.
     pub(super) fn forward<C: Cell>(
         &mut self,
         cell: &C,
         weights: &Packed,
         go_backwards: bool,
-        x: &[f32],
+        input: ChunkInput<'_>,
         mask: Option<ArrayView2<'_, bool>>,
         dropout: ChunkDropout<'_>,
     ) {
@@ -184,7 +199,10 @@ impl Chunk {
                 for t in times.clone() {
                     self.step_rows[t * step_stride..][..step_len].copy_from_slice(&init);
                 }
-                self.project::<C>(weights, x, times, dropout);
+                match input {
+                    ChunkInput::Features(x) => self.project::<C>(weights, x, times, dropout),
+                    ChunkInput::Folded { rows, table } => self.look_up::<C>(rows, table, times),
+                }
             }
             let t = geometry.step_at(k);
             let (prev, cur) = geometry.slots(t);
@@ -257,6 +275,23 @@ impl Chunk {
                     into,
                     step_stride,
                 );
+            }
+        }
+    }
+
+    /// Writes the folded table's rows into the input-projection blocks of the step rows of
+    /// input times `times`: the same values as [`Chunk::project`], without the products.
+    fn look_up<C: Cell>(&mut self, ids: &[usize], table: &[f32], times: Range<usize>) {
+        let (rows, steps, units) = (self.rows, self.steps, self.units);
+        let (n, width) = (rows * units, C::GATES * units);
+        let step_stride = padded(C::STEP_BLOCKS * n);
+        for i in 0..rows {
+            for t in times.clone() {
+                let folded = &table[ids[i * steps + t] * width..][..width];
+                let step = &mut self.step_rows[t * step_stride..];
+                for (g, gate) in folded.chunks_exact(units).enumerate() {
+                    step[g * n + i * units..][..units].copy_from_slice(gate);
+                }
             }
         }
     }

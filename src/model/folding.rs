@@ -1,0 +1,181 @@
+//! Inference through Embedding → SimpleRnn / Lstm / Gru without the Embedding's output.
+//!
+//! The recurrent layer's first product, x_t·W_g + b_g, only ever sees rows of the Embedding's
+//! table, so `predict` and `evaluate` fold the table into it once per call: E·W_g + b_g for every
+//! row, `(input_dim, GATES·units)`. Each step then copies its id's folded row instead of
+//! materialising the embedded sequence and multiplying it, which halves the arithmetic of the
+//! lesson's model. The folded rows are computed in the same order as the loop computes the
+//! product for one embedded id, so the outputs are bit-identical to the layer-by-layer path.
+
+use super::Sequential;
+use crate::layers::recurrent::folding;
+use crate::layers::{Embedding, Mask};
+use crate::Result;
+use ndarray::{ArrayD, ArrayViewD};
+
+/// An Embedding's table folded into the recurrent layer after it, for one `predict` or
+/// `evaluate` call.
+pub(super) struct FoldedStart {
+    table: Vec<f32>,
+}
+
+impl Sequential {
+    /// Folds the model's first two layers when they are an `Embedding` and a `SimpleRnn`,
+    /// `Lstm` or `Gru`, and when `samples` sequences look up more ids than the table has rows
+    /// (below that, folding costs more than it saves). `None` otherwise.
+    pub(super) fn fold_start(&mut self, samples: usize) -> Result<Option<FoldedStart>> {
+        let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
+        let Some(embedding) = first.as_any().and_then(|a| a.downcast_ref::<Embedding>()) else {
+            return Ok(None);
+        };
+        let (Some(table), Some(shape)) = (embedding.table(), first.output_shape()) else {
+            return Ok(None);
+        };
+        let lookups = samples.saturating_mul(shape.iter().rev().skip(1).product());
+        if shape.len() != 2 || lookups < table.nrows() {
+            return Ok(None);
+        }
+        let Some(recurrent) = second.as_any_mut().and_then(folding) else { return Ok(None) };
+        Ok(Some(FoldedStart { table: recurrent.fold(table)? }))
+    }
+
+    /// Inference on a batch, as `forward(x, false)`, through `folded` when given.
+    pub(super) fn forward_inference(
+        &mut self,
+        x: ArrayViewD<'_, f32>,
+        folded: Option<&FoldedStart>,
+    ) -> Result<(ArrayD<f32>, Option<Mask>)> {
+        let Some(folded) = folded else { return self.forward(x, false) };
+        let [first, second, rest @ ..] = self.layers.as_mut_slice() else {
+            return self.forward(x, false);
+        };
+        let Some(embedding) = first.as_any().and_then(|a| a.downcast_ref::<Embedding>()) else {
+            return self.forward(x, false);
+        };
+        // The Embedding's checks and mask, then the recurrent layer on the folded rows.
+        let rows = embedding.checked_rows(&x)?;
+        let mask = first.compute_mask(x.view(), None)?;
+        let (&batch, &steps) = match x.shape() {
+            [batch, steps] => (batch, steps),
+            _ => return self.forward(x, false),
+        };
+        let next_mask = second.compute_mask(x.view(), mask.as_ref())?;
+        let Some(recurrent) = second.as_any_mut().and_then(folding) else {
+            return self.forward(x, false);
+        };
+        let mut output =
+            recurrent.forward_folded(&rows, (batch, steps), &folded.table, mask.as_ref())?;
+        let mut mask = next_mask;
+        for layer in rest {
+            let next_mask = layer.compute_mask(output.view(), mask.as_ref())?;
+            output = layer.forward(output.view(), mask.as_ref(), false)?;
+            mask = next_mask;
+        }
+        Ok((output, mask))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use ndarray::Array2;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    const VOCABULARY: usize = 20;
+    const STEPS: usize = 7;
+
+    /// Ids in `1..VOCABULARY`, the first `padded` steps of every other row 0 (pre-padding).
+    fn ids(samples: usize, padded: usize) -> Array2<f32> {
+        let mut rng = StdRng::seed_from_u64(5);
+        Array2::from_shape_fn((samples, STEPS), |(i, t)| {
+            if i % 2 == 1 && t < padded {
+                0.0
+            } else {
+                rng.gen_range(1..VOCABULARY) as f32
+            }
+        })
+    }
+
+    fn model(recurrent: impl crate::layers::Layer + 'static, mask_zero: bool) -> Sequential {
+        let mut model = Sequential::new().seed(9);
+        model.add(Embedding::new(VOCABULARY, 4).input_length(STEPS).mask_zero(mask_zero));
+        model.add(recurrent);
+        model.add(Dense::new(2).activation(Activation::Softmax));
+        model.build(&[STEPS]).expect("model builds");
+        // Biases away from zero, so that folding them in is tested too.
+        let weights = model
+            .get_weights()
+            .into_iter()
+            .enumerate()
+            .map(|(k, w)| if w.ndim() == 1 { w.mapv(|v| v + 0.1 * (k as f32 + 1.0)) } else { w })
+            .collect();
+        model.set_weights(weights).expect("same shapes");
+        model
+    }
+
+    /// Folded inference equals layer-by-layer inference bit for bit, for every recurrent
+    /// layer, reading either way, with and without a padding mask, returning sequences or not.
+    #[test]
+    fn folded_inference_is_bit_identical_to_the_layers() {
+        let x = ids(13, 3);
+        for mask_zero in [false, true] {
+            for backwards in [false, true] {
+                for sequences in [false, true] {
+                    let models = [
+                        model(
+                            SimpleRnn::new(5).go_backwards(backwards).return_sequences(sequences),
+                            mask_zero,
+                        ),
+                        model(
+                            Lstm::new(3).go_backwards(backwards).return_sequences(sequences),
+                            mask_zero,
+                        ),
+                        model(
+                            Gru::new(4).go_backwards(backwards).return_sequences(sequences),
+                            mask_zero,
+                        ),
+                    ];
+                    for mut model in models {
+                        let folded = model.fold_start(x.nrows()).expect("folds");
+                        assert!(folded.is_some(), "13·7 lookups in a table of 20 rows fold");
+                        let (fast, fast_mask) = model
+                            .forward_inference(x.view().into_dyn(), folded.as_ref())
+                            .expect("folded inference");
+                        let (plain, plain_mask) =
+                            model.forward(x.view().into_dyn(), false).expect("inference");
+                        assert_eq!(fast, plain, "mask_zero {mask_zero}, backwards {backwards}");
+                        assert_eq!(fast_mask, plain_mask);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Folding applies only to an Embedding followed by a SimpleRnn, Lstm or Gru, and only when
+    /// the call looks up more ids than the table has rows; the folded path checks ids as the
+    /// Embedding does.
+    #[test]
+    fn folding_applies_where_it_pays_and_checks_ids() {
+        let mut few = model(Lstm::new(3), false);
+        assert!(few.fold_start(2).expect("no error").is_none(), "2·7 lookups < 20 rows");
+        let mut bidirectional = model(Bidirectional::new(Lstm::new(3)), false);
+        assert!(bidirectional.fold_start(100).expect("no error").is_none());
+        let mut dense = Sequential::new();
+        dense.add(Embedding::new(VOCABULARY, 4).input_length(STEPS));
+        dense.add(Flatten::new());
+        dense.build(&[STEPS]).expect("model builds");
+        assert!(dense.fold_start(100).expect("no error").is_none());
+
+        let mut lstm = model(Lstm::new(3), true);
+        let folded = lstm.fold_start(100).expect("folds");
+        let mut bad = ids(4, 0);
+        bad[[2, 3]] = VOCABULARY as f32;
+        let error = lstm.forward_inference(bad.view().into_dyn(), folded.as_ref()).unwrap_err();
+        assert!(matches!(error, crate::Error::IdOutOfRange { .. }), "{error}");
+        let wrong = Array2::<f32>::ones((4, STEPS + 1));
+        let error = lstm.forward_inference(wrong.view().into_dyn(), folded.as_ref()).unwrap_err();
+        assert!(matches!(error, crate::Error::ShapeMismatch { .. }), "{error}");
+    }
+}
