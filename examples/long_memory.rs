@@ -1,19 +1,23 @@
 //! The Simple RNN's short memory next to GRU and LSTM (the lesson: "a Simple RNN is good at
 //! short-term dependencies and bad at long-term ones"; the next lesson's LSTM is the cure).
 //!
-//! The label of each sequence is its first token (one of two marker ids); every token after it
-//! is noise. Embedding(12, 32) → SimpleRNN(32) / GRU(32) / LSTM(32) → Dense(1, sigmoid), trained
-//! with Adam(0.01) at sequence lengths 10 to 400, tested on fresh sequences. Then the two reasons the
-//! lesson gives: the norm of Aᵗ·h for a recurrence matrix of spectral radius 0.9 and 1.2, and the
-//! norm of dL/dh_t in the trained Simple RNN as t moves away from the end of the sequence.
+//! Each sequence starts with a value and ends with a second one a little above or below it; the
+//! label says which, and every value between is noise (`long_memory::RecallTask`). SimpleRNN(32)
+//! / GRU(32) / LSTM(32) → Dense(1, sigmoid), trained with Adam at sequence lengths 10 to 400
+//! (each length starting from the weights learned at the length before), tested on fresh
+//! sequences.
+//! `--tokens` runs the token version instead: the first id is the class marker, every id after
+//! it noise, through an Embedding. Then the two reasons the lesson gives: the norm of Aᵗ·h for a
+//! recurrence matrix of spectral radius 0.9 and 1.2, and the norm of dL/dh_t in the trained
+//! Simple RNN as t moves away from the end of the sequence.
 //!
 //! Run: `cargo run --release --example long_memory -- --csv docs/long_memory.csv --svg
 //! docs/long_memory.svg` (add `-- --help` for the flags).
 
 use clap::Parser;
-use ndarray::{Array1, Array2};
 use rnnkit::long_memory::{
     kind_name, mean_norms, power_norms, run_sweep, state_gradients, train_and_test, MemoryConfig,
+    TaskKind,
 };
 use rnnkit::prelude::*;
 use rnnkit::sentiment::RecurrentKind;
@@ -41,13 +45,17 @@ struct Args {
     /// Units of every recurrent layer (and dimension of the id vectors).
     #[arg(long, default_value_t = MemoryConfig::default().units)]
     units: usize,
-    /// Draw the noise from the marker ids too, so that they recur after the marker.
+    /// The token task instead: ids through an Embedding, the marker id first, then noise ids.
+    #[arg(long)]
+    tokens: bool,
+    /// With --tokens: draw the noise from the marker ids too, so that they recur after the
+    /// marker.
     #[arg(long)]
     markers_in_noise: bool,
-    /// Start each layer, at every length after the first, from the weights it learned at the
-    /// length before.
+    /// Train every length from fresh weights, rather than from the weights each layer learned
+    /// at the length before.
     #[arg(long)]
-    curriculum: bool,
+    no_curriculum: bool,
     /// Ids of the task: 0 unused, 1 and 2 the markers, the rest noise.
     #[arg(long, default_value_t = MemoryConfig::default().vocabulary)]
     vocabulary: usize,
@@ -91,17 +99,28 @@ fn main() -> rnnkit::Result<()> {
         epochs: args.epochs,
         learning_rate: args.learning_rate,
         seed: args.seed,
-        curriculum: args.curriculum,
+        task: if args.tokens { TaskKind::Tokens } else { TaskKind::Recall },
+        curriculum: !args.no_curriculum,
+    };
+    let task = match config.task {
+        TaskKind::Recall => format!(
+            "Is the last value below the first? First value flagged at step 0, last = first ± \
+             U(0.05, 0.2) flagged at the end, U(−1, 1) noise between; layer({}) → Dense(1, \
+             sigmoid)",
+            config.units
+        ),
+        TaskKind::Tokens => format!(
+            "Label = the first token (one of 2 markers), then noise; Embedding({}, {}) → \
+             layer({}) → Dense(1, sigmoid)",
+            config.vocabulary, config.embedding_dim, config.units
+        ),
     };
     println!(
-        "Label = the first token (one of 2 markers), then noise; Embedding({}, {}) → layer({}) → \
-         Dense(1, sigmoid), Adam({}), {} epochs of {} sequences, tested on {} fresh ones",
-        config.vocabulary,
-        config.embedding_dim,
-        config.units,
+        "{task}, Adam({}), {} epochs of {} sequences{}, tested on {} fresh ones",
         config.learning_rate,
         config.epochs,
         config.train_samples,
+        if config.curriculum { " (from the previous length's weights)" } else { "" },
         config.test_samples
     );
     let mut gradient_norms: Vec<Vec<f32>> = Vec::new();
@@ -163,18 +182,18 @@ fn main() -> rnnkit::Result<()> {
     Ok(())
 }
 
-/// Prints ‖dL/dh_t‖ at the listed distances from the end and at the marker's step.
+/// Prints ‖dL/dh_t‖ at the listed distances from the end and at step 0.
 fn print_gradient_norms(norms: &[f32]) {
     let steps = norms.len();
     println!(
         "\nWhy (2): in the SimpleRNN trained at length {steps}, the mean over 256 test sequences \
          of ‖dL/dh_t‖,\nthe gradient of each sequence's loss with respect to the state after \
          step t (exact, by back-propagation\nthrough h_t = tanh(x_t·W + h_(t−1)·U + b)); the \
-         marker is read at t = 0.\n"
+         step that decides the label is t = 0.\n"
     );
     println!("{:>8}  {:>5}  {:>11}  {:>14}", "T − t", "t", "‖dL/dh_t‖", "÷ ‖dL/dh_(T−1)‖");
     let last = norms[steps - 1];
-    // The listed distances, then the marker's step t = 0.
+    // The listed distances, then step 0.
     for distance in DISTANCES.into_iter().filter(|&d| d < steps).chain([steps]) {
         let t = steps - distance;
         let norm = norms[t];
@@ -188,7 +207,6 @@ fn state_gradient_norms(
     config: &MemoryConfig,
     steps: usize,
 ) -> rnnkit::Result<Vec<f32>> {
-    let (x, y): (Array2<f32>, Array1<f32>) =
-        config.task(steps).generate(256, config.seed.wrapping_add(7))?;
+    let (x, y) = config.sequences(steps, 256, config.seed.wrapping_add(7))?;
     Ok(mean_norms(&state_gradients(model, &x, &y)?))
 }

@@ -55,8 +55,10 @@ struct Args {
     #[arg(long)]
     mask_zero: bool,
     /// Fraction of the recurrent layer's input features dropped while training (`dropout`).
-    #[arg(long, default_value_t = 0.0)]
-    dropout: f32,
+    /// Default: 0 for simple-rnn (the lesson), 0.2 for lstm, gru and bi-lstm, whose third epoch
+    /// otherwise overfits on some seeds.
+    #[arg(long)]
+    dropout: Option<f32>,
     /// Fraction of the recurrent layer's state dropped while training (`recurrent_dropout`).
     #[arg(long, default_value_t = 0.0)]
     recurrent_dropout: f32,
@@ -85,7 +87,10 @@ fn main() -> rnnkit::Result<()> {
         recurrent: args.model,
         return_sequences: args.return_sequences,
         mask_zero: args.mask_zero,
-        dropout: args.dropout,
+        dropout: args.dropout.unwrap_or(match args.model {
+            RecurrentKind::SimpleRnn => 0.0,
+            _ => 0.2,
+        }),
         recurrent_dropout: args.recurrent_dropout,
         seed: args.seed,
         ..SentimentConfig::default()
@@ -102,6 +107,12 @@ fn main() -> rnnkit::Result<()> {
 
     let mut model = sentiment::lesson_model(&config)?;
     println!("{}", model.summary()?);
+    if config.dropout > 0.0 || config.recurrent_dropout > 0.0 {
+        println!(
+            "recurrent layer: dropout {}, recurrent_dropout {} (while training)",
+            config.dropout, config.recurrent_dropout
+        );
+    }
     model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
     let fit_config = FitConfig {
         epochs: args.epochs,

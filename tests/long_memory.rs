@@ -8,7 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rnnkit::long_memory::{
     mean_norms, memory_model, power_norms, run_sweep, scaled_orthogonal, state_gradients,
-    train_and_test, MemoryConfig, MemoryTask, FIRST_NOISE, MARKERS,
+    train_and_test, MemoryConfig, MemoryTask, RecallTask, TaskKind, FIRST_NOISE, MARKERS,
+    RECALL_FEATURES,
 };
 use rnnkit::prelude::*;
 use rnnkit::sentiment::RecurrentKind;
@@ -83,6 +84,53 @@ fn the_task_is_deterministic_by_seed() -> Result<()> {
     Ok(())
 }
 
+/// The recall task: flags at the first and the last step only; the last value is the first ±
+/// a gap in range, below it exactly when the label is 1; U(−1, 1) noise between; balanced
+/// labels; the same data for the same seed; bad settings name the argument.
+#[test]
+fn the_recall_task_asks_about_the_first_value_at_the_last_step() -> Result<()> {
+    let task = RecallTask { min_gap: 0.1, max_gap: 0.15, ..RecallTask::new(40) };
+    let (x, y) = task.generate(2001, 9)?;
+    assert_eq!(x.dim(), (2001, 40, RECALL_FEATURES));
+    assert_eq!(y.iter().filter(|&&label| label == 0.0).count(), 1001);
+    assert_eq!(task.distance(), 38);
+    let mut noise = Vec::new();
+    for (sequence, &label) in x.outer_iter().zip(&y) {
+        for (step, values) in sequence.outer_iter().enumerate() {
+            assert_eq!(values[0], f32::from(step == 0), "the start flag");
+            assert_eq!(values[1], f32::from(step == 39), "the end flag");
+            if step != 0 && step != 39 {
+                noise.push(f64::from(values[2]));
+            }
+        }
+        let (first, last) = (sequence[[0, 2]], sequence[[39, 2]]);
+        assert!(first.abs() <= 0.8, "{first}");
+        assert!((0.0999..=0.1501).contains(&(first - last).abs()), "{first} {last}");
+        assert_eq!(label, f32::from(last < first));
+    }
+    let mean = noise.iter().sum::<f64>() / noise.len() as f64;
+    let spread = noise.iter().map(|v| v * v).sum::<f64>() / noise.len() as f64;
+    assert!(noise.iter().all(|v| v.abs() <= 1.0));
+    assert!(mean.abs() < 0.01, "noise mean {mean}");
+    assert!((spread - 1.0 / 3.0).abs() < 0.01, "noise E[v²] {spread}, U(−1, 1) has 1/3");
+    assert_eq!(task.generate(2001, 9)?, (x, y));
+    assert_ne!(task.generate(5, 10)?.0, task.generate(5, 11)?.0);
+
+    for (bad, name) in [
+        (RecallTask::new(1), "`steps`"),
+        (RecallTask { min_gap: 0.0, ..RecallTask::new(5) }, "`min_gap, max_gap`"),
+        (RecallTask { min_gap: 0.2, max_gap: 0.1, ..RecallTask::new(5) }, "`min_gap, max_gap`"),
+        (RecallTask { max_gap: 0.5, ..RecallTask::new(5) }, "`min_gap, max_gap`"),
+        (RecallTask { min_gap: f32::NAN, ..RecallTask::new(5) }, "`min_gap, max_gap`"),
+    ] {
+        let error = bad.generate(4, 1).unwrap_err();
+        assert!(error.to_string().contains(name), "{error}");
+    }
+    let error = RecallTask::new(5).generate(0, 1).unwrap_err();
+    assert!(error.to_string().contains("`samples`"), "{error}");
+    Ok(())
+}
+
 #[test]
 fn bad_task_settings_are_errors_that_name_the_argument() {
     let cases = [
@@ -149,7 +197,14 @@ fn the_matrix_is_lambda_times_an_orthogonal_matrix() -> Result<()> {
 const STEPS: usize = 7;
 
 fn tiny_config() -> MemoryConfig {
-    MemoryConfig { vocabulary: 6, embedding_dim: 3, units: 4, seed: 3, ..MemoryConfig::default() }
+    MemoryConfig {
+        task: TaskKind::Tokens,
+        vocabulary: 6,
+        embedding_dim: 3,
+        units: 4,
+        seed: 3,
+        ..MemoryConfig::default()
+    }
 }
 
 /// A tiny Embedding(6, 3) → SimpleRnn(4) → Dense(1, sigmoid) whose weights are scaled up so
@@ -341,6 +396,33 @@ fn state_gradients_refuse_models_they_do_not_describe() -> Result<()> {
     Ok(())
 }
 
+/// On vectors, a SimpleRnn → Dense model gives the same dL/dh_t as the Embedding → SimpleRnn →
+/// Dense model with the same weights gives on the ids whose embeddings those vectors are.
+#[test]
+fn state_gradients_on_vectors_match_those_on_the_ids_they_embed() -> Result<()> {
+    let (mut model, x, y) = tiny_model()?;
+    let all = model.get_weights();
+    let embedded =
+        Array3::from_shape_fn((5, STEPS, 3), |(i, t, e)| all[0][[x[[i, t]] as usize, e]]);
+    let mut vectors = Sequential::new();
+    vectors.add(SimpleRnn::new(4));
+    vectors.add(Dense::new(1).activation(Activation::Sigmoid));
+    vectors.build(&[STEPS, 3])?;
+    vectors.set_weights(all[1..].to_vec())?;
+    let on_ids = state_gradients(&mut model, &x, &y)?;
+    let on_vectors = state_gradients(&mut vectors, &embedded, &y)?;
+    assert_eq!(on_ids.dim(), (5, STEPS, 4));
+    for (a, b) in on_ids.iter().zip(&on_vectors) {
+        assert_abs_diff_eq!(a, b, epsilon = 1e-6 + 1e-5 * a.abs());
+    }
+    // Vectors given to a model that starts with an Embedding, and ids to one that does not.
+    let error = state_gradients(&mut model, &embedded, &y).unwrap_err();
+    assert!(error.to_string().contains("for vectors"), "{error}");
+    let error = state_gradients(&mut vectors, &x, &y).unwrap_err();
+    assert!(error.to_string().contains("for ids"), "{error}");
+    Ok(())
+}
+
 #[test]
 fn mean_norms_average_the_per_sample_norms() {
     // Sample 0: (3, 4) then (0, 0); sample 1: (0, 1) then (6, 8).
@@ -367,7 +449,7 @@ fn a_small_sweep_gives_a_row_per_length_and_a_column_per_layer() -> Result<()> {
     let config = quick_config();
     let mut seen = Vec::new();
     let table = run_sweep(&config, |result, model| {
-        seen.push((result.kind, result.steps, model.summary()?.layers()[1].class_name.clone()));
+        seen.push((result.kind, result.steps, model.summary()?.layers()[0].class_name.clone()));
         Ok(())
     })?;
     assert_eq!(
@@ -417,17 +499,62 @@ fn a_small_sweep_gives_a_row_per_length_and_a_column_per_layer() -> Result<()> {
 fn training_is_deterministic_and_learns_the_short_task() -> Result<()> {
     let config = MemoryConfig {
         lengths: vec![5],
-        train_samples: 256,
-        test_samples: 128,
-        epochs: 8,
+        train_samples: 2000,
+        test_samples: 256,
+        epochs: 10,
         ..MemoryConfig::default()
     };
     let (first, _) = train_and_test(RecurrentKind::SimpleRnn, 5, &config)?;
     let (again, _) = train_and_test(RecurrentKind::SimpleRnn, 5, &config)?;
     assert_eq!(first.test_accuracy, again.test_accuracy);
     assert_eq!(first.train_accuracy, again.train_accuracy);
-    // Four noise steps after the marker: every layer reads it.
+    // Three noise steps between the two values: every layer compares them.
     assert!(first.test_accuracy > 0.95, "{first:?}");
+    Ok(())
+}
+
+/// With a curriculum, a length's training starts from the weights learned at the length
+/// before: its model equals one trained from those weights by hand, and differs from one
+/// trained from fresh weights.
+#[test]
+fn the_curriculum_starts_each_length_from_the_weights_before() -> Result<()> {
+    let config = MemoryConfig {
+        kinds: vec![RecurrentKind::Gru],
+        lengths: vec![4, 9],
+        train_samples: 64,
+        test_samples: 32,
+        epochs: 2,
+        batch_size: 16,
+        ..MemoryConfig::default()
+    };
+    let mut trained = Vec::new();
+    run_sweep(&config, |_, model| {
+        trained.push(model.get_weights());
+        Ok(())
+    })?;
+    let fresh = MemoryConfig { curriculum: false, ..config.clone() };
+    let mut from_scratch = Vec::new();
+    run_sweep(&fresh, |_, model| {
+        from_scratch.push(model.get_weights());
+        Ok(())
+    })?;
+    assert_eq!(trained[0], from_scratch[0], "the first length starts fresh either way");
+    assert_ne!(trained[1], from_scratch[1]);
+
+    // By hand: the model for length 9, set to the weights learned at length 4, then trained.
+    let mut by_hand = memory_model(RecurrentKind::Gru, 9, &config)?;
+    by_hand.set_weights(trained[0].clone())?;
+    let data_seed = config.seed.wrapping_mul(1_000_003).wrapping_add(9);
+    let (x, y) = config.sequences(9, config.train_samples, data_seed)?;
+    let fit = FitConfig {
+        epochs: config.epochs,
+        batch_size: config.batch_size,
+        seed: Some(config.seed),
+        verbose: 0,
+        ..FitConfig::default()
+    };
+    by_hand.fit(&x, &y, &fit)?;
+    assert_eq!(by_hand.get_weights(), trained[1]);
     Ok(())
 }
 

@@ -1,16 +1,17 @@
-//! The Simple RNN's short memory, measured: a task whose label is decided by the first token of
-//! a sequence, and the same small model with a `SimpleRnn`, a `Gru` or an `Lstm` trained on it
+//! The Simple RNN's short memory, measured: tasks whose label is decided at the start of a
+//! sequence, and the same small model with a `SimpleRnn`, a `Gru` or an `Lstm` trained on them
 //! at growing sequence lengths.
 //!
 //! The lesson says a Simple RNN remembers short-range dependencies well and long-range ones
-//! badly, and the next lesson's LSTM is the cure. Here the only useful token is the first one
-//! ([`MemoryTask`]: the id at step 0 is the class marker, every other id is noise), so a model
-//! must carry it through every step after it. [`run_sweep`] trains
-//! Embedding(12, 32) → layer(32) → Dense(1, sigmoid) with Adam at lengths 10 to 400 and tabulates
-//! the test accuracy ([`MemoryTable`], as text, CSV and an SVG chart). Which layer finds the
-//! marker far from the end depends on the training settings: with the defaults (Adam(0.01))
-//! the Simple RNN falls to the 0.5 of guessing beyond 100 steps while the GRU holds; the
-//! README records the measured table, and how it changes with a smaller learning rate.
+//! badly, and the next lesson's LSTM is the cure. [`RecallTask`] makes a model carry the first
+//! value of a sequence through every noisy step after it, precisely enough to tell at the last
+//! step whether a second value lies a little above or below it. [`run_sweep`] trains
+//! layer(32) → Dense(1, sigmoid) with Adam at lengths 10 to 400, each length starting from the
+//! weights learned at the length before, and tabulates the test accuracy ([`MemoryTable`], as
+//! text, CSV and an SVG chart): the Simple RNN falls towards the 0.5 of guessing beyond 25
+//! steps while the LSTM and the GRU hold. [`MemoryTask`] is the token version (a marker id
+//! first, noise ids after it, through an Embedding): there a Simple RNN latches the one bit
+//! into saturated states and holds it too, which the README records.
 //!
 //! Why: [`power_norms`] shows ‖Aᵗ·h‖ = λᵗ for a recurrence matrix of spectral radius λ (vanishing
 //! for 0.9, exploding for 1.2), and [`state_gradients`] computes dL/dh_t in a trained Simple RNN,
@@ -41,11 +42,14 @@
 
 mod chart;
 mod experiment;
+mod recall;
 mod task;
 mod vanishing;
 
 pub use experiment::{
     kind_name, memory_model, run_sweep, train_and_test, MemoryConfig, MemoryResult, MemoryTable,
+    TaskKind,
 };
+pub use recall::{RecallTask, RECALL_FEATURES};
 pub use task::{MemoryTask, FIRST_NOISE, MARKERS};
 pub use vanishing::{mean_norms, power_norms, scaled_orthogonal, state_gradients, PowerNorms};

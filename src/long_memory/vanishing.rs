@@ -6,7 +6,7 @@ use crate::layers::{Embedding, Layer, SimpleRnn};
 use crate::model::Sequential;
 use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, Array3, ArrayD, Axis, Ix2, Zip};
+use ndarray::{s, Array1, Array2, Array3, ArrayBase, ArrayD, Axis, Data, Dimension, Ix2, Zip};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -97,7 +97,7 @@ pub fn power_norms(
 }
 
 /// dL/dh_t for every sample, step and unit of a trained Embedding → SimpleRnn → Dense(1,
-/// sigmoid) model, where L is each sample's own binary cross-entropy
+/// sigmoid) model (or SimpleRnn → Dense(1, sigmoid) on vectors), where L is each sample's own binary cross-entropy
 /// −y·log p − (1−y)·log(1−p) and h_t the SimpleRnn's state after step t.
 ///
 /// The states come from the model's own weights run with `return_sequences(true)`; the
@@ -107,53 +107,64 @@ pub fn power_norms(
 /// model loses the ability to learn from step t.
 ///
 /// # Shapes
-/// `x` is `(batch, steps)` ids, `y` is `(batch,)` labels; the result is
-/// `(batch, steps, units)`.
+/// `x` is `(batch, steps)` ids for a model that starts with an Embedding, or `(batch, steps,
+/// features)` vectors for one that starts with the SimpleRnn; `y` is `(batch,)` labels; the
+/// result is `(batch, steps, units)`.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when the model is not Embedding → SimpleRnn → Dense(1, sigmoid),
+/// [`Error::InvalidArgument`] when the model is not Embedding → SimpleRnn → Dense(1, sigmoid)
+/// for ids or SimpleRnn → Dense(1, sigmoid) for vectors,
 /// or when its SimpleRnn does not compute tanh(x_t·W + h_{t−1}·U + b) on every step (another
 /// activation, a mask, `go_backwards`): the states recomputed from its weights then do not
 /// reproduce its predictions. [`Error::LengthMismatch`] when `x` and `y` differ in samples,
 /// [`Error::EmptyInput`] for an `x` without samples or steps, and
 /// the errors of `predict` for ids or lengths the model cannot take.
-pub fn state_gradients(
+pub fn state_gradients<S, D>(
     model: &mut Sequential,
-    x: &Array2<f32>,
+    x: &ArrayBase<S, D>,
     y: &Array1<f32>,
-) -> Result<Array3<f32>> {
+) -> Result<Array3<f32>>
+where
+    S: Data<Elem = f32>,
+    D: Dimension,
+{
+    let ids = x.ndim() == 2;
     let wrong_model = |found: String| {
-        Error::invalid(
-            "model",
-            "Embedding → SimpleRnn (tanh, no mask, forwards) → Dense(1, sigmoid)",
-            found,
-        )
+        let expected = if ids {
+            "Embedding → SimpleRnn (tanh, no mask, forwards) → Dense(1, sigmoid) for ids"
+        } else {
+            "SimpleRnn (tanh, no mask, forwards) → Dense(1, sigmoid) for vectors"
+        };
+        Error::invalid("model", expected, found)
     };
     let layers: Vec<&dyn Layer> = model.layers().collect();
     let classes: Vec<&str> = layers.iter().map(|l| l.class_name()).collect();
-    let [embedding, rnn, dense] = layers.as_slice() else {
-        return Err(wrong_model(classes.join(" → ")));
+    let (embedding, rnn, dense) = match (ids, layers.as_slice()) {
+        (true, [embedding, rnn, dense]) if classes == ["Embedding", "SimpleRNN", "Dense"] => {
+            (Some(embedding), rnn, dense)
+        }
+        (false, [rnn, dense]) if classes == ["SimpleRNN", "Dense"] => (None, rnn, dense),
+        _ => return Err(wrong_model(classes.join(" → "))),
     };
-    if classes != ["Embedding", "SimpleRNN", "Dense"]
-        || dense.output_activation() != Activation::Sigmoid
-        || dense.output_shape() != Some(&[1][..])
-    {
+    if dense.output_activation() != Activation::Sigmoid || dense.output_shape() != Some(&[1][..]) {
         return Err(wrong_model(classes.join(" → ")));
     }
-    if x.nrows() != y.len() {
-        return Err(Error::LengthMismatch { x: x.nrows(), y: y.len() });
+    let samples = x.shape().first().copied().unwrap_or(0);
+    if samples != y.len() {
+        return Err(Error::LengthMismatch { x: samples, y: y.len() });
     }
     if x.is_empty() {
         return Err(Error::EmptyInput("x (no sequence, or sequences without steps)"));
     }
-    let (embedding_weights, rnn_weights) = (embedding.get_weights(), rnn.get_weights());
-    let dense_weights = dense.get_weights();
-    let (Some(table), Some(recurrent_kernel), Some(dense_kernel)) =
-        (embedding_weights.first(), rnn_weights.get(1), dense_weights.first())
+    let embedding_weights = embedding.map(|e| e.get_weights()).unwrap_or_default();
+    let (rnn_weights, dense_weights) = (rnn.get_weights(), dense.get_weights());
+    let (Some(recurrent_kernel), Some(dense_kernel)) = (rnn_weights.get(1), dense_weights.first())
     else {
         return Err(wrong_model("a model whose layers are not built".into()));
     };
-    let (vocabulary, embedding_dim) = (table.shape()[0], table.shape()[1]);
+    if embedding.is_some() && embedding_weights.is_empty() {
+        return Err(wrong_model("a model whose layers are not built".into()));
+    }
     let units = recurrent_kernel.shape()[0];
     let recurrent_kernel = matrix(recurrent_kernel)?; // (units, units)
     let v = dense_kernel.iter().copied().collect::<Array1<f32>>(); // (units,)
@@ -161,9 +172,11 @@ pub fn state_gradients(
 
     // The states h_0..h_{T−1}, with the model's weights.
     let mut states_model = Sequential::new();
-    states_model.add(Embedding::new(vocabulary, embedding_dim));
+    if let Some(table) = embedding_weights.first() {
+        states_model.add(Embedding::new(table.shape()[0], table.shape()[1]));
+    }
     states_model.add(SimpleRnn::new(units).return_sequences(true).use_bias(rnn_weights.len() == 3));
-    states_model.build(&[x.ncols()])?;
+    states_model.build(&x.shape()[1..])?;
     states_model.set_weights(embedding_weights.into_iter().chain(rnn_weights).collect())?;
     let batch_size = 256;
     let states = states_model.predict(x, batch_size)?.into_dimensionality::<ndarray::Ix3>();
