@@ -546,14 +546,7 @@ fn the_curriculum_starts_each_length_from_the_weights_before() -> Result<()> {
     by_hand.set_weights(trained[0].clone())?;
     let data_seed = config.seed.wrapping_mul(1_000_003).wrapping_add(9);
     let (x, y) = config.sequences(9, config.train_samples, data_seed)?;
-    let fit = FitConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: Some(config.seed),
-        verbose: 0,
-        ..FitConfig::default()
-    };
-    by_hand.fit(&x, &y, &fit)?;
+    by_hand.fit(&x, &y, &config.fit_config())?;
     assert_eq!(by_hand.get_weights(), trained[1]);
     Ok(())
 }

@@ -108,6 +108,18 @@ impl MemoryConfig {
         })
     }
 
+    /// How each model of the sweep is trained: `epochs`, `batch_size`, shuffled with `seed`,
+    /// silently.
+    pub fn fit_config(&self) -> FitConfig {
+        FitConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: Some(self.seed),
+            verbose: 0,
+            ..FitConfig::default()
+        }
+    }
+
     /// The token task at sequence length `steps`, with this configuration's vocabulary.
     pub fn task(&self, steps: usize) -> MemoryTask {
         MemoryTask {
@@ -246,14 +258,7 @@ fn train_and_test_from(
     if let Some(weights) = initial {
         model.set_weights(weights)?;
     }
-    let fit = FitConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: Some(config.seed),
-        verbose: 0,
-        ..FitConfig::default()
-    };
-    let history = model.fit(&x_train, &y_train, &fit)?;
+    let history = model.fit(&x_train, &y_train, &config.fit_config())?;
     let train_accuracy =
         history.metric("accuracy").and_then(|values| values.last().copied()).unwrap_or(f32::NAN);
     let scores = model.evaluate(&x_test, &y_test, config.batch_size.max(128))?;

@@ -1,9 +1,9 @@
 //! The task in values: the first value must be held, precisely, to the last step.
 
+use super::task::balanced_labels;
 use crate::{Error, Result};
 use ndarray::{Array1, Array3};
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 /// Values of each step of a [`RecallTask`]: the start flag, the end flag, then the value.
@@ -76,12 +76,8 @@ impl RecallTask {
     /// `0 < min_gap ≤ max_gap ≤ 0.2`.
     pub fn generate(&self, samples: usize, seed: u64) -> Result<(Array3<f32>, Array1<f32>)> {
         self.check()?;
-        if samples == 0 {
-            return Err(Error::invalid("samples", "a positive number of sequences", 0));
-        }
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut labels: Vec<usize> = (0..samples).map(|i| i % 2).collect();
-        labels.shuffle(&mut rng);
+        let labels = balanced_labels(samples, &mut rng)?;
         let last = self.steps - 1;
         let mut x = Array3::<f32>::zeros((samples, self.steps, RECALL_FEATURES));
         for (mut sequence, &label) in x.outer_iter_mut().zip(&labels) {

@@ -70,12 +70,8 @@ impl MemoryTask {
     /// markers are in the noise).
     pub fn generate(&self, samples: usize, seed: u64) -> Result<(Array2<f32>, Array1<f32>)> {
         self.check()?;
-        if samples == 0 {
-            return Err(Error::invalid("samples", "a positive number of sequences", 0));
-        }
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut labels: Vec<usize> = (0..samples).map(|i| i % 2).collect();
-        labels.shuffle(&mut rng);
+        let labels = balanced_labels(samples, &mut rng)?;
         let first_noise = self.first_noise();
         let mut x = Array2::<f32>::zeros((samples, self.steps));
         for (mut row, &label) in x.rows_mut().into_iter().zip(&labels) {
@@ -124,4 +120,15 @@ impl MemoryTask {
         }
         Ok(())
     }
+}
+
+/// Labels for `samples` sequences: half 0 and half 1 (one more 0 for an odd count), in random
+/// order, so that a model that guesses scores 0.5.
+pub(super) fn balanced_labels(samples: usize, rng: &mut StdRng) -> Result<Vec<usize>> {
+    if samples == 0 {
+        return Err(Error::invalid("samples", "a positive number of sequences", 0));
+    }
+    let mut labels: Vec<usize> = (0..samples).map(|i| i % 2).collect();
+    labels.shuffle(rng);
+    Ok(labels)
 }

@@ -389,36 +389,23 @@ impl Chunk {
                 for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
                     let dz = &step_grad[block * n..];
                     let recurrent_t = weights.recurrent_gate_t(gate);
-                    if dropout.drops_state() {
+                    // With a dropped state the product goes through the scratch first.
+                    let into = if dropout.drops_state() {
                         let through = &mut self.scratch[..n];
                         through.fill(0.0);
-                        kernels::add_matmul(
-                            rows,
-                            units,
-                            units,
-                            dz,
-                            units,
-                            recurrent_t,
-                            through,
-                            units,
-                        );
+                        through
+                    } else {
+                        &mut dh[..]
+                    };
+                    kernels::add_matmul(rows, units, units, dz, units, recurrent_t, into, units);
+                    if dropout.drops_state() {
+                        let through = &self.scratch[..n];
                         for (i, (dh, d)) in
                             dh.chunks_exact_mut(units).zip(through.chunks_exact(units)).enumerate()
                         {
                             let keep = dropout.recurrent(i, gate).unwrap_or_default();
                             dh.iter_mut().zip(d).zip(keep).for_each(|((dh, d), k)| *dh += d * k);
                         }
-                    } else {
-                        kernels::add_matmul(
-                            rows,
-                            units,
-                            units,
-                            dz,
-                            units,
-                            recurrent_t,
-                            &mut dh,
-                            units,
-                        );
                     }
                 }
             }
