@@ -393,6 +393,10 @@ fn state_gradients_refuse_models_they_do_not_describe() -> Result<()> {
     assert!(matches!(error, Error::LengthMismatch { x: 5, y: 3 }), "{error:?}");
     let error = state_gradients(&mut model, &Array2::zeros((2, 0)), &Array1::zeros(2)).unwrap_err();
     assert!(matches!(error, Error::EmptyInput(_)), "{error:?}");
+    for x in [ArrayD::zeros(vec![]), ArrayD::zeros(vec![2, 3, 4, 5])] {
+        let error = state_gradients(&mut model, &x, &Array1::zeros(0)).unwrap_err();
+        assert!(error.to_string().contains("dimensions"), "{error}");
+    }
     Ok(())
 }
 

@@ -228,14 +228,17 @@ fn recurrent_dropout_draws_a_mask_per_gate_for_the_input_and_the_state() {
 
 /// Gradients through the masks match central differences of the training-mode output, for the
 /// input and every weight, with both kinds of dropout, reading forwards and backwards, with a
-/// padding mask and with return_sequences.
+/// padding mask and with return_sequences, over two chunks of samples.
 #[test]
 fn gradients_through_dropout_match_finite_differences() {
-    let (batch, steps, features) = (5, 4, 3);
+    // Two chunks of samples (10 > 8), and features ≠ units so that a mask applied along the
+    // wrong axis shows.
+    let (batch, steps, features) = (10, 4, 2);
     let x = uniform(&[batch, steps, features], -1.0, 1.0, 8);
     let mut padding = Array2::from_elem((batch, steps), true);
     padding.slice_mut(s![1, ..2]).fill(false);
     padding.slice_mut(s![3, ..1]).fill(false);
+    padding.slice_mut(s![9, ..3]).fill(false);
     let cases: [(f32, f32, bool, Option<&Mask>); 4] = [
         (0.4, 0.0, false, None),
         (0.0, 0.4, false, None),

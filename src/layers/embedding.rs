@@ -93,7 +93,6 @@ impl Embedding {
         self
     }
 
-    /// Checks every id and converts it to a row index.
     /// The table `(input_dim, output_dim)`, once built.
     pub(crate) fn table(&self) -> Option<ArrayView2<'_, f32>> {
         self.embeddings.as_ref()?.value.view().into_dimensionality().ok()
@@ -109,6 +108,7 @@ impl Embedding {
         self.row_indices(ids)
     }
 
+    /// Checks every id and converts it to a row index.
     fn row_indices(&self, ids: &ArrayViewD<'_, f32>) -> Result<Vec<usize>> {
         let limit = self.input_dim as f32;
         let mut rows = Vec::with_capacity(ids.len());

@@ -234,6 +234,11 @@ impl<C: Cell> Rnn<C> {
         output
     }
 
+    /// Values per row of a folded table: `GATES·units`.
+    pub(crate) fn folded_width(&self) -> usize {
+        C::GATES * self.units
+    }
+
     /// An `Embedding`'s table `(input_dim, features)` folded into the input projection:
     /// `(input_dim, GATES·units)`, bias + E_v·W_g for each row v and gate g, computed as the
     /// loop computes it for a step whose input is E_v (see [`Rnn::forward_folded`]).
@@ -451,6 +456,9 @@ impl<C: Cell> Rnn<C> {
 /// A recurrent layer that can read token ids through an `Embedding`'s table folded into its
 /// input projection, for inference (see `model/folding.rs`).
 pub(crate) trait FoldsLookup {
+    /// Values per row of a folded table.
+    fn folded_width(&self) -> usize;
+
     /// The table `(input_dim, features)` folded into the input projection.
     fn fold(&self, table: ArrayView2<'_, f32>) -> Result<Vec<f32>>;
 
@@ -604,6 +612,10 @@ macro_rules! recurrent_layer {
         }
 
         impl $crate::layers::recurrent::FoldsLookup for $layer {
+            fn folded_width(&self) -> usize {
+                self.rnn.folded_width()
+            }
+
             fn fold(&self, table: ndarray::ArrayView2<'_, f32>) -> $crate::Result<Vec<f32>> {
                 self.rnn.fold(table)
             }

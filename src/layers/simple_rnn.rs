@@ -19,8 +19,9 @@ use crate::activations::Activation;
 /// returned sequence is in that reversed order (Keras' behaviour).
 ///
 /// # Errors
-/// `build` fails for `units == 0` ([`Error::InvalidArgument`](crate::Error::InvalidArgument)) and
-/// for inputs that are not `(steps, features)` sequences
+/// `build` fails for `units == 0` or a dropout rate outside `[0, 1)`
+/// ([`Error::InvalidArgument`](crate::Error::InvalidArgument)) and for inputs that are not
+/// `(steps, features)` sequences
 /// ([`Error::ShapeMismatch`](crate::Error::ShapeMismatch)); see [`Layer`](super::Layer) for the
 /// errors of `forward` and `backward`.
 ///

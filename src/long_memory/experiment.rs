@@ -57,8 +57,8 @@ pub struct MemoryConfig {
     pub seed: u64,
     /// Whether each layer starts, at every length after the first, from the weights it learned
     /// at the length before (a curriculum), rather than from fresh initial weights. Default:
-    /// `true`: what is measured is then whether a layer can hold the class over the distance,
-    /// not whether training from scratch happens to find it.
+    /// `true`: what is measured is then whether a layer can hold what decides the label over the
+    /// distance, not whether training from scratch happens to find it.
     pub curriculum: bool,
 }
 

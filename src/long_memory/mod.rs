@@ -8,8 +8,8 @@
 //! step whether a second value lies a little above or below it. [`run_sweep`] trains
 //! layer(32) → Dense(1, sigmoid) with Adam at lengths 10 to 400, each length starting from the
 //! weights learned at the length before, and tabulates the test accuracy ([`MemoryTable`], as
-//! text, CSV and an SVG chart): the Simple RNN falls towards the 0.5 of guessing beyond 25
-//! steps while the LSTM and the GRU hold. [`MemoryTask`] is the token version (a marker id
+//! text, CSV and an SVG chart): the Simple RNN drops from about 0.98 to about 0.6 (0.5 is
+//! guessing) beyond 25 steps while the LSTM and the GRU hold. [`MemoryTask`] is the token version (a marker id
 //! first, noise ids after it, through an Embedding): there a Simple RNN latches the one bit
 //! into saturated states and holds it too, which the README records.
 //!

@@ -128,6 +128,13 @@ where
     S: Data<Elem = f32>,
     D: Dimension,
 {
+    if !matches!(x.ndim(), 2 | 3) {
+        return Err(Error::invalid(
+            "x",
+            "(batch, steps) ids or (batch, steps, features) vectors",
+            format!("an array of {} dimensions", x.ndim()),
+        ));
+    }
     let ids = x.ndim() == 2;
     let wrong_model = |found: String| {
         let expected = if ids {

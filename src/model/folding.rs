@@ -13,6 +13,10 @@ use crate::layers::{Embedding, Mask};
 use crate::Result;
 use ndarray::{ArrayD, ArrayViewD};
 
+/// The largest folded table a call builds: 64 MiB (the lesson's LSTM needs 5 MB). A larger
+/// vocabulary or layer keeps the layer-by-layer path, whose memory does not grow with the table.
+const MAX_FOLDED_BYTES: usize = 64 << 20;
+
 /// An Embedding's table folded into the recurrent layer after it, for one `predict` or
 /// `evaluate` call.
 pub(super) struct FoldedStart {
@@ -21,8 +25,9 @@ pub(super) struct FoldedStart {
 
 impl Sequential {
     /// Folds the model's first two layers when they are an `Embedding` and a `SimpleRnn`,
-    /// `Lstm` or `Gru`, and when `samples` sequences look up more ids than the table has rows
-    /// (below that, folding costs more than it saves). `None` otherwise.
+    /// `Lstm` or `Gru`, when `samples` sequences look up more ids than the table has rows
+    /// (below that, folding costs more than it saves), and when the folded table fits in
+    /// [`MAX_FOLDED_BYTES`]. `None` otherwise.
     pub(super) fn fold_start(&mut self, samples: usize) -> Result<Option<FoldedStart>> {
         let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
         let Some(embedding) = first.as_any().and_then(|a| a.downcast_ref::<Embedding>()) else {
@@ -36,6 +41,10 @@ impl Sequential {
             return Ok(None);
         }
         let Some(recurrent) = second.as_any_mut().and_then(folding) else { return Ok(None) };
+        let bytes = table.nrows().saturating_mul(recurrent.folded_width()).saturating_mul(4);
+        if bytes > MAX_FOLDED_BYTES {
+            return Ok(None);
+        }
         Ok(Some(FoldedStart { table: recurrent.fold(table)? }))
     }
 
@@ -167,6 +176,13 @@ mod tests {
         dense.add(Flatten::new());
         dense.build(&[STEPS]).expect("model builds");
         assert!(dense.fold_start(100).expect("no error").is_none());
+
+        // A folded table over the memory cap: 600,000 rows × 4·8 values, 77 MB.
+        let mut large = Sequential::new();
+        large.add(Embedding::new(600_000, 2).input_length(STEPS));
+        large.add(Lstm::new(8));
+        large.build(&[STEPS]).expect("model builds");
+        assert!(large.fold_start(100_000).expect("no error").is_none());
 
         let mut lstm = model(Lstm::new(3), true);
         let folded = lstm.fold_start(100).expect("folds");
