@@ -78,6 +78,9 @@ struct RnnCache {
     mask: Option<Mask>,
     /// The dropout masks of the last training-mode forward (empty without dropout).
     dropout: DropoutMasks,
+    /// The order in which the chunks took the samples ([`Rnn::chunk_order`]), if not as given;
+    /// `input`, `mask` and the chunks' buffers are in that order.
+    order: Option<Vec<usize>>,
     /// Whether `forward` ran in training mode.
     training: bool,
 }
@@ -183,13 +186,24 @@ impl<C: Cell> Rnn<C> {
         let input = input.into_dimensionality::<Ix3>().map_err(|_| not_built(&self.name))?;
         let (batch, steps, features) = input.dim();
         let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
-        // Backward needs the input, kept in the cache's buffer; inference reads it in place.
+        let order = self.chunk_order(mask);
+        let reordered_mask = order.as_ref().zip(mask).map(|(order, m)| m.select(Axis(0), order));
+        let mask = reordered_mask.as_ref().or(mask);
+        // Backward needs the input, kept (in the chunks' order) in the cache's buffer; inference
+        // reads it in place unless the samples are reordered.
         let mut kept = std::mem::replace(&mut cache.input, Array3::zeros((0, 0, 0)));
-        let input = if training {
-            if kept.dim() == input.dim() {
-                kept.assign(&input);
-            } else {
-                kept = input.as_standard_layout().into_owned();
+        let input = if training || order.is_some() {
+            if kept.dim() != input.dim() {
+                kept = Array3::zeros(input.dim());
+            }
+            match &order {
+                Some(order) => {
+                    for (position, &sample) in order.iter().enumerate() {
+                        let row = input.index_axis(Axis(0), sample);
+                        kept.index_axis_mut(Axis(0), position).assign(&row);
+                    }
+                }
+                None => kept.assign(&input),
             }
             CowArray::from(kept.view())
         } else {
@@ -201,8 +215,33 @@ impl<C: Cell> Rnn<C> {
         };
         drop(input);
         cache.input = kept;
+        let output = output.map(|output| restore_order(output, order.as_deref()));
+        cache.order = order;
         self.finish(cache, mask, training);
         output
+    }
+
+    /// The order in which the chunks take a batch's samples when a mask pads the first steps
+    /// (in reading order) of some: by the number of such steps, fewest first, so that the samples
+    /// of a chunk pad alike and the chunk skips nearly as many steps as each of them could,
+    /// rather than as few as the longest of 8 samples in any order. `None` without a mask, or
+    /// when the batch is in that order already.
+    fn chunk_order(&self, mask: Option<&Mask>) -> Option<Vec<usize>> {
+        let mask = mask?;
+        let steps = mask.ncols();
+        let padded: Vec<usize> = mask
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let step = |k: usize| if self.go_backwards { steps - 1 - k } else { k };
+                (0..steps).take_while(|&k| !row[step(k)]).count()
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..padded.len()).collect();
+        // Longest first: the chunks with the most steps to run start first, which balances
+        // the threads. Stable: samples that pad alike keep their order.
+        order.sort_by_key(|&sample| padded[sample]);
+        order.iter().enumerate().any(|(position, &sample)| position != sample).then_some(order)
     }
 
     /// Inference on token ids through an `Embedding`'s table folded by [`Rnn::fold`]: `rows`
@@ -229,7 +268,20 @@ impl<C: Cell> Rnn<C> {
             });
         }
         let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
+        let order = self.chunk_order(mask);
+        let reordered_mask = order.as_ref().zip(mask).map(|(order, m)| m.select(Axis(0), order));
+        let mask = reordered_mask.as_ref().or(mask);
+        let reordered_rows: Option<Vec<usize>> = order.as_ref().map(|order| {
+            order
+                .iter()
+                .flat_map(|&sample| &rows[sample * steps..(sample + 1) * steps])
+                .copied()
+                .collect()
+        });
+        let rows = reordered_rows.as_deref().unwrap_or(rows);
         let output = self.run(&mut cache, &weights, Source::Folded { rows, table }, mask, false);
+        let output = output.map(|output| restore_order(output, order.as_deref()));
+        cache.order = order;
         self.finish(cache, mask, false);
         output
     }
@@ -300,6 +352,7 @@ impl<C: Cell> Rnn<C> {
                 chunks: Vec::new(),
                 mask: None,
                 dropout: DropoutMasks::default(),
+                order: None,
                 training: false,
             },
         };
@@ -401,7 +454,10 @@ impl<C: Cell> Rnn<C> {
             });
         }
         let weights = Packed::new::<C>(&self.name, &self.weights, features, units)?;
-        let grad_output = grad_output.as_standard_layout();
+        let grad_output = match &cache.order {
+            Some(order) => CowArray::from(grad_output.select(Axis(0), order)),
+            None => grad_output.as_standard_layout(),
+        };
         let mut d_input = input_grad.then(|| Array3::<f32>::zeros((batch, steps, features)));
         let mut d_input_chunks: Vec<Option<ArrayViewMut3<'_, f32>>> = match &mut d_input {
             Some(d) => d.axis_chunks_iter_mut(Axis(0), CHUNK).map(Some).collect(),
@@ -449,8 +505,19 @@ impl<C: Cell> Rnn<C> {
             let partial = partial.ok_or_else(|| not_built(&self.name))?;
             partial.add_into(&mut self.weights, units, C::GATES);
         }
-        Ok(d_input.map(|d| d.into_dyn()))
+        Ok(d_input.map(|d| restore_order(d.into_dyn(), cache.order.as_deref())))
     }
+}
+
+/// `values` (samples along the first axis) in the order of the batch, from the chunks' order
+/// `order` ([`Rnn::chunk_order`]).
+fn restore_order(values: ArrayD<f32>, order: Option<&[usize]>) -> ArrayD<f32> {
+    let Some(order) = order else { return values };
+    let mut position_of = vec![0; order.len()];
+    for (position, &sample) in order.iter().enumerate() {
+        position_of[sample] = position;
+    }
+    values.select(Axis(0), &position_of)
 }
 
 /// A recurrent layer that can read token ids through an `Embedding`'s table folded into its
