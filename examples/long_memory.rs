@@ -24,7 +24,7 @@ use rnnkit::sentiment::RecurrentKind;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Trains SimpleRNN, GRU and LSTM on a task that needs the first token of the sequence.
+/// Trains SimpleRNN, GRU and LSTM on a task decided by the first step of each sequence.
 #[derive(Parser, Debug)]
 struct Args {
     /// Sequence lengths, comma-separated.
@@ -56,7 +56,7 @@ struct Args {
     /// at the length before.
     #[arg(long)]
     no_curriculum: bool,
-    /// Ids of the task: 0 unused, 1 and 2 the markers, the rest noise.
+    /// With --tokens: ids of the task, 0 unused, 1 and 2 the markers, the rest noise.
     #[arg(long, default_value_t = MemoryConfig::default().vocabulary)]
     vocabulary: usize,
     /// Sequences per gradient update.
