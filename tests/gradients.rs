@@ -4,13 +4,13 @@
 
 mod common;
 
+use common::grad::built_with_random_biases as build;
 use common::grad::{
-    check_layer_gradients, check_layer_gradients_with, check_model_gradients, uniform, GradReport,
-    InputGrad, Tol,
+    check_layer_gradients, check_layer_gradients_with, check_model_gradients,
+    mask_all_edges_and_empty_sample, uniform, GradReport, InputGrad, Tol,
 };
 use ndarray::{arr1, arr2, Array2, Array3, ArrayD, Axis, IxDyn};
 use rand::rngs::StdRng;
-use rand::SeedableRng;
 use rnnkit::layers::{Layer, Mask};
 use rnnkit::prelude::*;
 
@@ -27,27 +27,6 @@ fn log(what: &str, report: &GradReport) {
     eprintln!("{what}: {report}");
 }
 
-/// Names and builds `layer` for per-sample `shape` with a generator seeded by `seed`, then gives
-/// every bias random values so that the check does not run at the zero-bias special case.
-fn build<L: Layer>(mut layer: L, name: &str, shape: &[usize], seed: u64) -> L {
-    layer.set_name(name.to_string());
-    layer.build(shape, &mut StdRng::seed_from_u64(seed)).expect("layer builds");
-    let weights: Vec<ArrayD<f32>> = layer
-        .params()
-        .iter()
-        .zip(0..)
-        .map(|(p, i)| {
-            if p.name() == "bias" {
-                uniform(p.value.shape(), -0.5, 0.5, seed.wrapping_add(100 + i))
-            } else {
-                p.value.clone()
-            }
-        })
-        .collect();
-    layer.set_weights(weights).expect("same shapes");
-    layer
-}
-
 fn sequence_input(seed: u64) -> ArrayD<f32> {
     uniform(&[BATCH, STEPS, FEATURES], -1.0, 1.0, seed)
 }
@@ -58,16 +37,6 @@ fn mask_left_padding_and_hole() -> Mask {
         [false, false, true, true, true],
         [true, true, false, true, true],
         [true, true, true, true, true],
-    ])
-}
-
-/// First and last steps masked in every sample (the layer skips leading masked steps in its
-/// reading order), holes in between, and one sample fully masked.
-fn mask_all_edges_and_empty_sample() -> Mask {
-    arr2(&[
-        [false, true, false, true, false],
-        [false, true, true, true, false],
-        [false, false, false, false, false],
     ])
 }
 

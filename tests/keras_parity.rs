@@ -5,7 +5,8 @@
 mod common;
 
 use common::keras::{
-    array, arrays, cases, compile, fixtures, max_abs_diff, model, model_with_weights,
+    array, arrays, assert_summary_matches, cases, compile, fixtures, max_abs_diff, model,
+    model_with_weights,
 };
 
 /// Forward outputs and weights after a step agree with Keras within this.
@@ -17,34 +18,7 @@ fn summaries_match_keras() {
     let summaries = cases(&fixtures, "summaries");
     assert!(summaries.len() >= 5);
     for case in summaries {
-        let name = case["name"].as_str().unwrap();
-        let summary = model(case).summary().unwrap();
-        assert_eq!(summary.total_params() as u64, case["total"].as_u64().unwrap(), "{name}");
-        assert_eq!(
-            summary.trainable_params() as u64,
-            case["trainable"].as_u64().unwrap(),
-            "{name}"
-        );
-        assert_eq!(
-            summary.non_trainable_params() as u64,
-            case["non_trainable"].as_u64().unwrap(),
-            "{name}"
-        );
-        for (row, expected) in summary.layers().iter().zip(case["layers"].as_array().unwrap()) {
-            assert_eq!(row.name, expected["name"].as_str().unwrap(), "{name}");
-            assert_eq!(row.class_name, expected["class"].as_str().unwrap(), "{name}");
-            assert_eq!(row.params as u64, expected["params"].as_u64().unwrap(), "{name}");
-            let shape: Vec<usize> = expected["output_shape"].as_array().unwrap()[1..]
-                .iter()
-                .map(|d| d.as_u64().unwrap() as usize)
-                .collect();
-            assert_eq!(row.output_shape, shape, "{name}");
-        }
-        assert_eq!(
-            summary.to_string().trim_end(),
-            case["text"].as_str().unwrap().trim_end(),
-            "{name}"
-        );
+        assert_summary_matches(&model(case).summary().unwrap(), case);
     }
 }
 

@@ -8,9 +8,12 @@
 mod common;
 
 use common::grad::{
-    check_layer_gradients, check_model_gradients, uniform, GradReport, Tol, REL_FLOOR,
+    built_with_random_biases, check_layer_gradients, check_model_gradients,
+    mask_all_edges_and_empty_sample, uniform, GradReport, Tol, REL_FLOOR,
 };
-use common::keras::{array, arrays, cases, compile, fixtures_from, max_abs_diff, model};
+use common::keras::{
+    array, arrays, assert_summary_matches, cases, compile, fixtures_from, max_abs_diff, model,
+};
 use ndarray::{arr1, arr2, s, Array2, ArrayD, Axis, Ix2};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -33,23 +36,8 @@ fn log(what: &str, report: &GradReport) {
 
 /// Names and builds `layer` for `(STEPS, FEATURES)` sequences with a generator seeded by `seed`,
 /// then gives every bias random values so that the check does not run at the initial biases.
-fn build<L: Layer>(mut layer: L, name: &str, seed: u64) -> L {
-    layer.set_name(name.to_string());
-    layer.build(&[STEPS, FEATURES], &mut StdRng::seed_from_u64(seed)).expect("layer builds");
-    let weights: Vec<ArrayD<f32>> = layer
-        .params()
-        .iter()
-        .zip(0..)
-        .map(|(p, i)| {
-            if p.name().ends_with("bias") {
-                uniform(p.value.shape(), -0.5, 0.5, seed.wrapping_add(100 + i))
-            } else {
-                p.value.clone()
-            }
-        })
-        .collect();
-    layer.set_weights(weights).expect("same shapes");
-    layer
+fn build<L: Layer>(layer: L, name: &str, seed: u64) -> L {
+    built_with_random_biases(layer, name, &[STEPS, FEATURES], seed)
 }
 
 fn sequence_input(seed: u64) -> ArrayD<f32> {
@@ -62,16 +50,6 @@ fn mask_padding_and_hole() -> Mask {
         [false, false, true, true, true],
         [true, true, false, true, true],
         [true, true, true, true, false],
-    ])
-}
-
-/// First and last steps masked in every sample (skipped leading steps in either reading
-/// order), holes in between, and one sample fully masked.
-fn mask_all_edges_and_empty_sample() -> Mask {
-    arr2(&[
-        [false, true, false, true, false],
-        [false, true, true, true, false],
-        [false, false, false, false, false],
     ])
 }
 
@@ -684,36 +662,7 @@ fn summaries_match_keras() {
     let summaries = cases(&fixtures, "summaries");
     assert!(summaries.len() >= 7);
     for case in summaries {
-        let name = case["name"].as_str().unwrap();
-        let summary = model(case).summary().unwrap();
-        assert_eq!(summary.total_params() as u64, case["total"].as_u64().unwrap(), "{name}");
-        assert_eq!(
-            summary.trainable_params() as u64,
-            case["trainable"].as_u64().unwrap(),
-            "{name}"
-        );
-        assert_eq!(
-            summary.non_trainable_params() as u64,
-            case["non_trainable"].as_u64().unwrap(),
-            "{name}"
-        );
-        let expected_layers = case["layers"].as_array().unwrap();
-        assert_eq!(summary.layers().len(), expected_layers.len(), "{name}");
-        for (row, expected) in summary.layers().iter().zip(expected_layers) {
-            assert_eq!(row.name, expected["name"].as_str().unwrap(), "{name}");
-            assert_eq!(row.class_name, expected["class"].as_str().unwrap(), "{name}");
-            assert_eq!(row.params as u64, expected["params"].as_u64().unwrap(), "{name}");
-            let shape: Vec<usize> = expected["output_shape"].as_array().unwrap()[1..]
-                .iter()
-                .map(|d| d.as_u64().unwrap() as usize)
-                .collect();
-            assert_eq!(row.output_shape, shape, "{name}");
-        }
-        assert_eq!(
-            summary.to_string().trim_end(),
-            case["text"].as_str().unwrap().trim_end(),
-            "{name}"
-        );
+        assert_summary_matches(&model(case).summary().unwrap(), case);
     }
 }
 

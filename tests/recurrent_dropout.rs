@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::grad::{check_training_gradients, uniform, Tol};
+use common::grad::{built_with_random_biases, check_training_gradients, uniform, Tol};
 use ndarray::{s, Array2, ArrayD, Axis, Ix2};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -19,18 +19,6 @@ use rnnkit::prelude::*;
 use rnnkit::Error;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Names and builds `layer` for `(steps, features)` sequences, then gives every bias random
-/// values so that no check runs at the initial biases.
-fn built<L: Layer>(mut layer: L, steps: usize, features: usize, seed: u64) -> L {
-    layer.set_name("rnn".into());
-    layer.build(&[steps, features], &mut StdRng::seed_from_u64(seed)).expect("layer builds");
-    if let Some(bias) = layer.params_mut().into_iter().find(|p| p.name() == "bias") {
-        let shape = bias.value.shape().to_vec();
-        bias.value = uniform(&shape, -0.5, 0.5, seed + 1);
-    }
-    layer
-}
 
 /// The inference output of `layer` with its weights' gate blocks scaled: kernel gate g by
 /// `input[g]`, recurrent kernel gate g by `state[g]` (for `features = units = 1` these are
@@ -82,118 +70,52 @@ fn matches(training: &ArrayD<f32>, references: &[ArrayD<f32>]) -> Vec<Option<usi
         .collect()
 }
 
-/// The three recurrent layers with the same options.
-fn each_layer(units: usize, configure: impl Fn(Kind) -> Kind) -> [(&'static str, Kind); 3] {
-    [
-        ("SimpleRnn", configure(Kind::SimpleRnn(SimpleRnn::new(units)))),
-        ("Lstm", configure(Kind::Lstm(Lstm::new(units)))),
-        ("Gru", configure(Kind::Gru(Gru::new(units)))),
-    ]
-}
-
-/// One of the recurrent layers, configured alike through [`Kind::map`].
-#[derive(Clone)]
-enum Kind {
-    SimpleRnn(SimpleRnn),
-    Lstm(Lstm),
-    Gru(Gru),
-}
-
-impl Kind {
-    fn dropout(self, input: f32, state: f32) -> Self {
-        match self {
-            Kind::SimpleRnn(l) => Kind::SimpleRnn(l.dropout(input).recurrent_dropout(state)),
-            Kind::Lstm(l) => Kind::Lstm(l.dropout(input).recurrent_dropout(state)),
-            Kind::Gru(l) => Kind::Gru(l.dropout(input).recurrent_dropout(state)),
-        }
-    }
-
-    fn gates(&self) -> usize {
-        match self {
-            Kind::SimpleRnn(_) => 1,
-            Kind::Lstm(_) => 4,
-            Kind::Gru(_) => 3,
-        }
-    }
-
-    /// Runs `check` on the built layer.
-    fn with_built<T>(
-        self,
-        steps: usize,
-        features: usize,
-        seed: u64,
-        check: impl FnOnce(&mut dyn FnMut(&ArrayD<f32>, bool) -> ArrayD<f32>, Scaled<'_>) -> T,
-    ) -> T {
-        fn run<L: Layer + Clone, T>(
-            layer: L,
-            steps: usize,
-            features: usize,
-            seed: u64,
-            check: impl FnOnce(&mut dyn FnMut(&ArrayD<f32>, bool) -> ArrayD<f32>, Scaled<'_>) -> T,
-        ) -> T {
-            let layer = built(layer, steps, features, seed);
-            let reference = layer.clone();
-            let scaled = move |x: &ArrayD<f32>, input: &[f32], state: &[f32]| {
-                with_gate_scales(&reference, x, input, state)
-            };
-            let mut forward = layer;
-            check(
-                &mut |x, training| forward.forward(x.view(), None, training).expect("forward"),
-                &scaled,
-            )
-        }
-        match self {
-            Kind::SimpleRnn(l) => run(l, steps, features, seed, check),
-            Kind::Lstm(l) => run(l, steps, features, seed, check),
-            Kind::Gru(l) => run(l, steps, features, seed, check),
-        }
-    }
-}
-
-/// The inference output with gate scales (see [`with_gate_scales`]).
-type Scaled<'a> = &'a dyn Fn(&ArrayD<f32>, &[f32], &[f32]) -> ArrayD<f32>;
-
 /// With `dropout` alone, each sample keeps or drops each input feature for every step, and all
 /// gates share the mask: its training output is the inference output on x ⊙ m for one
 /// m ∈ {0, 2}^features. About half the features are dropped, and inference uses no mask.
 #[test]
 fn input_dropout_is_one_mask_per_sample_shared_by_the_gates_and_steps() {
+    check_one_input_mask("SimpleRnn", SimpleRnn::new(2).dropout(0.5), 1);
+    check_one_input_mask("Lstm", Lstm::new(2).dropout(0.5), 4);
+    check_one_input_mask("Gru", Gru::new(2).dropout(0.5), 3);
+}
+
+/// The check of the test above for one layer with `gates` gates.
+fn check_one_input_mask<L: Layer + Clone>(what: &str, layer: L, gates: usize) {
     let (batch, steps, features) = (96, 6, 2);
     let x = uniform(&[batch, steps, features], -1.0, 1.0, 3);
-    for (what, layer) in each_layer(2, |k| k.dropout(0.5, 0.0)) {
-        let gates = layer.gates();
-        layer.with_built(steps, features, 11, |forward, scaled| {
-            let inference = forward(&x, false);
-            assert_eq!(inference, scaled(&x, &vec![1.0; gates], &vec![1.0; gates]));
-            let training = forward(&x, true);
-            let masks = combinations(features, 2.0);
-            let references: Vec<ArrayD<f32>> = masks
-                .iter()
-                .map(|m| {
-                    let mut dropped = x.clone();
-                    for (f, &keep) in m.iter().enumerate() {
-                        dropped.slice_mut(s![.., .., f]).mapv_inplace(|v| v * keep);
-                    }
-                    forward(&dropped, false)
-                })
-                .collect();
-            let found = matches(&training, &references);
-            let mut dropped = 0;
-            let mut seen = vec![false; masks.len()];
-            for (i, index) in found.iter().enumerate() {
-                let index = index.unwrap_or_else(|| {
-                    panic!("{what}: sample {i} matches no mask kept for every step")
-                });
-                seen[index] = true;
-                dropped += masks[index].iter().filter(|&&m| m == 0.0).count();
+    let mut layer = built_with_random_biases(layer, "rnn", &[steps, features], 11);
+    let reference = layer.clone();
+    let mut forward =
+        |x: &ArrayD<f32>, training| layer.forward(x.view(), None, training).expect("forward");
+    let inference = forward(&x, false);
+    assert_eq!(inference, with_gate_scales(&reference, &x, &vec![1.0; gates], &vec![1.0; gates]));
+    let training = forward(&x, true);
+    let masks = combinations(features, 2.0);
+    let references: Vec<ArrayD<f32>> = masks
+        .iter()
+        .map(|m| {
+            let mut dropped = x.clone();
+            for (f, &keep) in m.iter().enumerate() {
+                dropped.slice_mut(s![.., .., f]).mapv_inplace(|v| v * keep);
             }
-            let fraction = dropped as f64 / (batch * features) as f64;
-            assert!((0.35..=0.65).contains(&fraction), "{what}: dropped {fraction} of features");
-            assert!(seen.iter().all(|&s| s), "{what}: some mask never drawn in {batch} samples");
-            // The same layer in inference mode is unchanged by the training passes.
-            assert_eq!(forward(&x, false), inference, "{what}: inference depends on dropout");
-        });
+            forward(&dropped, false)
+        })
+        .collect();
+    let found = matches(&training, &references);
+    let mut dropped = 0;
+    let mut seen = vec![false; masks.len()];
+    for (i, index) in found.iter().enumerate() {
+        let index = index
+            .unwrap_or_else(|| panic!("{what}: sample {i} matches no mask kept for every step"));
+        seen[index] = true;
+        dropped += masks[index].iter().filter(|&&m| m == 0.0).count();
     }
+    let fraction = dropped as f64 / (batch * features) as f64;
+    assert!((0.35..=0.65).contains(&fraction), "{what}: dropped {fraction} of features");
+    assert!(seen.iter().all(|&s| s), "{what}: some mask never drawn in {batch} samples");
+    // The same layer in inference mode is unchanged by the training passes.
+    assert_eq!(forward(&x, false), inference, "{what}: inference depends on dropout");
 }
 
 /// With `recurrent_dropout` too, every gate has its own input and state masks (Keras 3's
@@ -202,28 +124,32 @@ fn input_dropout_is_one_mask_per_sample_shared_by_the_gates_and_steps() {
 /// by r_g ∈ {0, 1/(1 − 0.5)}, the same for every step; and the gates' masks do differ.
 #[test]
 fn recurrent_dropout_draws_a_mask_per_gate_for_the_input_and_the_state() {
+    check_masks_per_gate("SimpleRnn", SimpleRnn::new(1).dropout(0.3).recurrent_dropout(0.5), 1);
+    check_masks_per_gate("Lstm", Lstm::new(1).dropout(0.3).recurrent_dropout(0.5), 4);
+    check_masks_per_gate("Gru", Gru::new(1).dropout(0.3).recurrent_dropout(0.5), 3);
+}
+
+/// The check of the test above for one layer with `gates` gates.
+fn check_masks_per_gate<L: Layer + Clone>(what: &str, layer: L, gates: usize) {
     let (batch, steps) = (64, 6);
     let x = uniform(&[batch, steps, 1], -1.5, 1.5, 5);
-    for (what, layer) in each_layer(1, |k| k.dropout(0.3, 0.5)) {
-        let gates = layer.gates();
-        layer.with_built(steps, 1, 21, |forward, scaled| {
-            let training = forward(&x, true);
-            let (inputs, states) = (combinations(gates, 1.0 / 0.7), combinations(gates, 2.0));
-            let pairs: Vec<(&Vec<f32>, &Vec<f32>)> =
-                inputs.iter().flat_map(|m| states.iter().map(move |r| (m, r))).collect();
-            let references: Vec<ArrayD<f32>> =
-                pairs.iter().map(|(m, r)| scaled(&x, m, r)).collect();
-            let found = matches(&training, &references);
-            let mut gates_differ = false;
-            for (i, index) in found.iter().enumerate() {
-                let (m, r) = pairs[index.unwrap_or_else(|| {
-                    panic!("{what}: sample {i} matches no per-gate masks kept for every step")
-                })];
-                gates_differ |= m.iter().any(|&v| v != m[0]) || r.iter().any(|&v| v != r[0]);
-            }
-            assert!(gates > 1 && gates_differ || gates == 1, "{what}: the gates share one mask");
-        });
+    let mut layer = built_with_random_biases(layer, "rnn", &[steps, 1], 21);
+    let reference = layer.clone();
+    let training = layer.forward(x.view(), None, true).expect("forward");
+    let (inputs, states) = (combinations(gates, 1.0 / 0.7), combinations(gates, 2.0));
+    let pairs: Vec<(&Vec<f32>, &Vec<f32>)> =
+        inputs.iter().flat_map(|m| states.iter().map(move |r| (m, r))).collect();
+    let references: Vec<ArrayD<f32>> =
+        pairs.iter().map(|(m, r)| with_gate_scales(&reference, &x, m, r)).collect();
+    let found = matches(&training, &references);
+    let mut gates_differ = false;
+    for (i, index) in found.iter().enumerate() {
+        let (m, r) = pairs[index.unwrap_or_else(|| {
+            panic!("{what}: sample {i} matches no per-gate masks kept for every step")
+        })];
+        gates_differ |= m.iter().any(|&v| v != m[0]) || r.iter().any(|&v| v != r[0]);
     }
+    assert!(gates > 1 && gates_differ || gates == 1, "{what}: the gates share one mask");
 }
 
 /// Gradients through the masks match central differences of the training-mode output, for the
@@ -257,9 +183,30 @@ fn gradients_through_dropout_match_finite_differences() {
             };
         }
         let results = [
-            ("SimpleRnn", check(built(configured!(SimpleRnn), steps, features, 31), &x, mask)),
-            ("Lstm", check(built(configured!(Lstm), steps, features, 32), &x, mask)),
-            ("Gru", check(built(configured!(Gru), steps, features, 33), &x, mask)),
+            (
+                "SimpleRnn",
+                check(
+                    built_with_random_biases(configured!(SimpleRnn), "rnn", &[steps, features], 31),
+                    &x,
+                    mask,
+                ),
+            ),
+            (
+                "Lstm",
+                check(
+                    built_with_random_biases(configured!(Lstm), "rnn", &[steps, features], 32),
+                    &x,
+                    mask,
+                ),
+            ),
+            (
+                "Gru",
+                check(
+                    built_with_random_biases(configured!(Gru), "rnn", &[steps, features], 33),
+                    &x,
+                    mask,
+                ),
+            ),
         ];
         for (what, (report, dropped)) in results {
             assert!(dropped, "{what}, case {case}: the masks changed nothing");

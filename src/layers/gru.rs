@@ -67,19 +67,6 @@ impl Gru {
         Gru { rnn: Rnn::new(units, cell) }
     }
 
-    /// Returns every state h_0..h_T (many-to-many) instead of only the last (many-to-one).
-    /// Default: `false`.
-    pub fn return_sequences(mut self, return_sequences: bool) -> Self {
-        self.rnn.return_sequences = return_sequences;
-        self
-    }
-
-    /// Reads the sequence from its last step to its first. Default: `false`.
-    pub fn go_backwards(mut self, go_backwards: bool) -> Self {
-        self.rnn.go_backwards = go_backwards;
-        self
-    }
-
     /// The activation `act` of the candidate h̃. Default: [`Activation::Tanh`].
     pub fn activation(mut self, activation: Activation) -> Self {
         self.rnn.cell.activation = activation;
@@ -89,18 +76,6 @@ impl Gru {
     /// The activation σ of the update and reset gates. Default: [`Activation::Sigmoid`].
     pub fn recurrent_activation(mut self, recurrent_activation: Activation) -> Self {
         self.rnn.cell.recurrent_activation = recurrent_activation;
-        self
-    }
-
-    /// Whether the gates add the biases b_in and b_rec. Default: `true`.
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.rnn.use_bias = use_bias;
-        self
-    }
-
-    /// Whether the optimizer updates the weights. Default: `true`.
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.rnn.trainable = trainable;
         self
     }
 }

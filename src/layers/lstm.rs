@@ -71,19 +71,6 @@ impl Lstm {
         Lstm { rnn: Rnn::new(units, cell) }
     }
 
-    /// Returns every state h_0..h_T (many-to-many) instead of only the last (many-to-one).
-    /// Default: `false`.
-    pub fn return_sequences(mut self, return_sequences: bool) -> Self {
-        self.rnn.return_sequences = return_sequences;
-        self
-    }
-
-    /// Reads the sequence from its last step to its first. Default: `false`.
-    pub fn go_backwards(mut self, go_backwards: bool) -> Self {
-        self.rnn.go_backwards = go_backwards;
-        self
-    }
-
     /// The activation `act` of the candidate g and of the cell in h_t = o ⊙ act(c_t).
     /// Default: [`Activation::Tanh`].
     pub fn activation(mut self, activation: Activation) -> Self {
@@ -98,22 +85,10 @@ impl Lstm {
         self
     }
 
-    /// Whether the gates add a bias `b`. Default: `true`.
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.rnn.use_bias = use_bias;
-        self
-    }
-
     /// Whether the forget gate's bias starts at 1 rather than 0 (Jozefowicz et al., 2015), so
     /// that the cell remembers by default. Default: `true`.
     pub fn unit_forget_bias(mut self, unit_forget_bias: bool) -> Self {
         self.rnn.cell.unit_forget_bias = unit_forget_bias;
-        self
-    }
-
-    /// Whether the optimizer updates the weights. Default: `true`.
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.rnn.trainable = trainable;
         self
     }
 }

@@ -60,14 +60,6 @@ pub(crate) struct Rnn<C> {
     cache: Option<RnnCache>,
 }
 
-/// What the loop reads: the input sequences `(batch, steps, features)`, row-major, or folded
-/// table rows (see [`Rnn::forward_folded`]).
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    Features(&'a [f32]),
-    Folded { rows: &'a [usize], table: &'a [f32] },
-}
-
 /// What `forward` keeps for `backward`, and the buffers the next call reuses.
 #[derive(Clone, Debug)]
 struct RnnCache {
@@ -210,7 +202,7 @@ impl<C: Cell> Rnn<C> {
             input.as_standard_layout()
         };
         let output = match input.as_slice() {
-            Some(x) => self.run(&mut cache, &weights, Source::Features(x), mask, training),
+            Some(x) => self.run(&mut cache, &weights, ChunkInput::Features(x), mask, training),
             None => Err(not_built(&self.name)),
         };
         drop(input);
@@ -279,7 +271,8 @@ impl<C: Cell> Rnn<C> {
                 .collect()
         });
         let rows = reordered_rows.as_deref().unwrap_or(rows);
-        let output = self.run(&mut cache, &weights, Source::Folded { rows, table }, mask, false);
+        let input = ChunkInput::Folded { rows, table };
+        let output = self.run(&mut cache, &weights, input, mask, false);
         let output = output.map(|output| restore_order(output, order.as_deref()));
         cache.order = order;
         self.finish(cache, mask, false);
@@ -365,12 +358,13 @@ impl<C: Cell> Rnn<C> {
         Ok((weights, cache))
     }
 
-    /// Runs the recurrence of every chunk on `source` and returns the layer's output.
+    /// Runs the recurrence of every chunk on its samples of `input` and returns the layer's
+    /// output.
     fn run(
         &mut self,
         cache: &mut RnnCache,
         weights: &Packed,
-        source: Source<'_>,
+        input: ChunkInput<'_>,
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
@@ -395,14 +389,7 @@ impl<C: Cell> Rnn<C> {
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let rows = index * CHUNK..index * CHUNK + chunk.rows();
             let masks = if training { dropout.rows(rows.clone()) } else { ChunkDropout::NONE };
-            let input = match source {
-                Source::Features(x) => ChunkInput::Features(
-                    &x[rows.start * steps * features..rows.end * steps * features],
-                ),
-                Source::Folded { rows: ids, table } => {
-                    ChunkInput::Folded { rows: &ids[rows.start * steps..rows.end * steps], table }
-                }
-            };
+            let input = input.samples(rows.clone(), steps, features);
             let mask = mask.map(|m| m.slice(s![rows, ..]));
             let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
             chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks);
@@ -551,11 +538,42 @@ pub(crate) fn folding(layer: &mut dyn std::any::Any) -> Option<&mut dyn FoldsLoo
     }
 }
 
-/// Implements [`Layer`](crate::layers::Layer) and [`Recurrent`], and the dropout options, for a
+/// Implements [`Layer`](crate::layers::Layer) and [`Recurrent`], and the options every recurrent
+/// layer shares (`return_sequences`, `go_backwards`, `use_bias`, `trainable`, dropout), for a
 /// layer type whose field `rnn` is an [`Rnn`], whose `class_name` is its cell's.
 macro_rules! recurrent_layer {
     ($layer:ty) => {
         impl $layer {
+            /// Returns every state h_0..h_T (many-to-many) instead of only the last
+            /// (many-to-one). Default: `false`.
+            pub fn return_sequences(mut self, return_sequences: bool) -> Self {
+                self.rnn.return_sequences = return_sequences;
+                self
+            }
+
+            /// Reads the sequence from its last step to its first. Default: `false`.
+            ///
+            /// As in Keras, with `return_sequences` the states come out in reading order (the
+            /// state after the last input step first), and an input mask is passed on
+            /// unreversed: Keras' behaviour, kept so that models ported from Keras give the same
+            /// numbers.
+            pub fn go_backwards(mut self, go_backwards: bool) -> Self {
+                self.rnn.go_backwards = go_backwards;
+                self
+            }
+
+            /// Whether the layer adds its bias (Keras' `use_bias`). Default: `true`.
+            pub fn use_bias(mut self, use_bias: bool) -> Self {
+                self.rnn.use_bias = use_bias;
+                self
+            }
+
+            /// Whether the optimizer updates the weights. Default: `true`.
+            pub fn trainable(mut self, trainable: bool) -> Self {
+                self.rnn.trainable = trainable;
+                self
+            }
+
             /// Fraction of the input features dropped while training (Keras' `dropout`).
             /// Default: 0.
             ///

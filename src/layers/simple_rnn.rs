@@ -55,38 +55,9 @@ impl SimpleRnn {
         SimpleRnn { rnn: Rnn::new(units, SimpleRnnCell { activation: Activation::Tanh }) }
     }
 
-    /// Returns every state h_0..h_T (many-to-many) instead of only the last (many-to-one).
-    /// Default: `false`.
-    pub fn return_sequences(mut self, return_sequences: bool) -> Self {
-        self.rnn.return_sequences = return_sequences;
-        self
-    }
-
     /// The activation `act` of the update. Default: [`Activation::Tanh`].
     pub fn activation(mut self, activation: Activation) -> Self {
         self.rnn.cell.activation = activation;
-        self
-    }
-
-    /// Whether the update adds a bias `b`. Default: `true`.
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.rnn.use_bias = use_bias;
-        self
-    }
-
-    /// Reads the sequence from its last step to its first. Default: `false`.
-    ///
-    /// As in Keras, with `return_sequences` the states come out in reading order (the state
-    /// after the last input step first), and an input mask is passed on unreversed: Keras'
-    /// behaviour, kept so that models ported from Keras give the same numbers.
-    pub fn go_backwards(mut self, go_backwards: bool) -> Self {
-        self.rnn.go_backwards = go_backwards;
-        self
-    }
-
-    /// Whether the optimizer updates the weights. Default: `true`.
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.rnn.trainable = trainable;
         self
     }
 }

@@ -469,3 +469,40 @@ pub fn check_model_gradients(
     model.set_weights(original).expect("restore weights");
     comparer.finish(&format!("model through {}", loss.keras_name()))
 }
+
+/// Names and builds `layer` for per-sample `shape` with a generator seeded by `seed`, then gives
+/// every bias (every weight whose name ends in `bias`) random values from U(−0.5, 0.5), so that
+/// checks do not run at the zero initial biases.
+pub fn built_with_random_biases<L: Layer>(
+    mut layer: L,
+    name: &str,
+    shape: &[usize],
+    seed: u64,
+) -> L {
+    layer.set_name(name.to_string());
+    layer.build(shape, &mut StdRng::seed_from_u64(seed)).expect("layer builds");
+    let weights: Vec<ArrayD<f32>> = layer
+        .params()
+        .iter()
+        .zip(0..)
+        .map(|(p, i)| {
+            if p.name().ends_with("bias") {
+                uniform(p.value.shape(), -0.5, 0.5, seed.wrapping_add(100 + i))
+            } else {
+                p.value.clone()
+            }
+        })
+        .collect();
+    layer.set_weights(weights).expect("same shapes");
+    layer
+}
+
+/// A `(3, 5)` mask with the first and last steps masked in every sample (leading masked steps
+/// in either reading order), holes in between, and one sample fully masked.
+pub fn mask_all_edges_and_empty_sample() -> Mask {
+    ndarray::arr2(&[
+        [false, true, false, true, false],
+        [false, true, true, true, false],
+        [false, false, false, false, false],
+    ])
+}

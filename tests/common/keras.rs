@@ -2,6 +2,7 @@
 //! `tests/fixtures/generate_keras_fixtures.py`, and rebuilds its models in rnnkit.
 
 use ndarray::{ArrayD, IxDyn};
+use rnnkit::model::Summary;
 use rnnkit::prelude::*;
 use serde_json::Value;
 
@@ -234,4 +235,30 @@ pub fn compile(model: &mut Sequential, case: &Value) {
 pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
     a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Asserts that `summary` is the one Keras printed for the fixture `case`: the parameter
+/// counts, every row (name, class, output shape, parameters) and the table's text.
+pub fn assert_summary_matches(summary: &Summary, case: &Value) {
+    let name = case["name"].as_str().unwrap();
+    assert_eq!(summary.total_params() as u64, case["total"].as_u64().unwrap(), "{name}");
+    assert_eq!(summary.trainable_params() as u64, case["trainable"].as_u64().unwrap(), "{name}");
+    assert_eq!(
+        summary.non_trainable_params() as u64,
+        case["non_trainable"].as_u64().unwrap(),
+        "{name}"
+    );
+    let expected_layers = case["layers"].as_array().unwrap();
+    assert_eq!(summary.layers().len(), expected_layers.len(), "{name}");
+    for (row, expected) in summary.layers().iter().zip(expected_layers) {
+        assert_eq!(row.name, expected["name"].as_str().unwrap(), "{name}");
+        assert_eq!(row.class_name, expected["class"].as_str().unwrap(), "{name}");
+        assert_eq!(row.params as u64, expected["params"].as_u64().unwrap(), "{name}");
+        let shape: Vec<usize> = expected["output_shape"].as_array().unwrap()[1..]
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(row.output_shape, shape, "{name}");
+    }
+    assert_eq!(summary.to_string().trim_end(), case["text"].as_str().unwrap().trim_end(), "{name}");
 }

@@ -30,15 +30,31 @@ fn padded(len: usize) -> usize {
     len + 16
 }
 
-/// What a chunk's steps read.
+/// What the steps read, for a batch or for a chunk of its samples.
 #[derive(Clone, Copy)]
 pub(super) enum ChunkInput<'a> {
-    /// The input sequences `(rows, steps, features)`.
+    /// The input sequences `(samples, steps, features)`.
     Features(&'a [f32]),
-    /// For inference after an `Embedding`: the table row of each id `(rows, steps)`, and the
+    /// For inference after an `Embedding`: the table row of each id `(samples, steps)`, and the
     /// table folded into the input projection, `(input_dim, GATES·units)`: bias + E_v·W_g for
     /// row v and gate g, the values [`Chunk::project`] would compute for that row's vector.
     Folded { rows: &'a [usize], table: &'a [f32] },
+}
+
+impl<'a> ChunkInput<'a> {
+    /// The part of a batch's input that belongs to its samples `samples`.
+    pub(super) fn samples(self, samples: Range<usize>, steps: usize, features: usize) -> Self {
+        match self {
+            ChunkInput::Features(x) => {
+                let per_sample = steps * features;
+                ChunkInput::Features(&x[samples.start * per_sample..samples.end * per_sample])
+            }
+            ChunkInput::Folded { rows, table } => ChunkInput::Folded {
+                rows: &rows[samples.start * steps..samples.end * steps],
+                table,
+            },
+        }
+    }
 }
 
 /// Where a chunk's steps sit in time and in the state buffer.
