@@ -2,9 +2,11 @@
 //!
 //! h_t = act(x_t·W + h_{t−1}·U + b), h_{−1} = 0, with `W = kernel (input_dim, units)`,
 //! `U = recurrent_kernel (units, units)` and `b = bias (units)`: units·(units + input_dim) + units
-//! parameters. The loop (chunks, masks, BPTT) is `recurrent.rs`'s; this file holds the step.
+//! parameters. The loop (chunks, masks, BPTT) is `recurrent.rs`'s; the step is
+//! `recurrent/cells/simple_rnn.rs`'s.
 
-use super::recurrent::{activate, derive, recurrent_layer, Cell, Rnn};
+use super::recurrent::cells::SimpleRnnCell;
+use super::recurrent::{recurrent_layer, Rnn};
 use crate::activations::Activation;
 
 /// A fully-connected recurrent layer, as Keras' `SimpleRNN`.
@@ -42,12 +44,6 @@ pub struct SimpleRnn {
     rnn: Rnn<SimpleRnnCell>,
 }
 
-/// The step h_t = act(z_t), z_t = x_t·W + b + h_{t−1}·U.
-#[derive(Clone, Debug)]
-pub(crate) struct SimpleRnnCell {
-    activation: Activation,
-}
-
 impl SimpleRnn {
     /// A recurrent layer with `units` state values. Defaults as Keras: tanh activation, bias on,
     /// `return_sequences` and `go_backwards` off, weights glorot_uniform / orthogonal / zeros.
@@ -59,49 +55,6 @@ impl SimpleRnn {
     pub fn activation(mut self, activation: Activation) -> Self {
         self.rnn.cell.activation = activation;
         self
-    }
-}
-
-/// One block per step: z_t on entry, h_t on exit; the gradient block is dL/dz_t.
-impl Cell for SimpleRnnCell {
-    const CLASS_NAME: &'static str = "SimpleRNN";
-    const GATES: usize = 1;
-    const STEP_BLOCKS: usize = 1;
-    const RECURRENT_INTO: &'static [usize] = &[0];
-    const GRAD_BLOCKS: usize = 1;
-    const INPUT_GRAD: usize = 0;
-    const RECURRENT_GRAD: &'static [usize] = &[0];
-    const CARRY: bool = false;
-    const RECURRENT_BIAS: bool = false;
-
-    fn forward(
-        &self,
-        units: usize,
-        step: &mut [f32],
-        _h_prev: &[f32],
-        _c_prev: &[f32],
-        h: &mut [f32],
-        _c: &mut [f32],
-    ) {
-        activate(self.activation, step, units);
-        h.copy_from_slice(step);
-    }
-
-    fn backward(
-        &self,
-        units: usize,
-        _step: &[f32],
-        _h_prev: &[f32],
-        _c_prev: &[f32],
-        h: &[f32],
-        dh: &mut [f32],
-        _dc: &mut [f32],
-        grad: &mut [f32],
-    ) {
-        // dz_t = dh_t ⊙ act'(z_t), written through h_t; all of dh_{t−1} goes through U.
-        grad.copy_from_slice(dh);
-        derive(self.activation, h, grad, units);
-        dh.fill(0.0);
     }
 }
 
