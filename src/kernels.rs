@@ -2,6 +2,10 @@
 //! and once with AVX2 + FMA, chosen at run time. The step of a recurrence is a
 //! `(rows × units) · (units × units)` product, too small for a general GEMM's packing to pay off.
 
+mod denormals;
+
+pub(crate) use denormals::FlushDenormals;
+
 /// Declares `$name(args)` that runs `$body` with AVX2 + FMA when the CPU has them, and as
 /// baseline code otherwise. Inside the body, `fma(a, b, c)` is a·b + c (fused when possible).
 macro_rules! dispatch {

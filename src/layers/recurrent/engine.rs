@@ -5,7 +5,7 @@ use super::dropout::{ChunkDropout, DropoutMasks};
 use super::steps::{Chunk, ChunkInput, CHUNK};
 use super::weights::{ChunkGradients, Packed};
 use super::{Cell, Rnn};
-use crate::kernels;
+use crate::kernels::{self, FlushDenormals};
 use crate::layers::{not_built, Mask};
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
@@ -39,6 +39,7 @@ impl<C: Cell> Rnn<C> {
         if self.weights.is_empty() {
             return Err(not_built(&self.name));
         }
+        let _flush = FlushDenormals::new();
         expect_batch_of(&self.name, &self.input_shape, input.shape())?;
         let input = input.into_dimensionality::<Ix3>().map_err(|_| not_built(&self.name))?;
         let (batch, steps, features) = input.dim();
@@ -114,6 +115,7 @@ impl<C: Cell> Rnn<C> {
         if self.weights.is_empty() {
             return Err(not_built(&self.name));
         }
+        let _flush = FlushDenormals::new();
         let features = self.input_shape.get(1).copied().unwrap_or(0);
         expect_batch_of(&self.name, &self.input_shape, &[batch, steps, features])?;
         let table_rows = table.len() / (C::GATES * self.units);
@@ -156,6 +158,7 @@ impl<C: Cell> Rnn<C> {
         if self.weights.is_empty() {
             return Err(not_built(&self.name));
         }
+        let _flush = FlushDenormals::new();
         let (input_dim, features) = table.dim();
         let weights = Packed::new::<C>(&self.name, &self.weights, features, self.units)?;
         let table = table.as_standard_layout();
@@ -166,6 +169,7 @@ impl<C: Cell> Rnn<C> {
         const ROWS: usize = 256;
         folded.par_chunks_mut(ROWS * width).zip(table.par_chunks(ROWS * features)).for_each(
             |(out, rows)| {
+                let _flush = FlushDenormals::new();
                 for row in out.chunks_exact_mut(width) {
                     row.copy_from_slice(&weights.step_init[..width]);
                 }
@@ -252,6 +256,7 @@ impl<C: Cell> Rnn<C> {
             cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), CHUNK)).collect();
         let this = &*self;
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
+            let _flush = FlushDenormals::new();
             let rows = index * CHUNK..index * CHUNK + chunk.rows();
             let masks = if training { dropout.rows(rows.clone()) } else { ChunkDropout::NONE };
             let input = input.samples(rows.clone(), steps, features);
@@ -283,6 +288,7 @@ impl<C: Cell> Rnn<C> {
                 return Err(Error::NoForwardCache(self.name.clone()));
             }
         };
+        let _flush = FlushDenormals::new();
         let result = self.backward_with(&mut cache, grad_output, input_grad);
         self.cache = Some(cache);
         result
@@ -329,6 +335,7 @@ impl<C: Cell> Rnn<C> {
         let partials: Vec<Option<ChunkGradients>> = work
             .par_iter_mut()
             .map(|(index, (((chunk, x), grad), d_input))| {
+                let _flush = FlushDenormals::new();
                 let rows = *index * CHUNK..*index * CHUNK + x.len_of(Axis(0));
                 let masks = dropout.rows(rows.clone());
                 let mask = mask.map(|m| m.slice(s![rows, ..]));
