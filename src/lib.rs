@@ -214,6 +214,7 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod optimizers;
+pub mod param;
 mod plot;
 pub mod prelude;
 mod saving;

@@ -1,7 +1,7 @@
 //! Losses: their value and their gradient, reduced as Keras' `sum_over_batch_size`.
 
 use crate::activations::{sigmoid, Activation};
-use crate::layers::Mask;
+use crate::param::Mask;
 use crate::shape::array_shape;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, Zip};

@@ -6,7 +6,7 @@ mod common;
 use ndarray::{arr1, arr2, Array2, Array3, ArrayD, IxDyn};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rnnkit::layers::{Layer, Mask};
+use rnnkit::layers::{Layer, Mask, OutputHead};
 use rnnkit::prelude::*;
 use rnnkit::Error;
 

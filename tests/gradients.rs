@@ -11,7 +11,7 @@ use common::grad::{
 };
 use ndarray::{arr1, arr2, Array2, Array3, ArrayD, Axis, IxDyn};
 use rand::rngs::StdRng;
-use rnnkit::layers::{Layer, Mask};
+use rnnkit::layers::{Layer, Mask, OutputHead};
 use rnnkit::prelude::*;
 
 const BATCH: usize = 3;
@@ -300,7 +300,7 @@ fn dense_case(activation: Activation, shape: &[usize]) -> (Dense, ArrayD<f32>) {
             return (layer, input);
         }
         layer.forward(input.view(), None, true).unwrap();
-        let logits = layer.last_logits().expect("Dense keeps its logits");
+        let logits = layer.logits().expect("Dense keeps its logits");
         let closest = logits.iter().fold(f32::INFINITY, |m, v| m.min(v.abs()));
         let active = logits.iter().filter(|&&v| v > 0.0).count();
         if closest > 2.0 * RELU_TOL.eps && active > 0 && active < logits.len() {
@@ -585,17 +585,14 @@ fn harness_reports_a_wrong_gradient() {
         fn class_name(&self) -> &'static str {
             "Dense"
         }
-        fn name(&self) -> &str {
-            self.0.name()
+        fn base(&self) -> &rnnkit::layers::LayerBase {
+            self.0.base()
         }
-        fn set_name(&mut self, name: String) {
-            self.0.set_name(name);
+        fn base_mut(&mut self) -> &mut rnnkit::layers::LayerBase {
+            self.0.base_mut()
         }
         fn build(&mut self, shape: &[usize], rng: &mut StdRng) -> rnnkit::Result<Vec<usize>> {
             self.0.build(shape, rng)
-        }
-        fn output_shape(&self) -> Option<&[usize]> {
-            self.0.output_shape()
         }
         fn forward(
             &mut self,
@@ -623,10 +620,6 @@ fn harness_reports_a_wrong_gradient() {
         fn params_mut(&mut self) -> Vec<&mut rnnkit::layers::Param> {
             self.0.params_mut()
         }
-        fn is_trainable(&self) -> bool {
-            true
-        }
-        fn set_trainable(&mut self, _: bool) {}
     }
     let mut layer = build(Broken(Dense::new(UNITS)), "dense", &[FEATURES], 1);
     check_layer_gradients(&mut layer, uniform(&[BATCH, FEATURES], -1.0, 1.0, 2), None, Tol::LAYER);

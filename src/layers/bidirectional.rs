@@ -1,7 +1,7 @@
 //! `Bidirectional`: a recurrent layer run forwards and, as a copy, backwards, the two outputs
 //! merged, as Keras' `Bidirectional` (keras/src/layers/rnn/bidirectional.py).
 
-use super::{not_built, snake_case, Layer, Mask, Param, Recurrent};
+use super::{snake_case, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
 use crate::shape::array_shape;
 use crate::{Error, Result};
 use ndarray::{s, ArrayD, ArrayViewD, Axis, Slice, Zip};
@@ -62,14 +62,12 @@ pub enum MergeMode {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Bidirectional<L> {
-    name: String,
+    base: LayerBase,
     /// The wrapped layer's name stem (`lstm`), for the inner layers' names.
     stem: String,
     forward_layer: L,
     backward_layer: L,
     merge_mode: MergeMode,
-    trainable: bool,
-    output_shape: Vec<usize>,
     cache: Option<BidirectionalCache>,
 }
 
@@ -92,14 +90,14 @@ impl<L: Recurrent> Bidirectional<L> {
             "" => snake_case(layer.class_name()),
             name => name.to_string(),
         };
+        let mut base = LayerBase::new();
+        base.set_trainable(layer.is_trainable());
         let mut wrapper = Bidirectional {
-            name: String::new(),
+            base,
             stem,
             backward_layer: layer.reversed(),
-            trainable: layer.is_trainable(),
             forward_layer: layer,
             merge_mode: MergeMode::Concat,
-            output_shape: Vec::new(),
             cache: None,
         };
         wrapper.name_inner_layers();
@@ -115,14 +113,15 @@ impl<L: Recurrent> Bidirectional<L> {
     /// Whether the optimizer updates the weights of both directions. Default: the wrapped
     /// layer's setting.
     pub fn trainable(mut self, trainable: bool) -> Self {
-        self.set_trainable(trainable);
+        self.base.set_trainable(trainable);
         self
     }
 
     /// Names the inner layers as Keras does (`forward_lstm`, `backward_lstm`), under the
-    /// wrapper's name when it has one.
+    /// wrapper's name when it has one (at `new` and at `build`, after a model has named it).
     fn name_inner_layers(&mut self) {
-        let prefix = if self.name.is_empty() { String::new() } else { format!("{}/", self.name) };
+        let name = self.base.name();
+        let prefix = if name.is_empty() { String::new() } else { format!("{name}/") };
         self.forward_layer.set_name(format!("{prefix}forward_{}", self.stem));
         self.backward_layer.set_name(format!("{prefix}backward_{}", self.stem));
     }
@@ -162,13 +161,12 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
         "Bidirectional"
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn base(&self) -> &LayerBase {
+        &self.base
     }
 
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-        self.name_inner_layers();
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
     }
 
     fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
@@ -178,12 +176,13 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
                 format!(
                     "false for the layer Bidirectional '{}' wraps (its backward copy reads \
                      backwards; Keras requires the two directions to differ)",
-                    self.name
+                    self.base.name
                 ),
                 true,
             ));
         }
         self.cache = None;
+        self.name_inner_layers();
         let mut shape = self.forward_layer.build(input_shape, rng)?;
         self.backward_layer.build(input_shape, rng)?;
         // Weight names unique within the wrapper (`forward_layer/kernel`, ...), as a saved
@@ -203,12 +202,7 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
                 *last *= 2;
             }
         }
-        self.output_shape = shape.clone();
-        Ok(shape)
-    }
-
-    fn output_shape(&self) -> Option<&[usize]> {
-        self.forward_layer.output_shape().map(|_| self.output_shape.as_slice())
+        Ok(self.base.built(input_shape, shape))
     }
 
     fn forward(
@@ -217,9 +211,7 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
-        if self.output_shape().is_none() {
-            return Err(not_built(&self.name));
-        }
+        self.base.built_input()?;
         self.cache = None;
         let (forward_layer, backward_layer) = (&mut self.forward_layer, &mut self.backward_layer);
         let (forward, backward) = rayon::join(
@@ -277,10 +269,11 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let cache = self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let cache =
+            self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
         if grad_output.shape() != cache.output_shape.as_slice() {
             return Err(Error::ShapeMismatch {
-                layer: format!("{} (backward)", self.name),
+                layer: format!("{} (backward)", self.base.name),
                 expected: array_shape(&cache.output_shape),
                 found: array_shape(grad_output.shape()),
             });
@@ -300,7 +293,7 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
             (MergeMode::Mul, Some((y_forward, y_backward))) => {
                 (&grad_output * y_backward, &grad_output * y_forward)
             }
-            (MergeMode::Mul, None) => return Err(Error::NoForwardCache(self.name.clone())),
+            (MergeMode::Mul, None) => return Err(Error::NoForwardCache(self.base.name.clone())),
         };
         if let Some(mask) = &cache.mask {
             Self::zero_masked(&mut forward, mask);
@@ -334,15 +327,5 @@ impl<L: Recurrent> Layer for Bidirectional<L> {
         let mut params = self.forward_layer.params_mut();
         params.extend(self.backward_layer.params_mut());
         params
-    }
-
-    fn is_trainable(&self) -> bool {
-        self.trainable
-    }
-
-    fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
-        self.forward_layer.set_trainable(trainable);
-        self.backward_layer.set_trainable(trainable);
     }
 }

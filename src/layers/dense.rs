@@ -1,6 +1,6 @@
 //! `Dense`: a fully-connected layer on the last axis.
 
-use super::{not_built, Layer, Param};
+use super::{not_built, Layer, LayerBase, OutputHead, Param};
 use crate::activations::Activation;
 use crate::initializers;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
@@ -29,14 +29,11 @@ use rand::rngs::StdRng;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Dense {
-    name: String,
+    base: LayerBase,
     units: usize,
     activation: Activation,
     use_bias: bool,
-    trainable: bool,
     weights: Vec<Param>,
-    input_shape: Vec<usize>,
-    output_shape: Vec<usize>,
     cache: Option<DenseCache>,
     /// Pre-activation output of the last forward pass, in the output's shape, kept in inference
     /// too: the loss of `evaluate` reads it, as Keras computes cross-entropies from logits.
@@ -56,14 +53,11 @@ impl Dense {
     /// kernel glorot_uniform, bias zeros.
     pub fn new(units: usize) -> Self {
         Dense {
-            name: String::new(),
+            base: LayerBase::new(),
             units,
             activation: Activation::Linear,
             use_bias: true,
-            trainable: true,
             weights: Vec::new(),
-            input_shape: Vec::new(),
-            output_shape: Vec::new(),
             cache: None,
             logits: None,
         }
@@ -83,13 +77,13 @@ impl Dense {
 
     /// Whether the optimizer updates the weights. Default: `true`.
     pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
+        self.base.trainable = trainable;
         self
     }
 
     fn kernel(&self) -> Result<ArrayView2<'_, f32>> {
-        let kernel = self.weights.first().ok_or_else(|| not_built(&self.name))?;
-        kernel.value.view().into_dimensionality().map_err(|_| not_built(&self.name))
+        let kernel = self.weights.first().ok_or_else(|| not_built(&self.base.name))?;
+        kernel.value.view().into_dimensionality().map_err(|_| not_built(&self.base.name))
     }
 }
 
@@ -98,12 +92,12 @@ impl Layer for Dense {
         "Dense"
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn base(&self) -> &LayerBase {
+        &self.base
     }
 
-    fn set_name(&mut self, name: String) {
-        self.name = name;
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
     }
 
     fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
@@ -112,24 +106,19 @@ impl Layer for Dense {
         }
         let Some((&input_dim, leading)) = input_shape.split_last().filter(|(&d, _)| d > 0) else {
             return Err(Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: "(None, ..., features) with features > 0".into(),
                 found: keras_shape(input_shape),
             });
         };
-        initializers::check_sizes(&self.name, "units", &[&[input_dim, self.units]])?;
+        initializers::check_sizes(&self.base.name, "units", &[&[input_dim, self.units]])?;
         self.weights =
             vec![Param::new("kernel", initializers::glorot_uniform(input_dim, self.units, rng))];
         if self.use_bias {
             self.weights.push(Param::new("bias", initializers::zeros(&[self.units])));
         }
-        self.input_shape = input_shape.to_vec();
-        self.output_shape = leading.iter().copied().chain([self.units]).collect();
-        Ok(self.output_shape.clone())
-    }
-
-    fn output_shape(&self) -> Option<&[usize]> {
-        (!self.weights.is_empty()).then_some(self.output_shape.as_slice())
+        let output_shape = leading.iter().copied().chain([self.units]).collect();
+        Ok(self.base.built(input_shape, output_shape))
     }
 
     fn forward(
@@ -139,14 +128,14 @@ impl Layer for Dense {
         training: bool,
     ) -> Result<ArrayD<f32>> {
         let kernel = self.kernel()?;
-        expect_batch_of(&self.name, &self.input_shape, input.shape())?;
+        expect_batch_of(&self.base.name, &self.base.input_shape, input.shape())?;
         let (features, units) = kernel.dim();
         let rows = input.len() / features;
         let input = input.as_standard_layout();
         let flat = input
             .view()
             .into_shape_with_order((rows, features))
-            .map_err(|_| not_built(&self.name))?;
+            .map_err(|_| not_built(&self.base.name))?;
         let mut logits = Array2::<f32>::zeros((rows, units));
         general_mat_mul(1.0, &flat, &kernel, 0.0, &mut logits);
         if let Some(bias) = self.weights.get(1) {
@@ -161,7 +150,7 @@ impl Layer for Dense {
         let shaped = output
             .clone()
             .into_shape_with_order(IxDyn(&output_shape))
-            .map_err(|_| not_built(&self.name))?;
+            .map_err(|_| not_built(&self.base.name))?;
         // Logits in the output's shape, as the loss reads them along the last axis.
         self.logits = logits.into_shape_with_order(IxDyn(&output_shape)).ok();
         self.cache = training.then(|| DenseCache { input: flat.to_owned(), output, output_shape });
@@ -173,10 +162,11 @@ impl Layer for Dense {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let cache = self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let cache =
+            self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
         if grad_output.shape() != cache.output_shape.as_slice() {
             return Err(Error::ShapeMismatch {
-                layer: format!("{} (backward)", self.name),
+                layer: format!("{} (backward)", self.base.name),
                 expected: array_shape(&cache.output_shape),
                 found: array_shape(grad_output.shape()),
             });
@@ -185,16 +175,30 @@ impl Layer for Dense {
             .as_standard_layout()
             .into_owned()
             .into_shape_with_order(cache.output.raw_dim())
-            .map_err(|_| not_built(&self.name))?;
+            .map_err(|_| not_built(&self.base.name))?;
         self.activation.backward(cache.output.view().into_dyn(), grad.view_mut().into_dyn());
         self.backward_logits(grad.into_dyn().view(), input_grad)
     }
 
-    fn output_activation(&self) -> Activation {
+    fn params(&self) -> Vec<&Param> {
+        self.weights.iter().collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.weights.iter_mut().collect()
+    }
+
+    fn output_head(&mut self) -> Option<&mut dyn OutputHead> {
+        Some(self)
+    }
+}
+
+impl OutputHead for Dense {
+    fn activation(&self) -> Activation {
         self.activation
     }
 
-    fn last_logits(&self) -> Option<ArrayViewD<'_, f32>> {
+    fn logits(&self) -> Option<ArrayViewD<'_, f32>> {
         self.logits.as_ref().map(|logits| logits.view())
     }
 
@@ -203,11 +207,12 @@ impl Layer for Dense {
         grad_logits: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let cache = self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let cache =
+            self.cache.as_ref().ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
         let kernel = self.kernel()?;
         let rows_units = (cache.output.nrows(), cache.output.ncols());
         let dz = grad_logits.to_shape(rows_units).map_err(|_| Error::ShapeMismatch {
-            layer: format!("{} (backward)", self.name),
+            layer: format!("{} (backward)", self.base.name),
             expected: array_shape(cache.output.shape()),
             found: array_shape(grad_logits.shape()),
         })?;
@@ -231,25 +236,10 @@ impl Layer for Dense {
         }
         match d_input {
             Some(d) => Ok(Some(
-                d.into_shape_with_order(IxDyn(&input_shape)).map_err(|_| not_built(&self.name))?,
+                d.into_shape_with_order(IxDyn(&input_shape))
+                    .map_err(|_| not_built(&self.base.name))?,
             )),
             None => Ok(None),
         }
-    }
-
-    fn params(&self) -> Vec<&Param> {
-        self.weights.iter().collect()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.weights.iter_mut().collect()
-    }
-
-    fn is_trainable(&self) -> bool {
-        self.trainable
-    }
-
-    fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
     }
 }

@@ -1,6 +1,6 @@
 //! `Dropout`: zeroes a random fraction of its input while training.
 
-use super::{not_built, Layer, Mask, Param};
+use super::{not_built, Layer, LayerBase, Mask};
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
@@ -41,10 +41,9 @@ use rand::{Rng, RngCore, SeedableRng};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Dropout {
-    name: String,
+    base: LayerBase,
     rate: f32,
     seed: Option<u64>,
-    input_shape: Option<Vec<usize>>,
     rng: Option<StdRng>,
     /// Which values the last training-mode `forward` kept; reused between batches.
     keep: ArrayD<bool>,
@@ -68,10 +67,9 @@ impl Dropout {
     /// `[0, 1)`; it is checked when the layer is built.
     pub fn new(rate: f32) -> Self {
         Dropout {
-            name: String::new(),
+            base: LayerBase::new(),
             rate,
             seed: None,
-            input_shape: None,
             rng: None,
             keep: ArrayD::from_elem(IxDyn(&[0]), false),
             cached: None,
@@ -97,12 +95,12 @@ impl Layer for Dropout {
         "Dropout"
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn base(&self) -> &LayerBase {
+        &self.base
     }
 
-    fn set_name(&mut self, name: String) {
-        self.name = name;
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
     }
 
     fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
@@ -113,12 +111,7 @@ impl Layer for Dropout {
         // initial weights.
         let drawn = rng.gen::<u64>();
         self.rng = Some(StdRng::seed_from_u64(self.seed.unwrap_or(drawn)));
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(input_shape.to_vec())
-    }
-
-    fn output_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
+        Ok(self.base.built(input_shape, input_shape.to_vec()))
     }
 
     fn forward(
@@ -127,8 +120,7 @@ impl Layer for Dropout {
         _mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
-        let input_shape = self.input_shape.as_ref().ok_or_else(|| not_built(&self.name))?;
-        expect_batch_of(&self.name, input_shape, input.shape())?;
+        expect_batch_of(&self.base.name, self.base.built_input()?, input.shape())?;
         self.cached = None;
         if !training {
             return Ok(input.to_owned());
@@ -138,7 +130,7 @@ impl Layer for Dropout {
             self.cached = Some(Cached::Identity);
             return Ok(input.to_owned());
         }
-        let rng = self.rng.as_mut().ok_or_else(|| not_built(&self.name))?;
+        let rng = self.rng.as_mut().ok_or_else(|| not_built(&self.base.name))?;
         if self.keep.shape() != input.shape() {
             self.keep = ArrayD::from_elem(input.raw_dim(), false);
         }
@@ -161,10 +153,10 @@ impl Layer for Dropout {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let cached = self.cached.ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let cached = self.cached.ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
         if grad_output.shape() != self.cached_shape.as_slice() {
             return Err(Error::ShapeMismatch {
-                layer: format!("{} (backward)", self.name),
+                layer: format!("{} (backward)", self.base.name),
                 expected: array_shape(&self.cached_shape),
                 found: array_shape(grad_output.shape()),
             });
@@ -182,18 +174,4 @@ impl Layer for Dropout {
         }
         Ok(Some(grad))
     }
-
-    fn params(&self) -> Vec<&Param> {
-        Vec::new()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        Vec::new()
-    }
-
-    fn is_trainable(&self) -> bool {
-        true
-    }
-
-    fn set_trainable(&mut self, _trainable: bool) {}
 }

@@ -1,6 +1,6 @@
 //! `Embedding`: turns token ids into dense vectors by looking up rows of a table.
 
-use super::{not_built, Layer, Mask, Param};
+use super::{not_built, Layer, LayerBase, LookupTable, Mask, Param};
 use crate::initializers;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
@@ -42,15 +42,11 @@ const SCATTER_PARTS: usize = 4;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Embedding {
-    name: String,
+    base: LayerBase,
     input_dim: usize,
     output_dim: usize,
-    input_length: Option<usize>,
     mask_zero: bool,
-    trainable: bool,
     embeddings: Option<Param>,
-    output_shape: Vec<usize>,
-    input_shape: Vec<usize>,
     /// Row of the table read for each input position, kept for the backward scatter.
     cached_ids: Option<Vec<usize>>,
 }
@@ -60,15 +56,11 @@ impl Embedding {
     /// Weights are initialised uniformly in ±0.05 (Keras' `"uniform"`).
     pub fn new(input_dim: usize, output_dim: usize) -> Self {
         Embedding {
-            name: String::new(),
+            base: LayerBase::new(),
             input_dim,
             output_dim,
-            input_length: None,
             mask_zero: false,
-            trainable: true,
             embeddings: None,
-            output_shape: Vec::new(),
-            input_shape: Vec::new(),
             cached_ids: None,
         }
     }
@@ -76,7 +68,7 @@ impl Embedding {
     /// Declares the length of the input sequences, so a model starting with this layer builds
     /// itself (Keras 2's `input_length`). Default: none.
     pub fn input_length(mut self, steps: usize) -> Self {
-        self.input_length = Some(steps);
+        self.base.declare_input_shape(vec![steps]);
         self
     }
 
@@ -89,23 +81,8 @@ impl Embedding {
 
     /// Whether the optimizer updates the table. Default: `true`.
     pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
+        self.base.trainable = trainable;
         self
-    }
-
-    /// The table `(input_dim, output_dim)`, once built.
-    pub(crate) fn table(&self) -> Option<ArrayView2<'_, f32>> {
-        self.embeddings.as_ref()?.value.view().into_dimensionality().ok()
-    }
-
-    /// The table row of every id of a batch `(batch, ..input_shape)`, checked as `forward`
-    /// checks them.
-    pub(crate) fn checked_rows(&self, ids: &ArrayViewD<'_, f32>) -> Result<Vec<usize>> {
-        if self.embeddings.is_none() {
-            return Err(not_built(&self.name));
-        }
-        expect_batch_of(&self.name, &self.input_shape, ids.shape())?;
-        self.row_indices(ids)
     }
 
     /// Checks every id and converts it to a row index.
@@ -116,7 +93,7 @@ impl Embedding {
             // Rejects NaN, infinities, negatives, fractions and ids past the table in one test.
             if !(id >= 0.0 && id < limit && id.fract() == 0.0) {
                 return Err(Error::IdOutOfRange {
-                    layer: self.name.clone(),
+                    layer: self.base.name.clone(),
                     value: id,
                     input_dim: self.input_dim,
                 });
@@ -132,16 +109,12 @@ impl Layer for Embedding {
         "Embedding"
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn base(&self) -> &LayerBase {
+        &self.base
     }
 
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-
-    fn declared_input_shape(&self) -> Option<Vec<usize>> {
-        self.input_length.map(|steps| vec![steps])
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
     }
 
     fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
@@ -153,25 +126,20 @@ impl Layer for Embedding {
         }
         if self.mask_zero && input_shape.len() != 1 {
             return Err(Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: "(None, steps) with mask_zero".into(),
                 found: crate::shape::keras_shape(input_shape),
             });
         }
         initializers::check_sizes(
-            &self.name,
+            &self.base.name,
             "input_dim/output_dim",
             &[&[self.input_dim, self.output_dim]],
         )?;
         let table = initializers::uniform(&[self.input_dim, self.output_dim], rng);
         self.embeddings = Some(Param::new("embeddings", table));
-        self.input_shape = input_shape.to_vec();
-        self.output_shape = input_shape.iter().copied().chain([self.output_dim]).collect();
-        Ok(self.output_shape.clone())
-    }
-
-    fn output_shape(&self) -> Option<&[usize]> {
-        self.embeddings.as_ref().map(|_| self.output_shape.as_slice())
+        let output_shape = input_shape.iter().copied().chain([self.output_dim]).collect();
+        Ok(self.base.built(input_shape, output_shape))
     }
 
     fn forward(
@@ -181,12 +149,12 @@ impl Layer for Embedding {
         training: bool,
     ) -> Result<ArrayD<f32>> {
         let rows = self.checked_rows(&input)?;
-        let table = &self.embeddings.as_ref().ok_or_else(|| not_built(&self.name))?.value;
+        let table = &self.embeddings.as_ref().ok_or_else(|| not_built(&self.base.name))?.value;
         let mut out_shape = input.shape().to_vec();
         out_shape.push(self.output_dim);
         let mut output = ArrayD::zeros(IxDyn(&out_shape));
-        let flat = output.as_slice_mut().ok_or_else(|| not_built(&self.name))?;
-        let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
+        let flat = output.as_slice_mut().ok_or_else(|| not_built(&self.base.name))?;
+        let table = table.as_slice().ok_or_else(|| not_built(&self.base.name))?;
         let width = self.output_dim;
         flat.par_chunks_exact_mut(width).zip(rows.par_iter()).for_each(|(chunk, &row)| {
             chunk.copy_from_slice(&table[row * width..(row + 1) * width]);
@@ -195,11 +163,7 @@ impl Layer for Embedding {
         Ok(output)
     }
 
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        Some(self)
-    }
-
-    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+    fn lookup_table(&self) -> Option<&dyn LookupTable> {
         Some(self)
     }
 
@@ -214,7 +178,7 @@ impl Layer for Embedding {
         let found = crate::shape::array_shape(input.shape());
         let ids =
             input.into_dimensionality::<ndarray::Ix2>().map_err(|_| Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: "(batch, steps) with mask_zero".into(),
                 found,
             })?;
@@ -226,13 +190,15 @@ impl Layer for Embedding {
         grad_output: ArrayViewD<'_, f32>,
         _input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let rows =
-            self.cached_ids.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
-        let param = self.embeddings.as_mut().ok_or_else(|| not_built(&self.name))?;
+        let rows = self
+            .cached_ids
+            .as_ref()
+            .ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
+        let param = self.embeddings.as_mut().ok_or_else(|| not_built(&self.base.name))?;
         let width = self.output_dim;
         if grad_output.len() != rows.len() * width {
             return Err(Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: format!("a gradient with {} values", rows.len() * width),
                 found: crate::shape::array_shape(grad_output.shape()),
             });
@@ -241,7 +207,7 @@ impl Layer for Embedding {
         let grad_output = grad_output.as_standard_layout();
         let (Some(grads), Some(table_grad)) = (grad_output.as_slice(), param.grad.as_slice_mut())
         else {
-            return Err(not_built(&self.name));
+            return Err(not_built(&self.base.name));
         };
         // Parts of the table are updated in parallel, each by scanning every position in
         // order: the sums do not depend on the thread count.
@@ -265,12 +231,18 @@ impl Layer for Embedding {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.embeddings.iter_mut().collect()
     }
+}
 
-    fn is_trainable(&self) -> bool {
-        self.trainable
+impl LookupTable for Embedding {
+    fn table(&self) -> Option<ArrayView2<'_, f32>> {
+        self.embeddings.as_ref()?.value.view().into_dimensionality().ok()
     }
 
-    fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+    fn checked_rows(&self, ids: &ArrayViewD<'_, f32>) -> Result<Vec<usize>> {
+        if self.embeddings.is_none() {
+            return Err(not_built(&self.base.name));
+        }
+        expect_batch_of(&self.base.name, &self.base.input_shape, ids.shape())?;
+        self.row_indices(ids)
     }
 }

@@ -1,6 +1,6 @@
 //! `Flatten`: joins every axis but the batch into one.
 
-use super::{not_built, Layer, Mask, Param};
+use super::{not_built, Layer, LayerBase, Mask};
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -27,9 +27,9 @@ use rand::rngs::StdRng;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Flatten {
-    name: String,
-    input_shape: Option<Vec<usize>>,
-    output_shape: Vec<usize>,
+    base: LayerBase,
+    /// Values per sample of the output, once built.
+    features: usize,
     cached_shape: Option<Vec<usize>>,
 }
 
@@ -45,29 +45,24 @@ impl Layer for Flatten {
         "Flatten"
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn base(&self) -> &LayerBase {
+        &self.base
     }
 
-    fn set_name(&mut self, name: String) {
-        self.name = name;
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
     }
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
         let Some(features) = input_shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
             return Err(Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: "a shape whose size fits in memory".into(),
                 found: crate::shape::keras_shape(input_shape),
             });
         };
-        self.input_shape = Some(input_shape.to_vec());
-        self.output_shape = vec![features];
-        Ok(self.output_shape.clone())
-    }
-
-    fn output_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_ref().map(|_| self.output_shape.as_slice())
+        self.features = features;
+        Ok(self.base.built(input_shape, vec![features]))
     }
 
     fn forward(
@@ -76,14 +71,13 @@ impl Layer for Flatten {
         _mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
-        let input_shape = self.input_shape.as_ref().ok_or_else(|| not_built(&self.name))?;
-        expect_batch_of(&self.name, input_shape, input.shape())?;
+        expect_batch_of(&self.base.name, self.base.built_input()?, input.shape())?;
         let batch = input.shape()[0];
         let output = input
             .as_standard_layout()
             .into_owned()
-            .into_shape_with_order(IxDyn(&[batch, self.output_shape[0]]))
-            .map_err(|_| not_built(&self.name))?;
+            .into_shape_with_order(IxDyn(&[batch, self.features]))
+            .map_err(|_| not_built(&self.base.name))?;
         self.cached_shape = training.then(|| input.shape().to_vec());
         Ok(output)
     }
@@ -101,31 +95,19 @@ impl Layer for Flatten {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let shape =
-            self.cached_shape.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let shape = self
+            .cached_shape
+            .as_ref()
+            .ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
         if !input_grad {
             return Ok(None);
         }
         let grad = grad_output.as_standard_layout().into_owned();
         let found = array_shape(grad.shape());
         grad.into_shape_with_order(IxDyn(shape)).map(Some).map_err(|_| Error::ShapeMismatch {
-            layer: format!("{} (backward)", self.name),
-            expected: format!("a gradient with {} values per sample", self.output_shape[0]),
+            layer: format!("{} (backward)", self.base.name),
+            expected: format!("a gradient with {} values per sample", self.features),
             found,
         })
     }
-
-    fn params(&self) -> Vec<&Param> {
-        Vec::new()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        Vec::new()
-    }
-
-    fn is_trainable(&self) -> bool {
-        true
-    }
-
-    fn set_trainable(&mut self, _trainable: bool) {}
 }

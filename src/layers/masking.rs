@@ -1,6 +1,6 @@
 //! `Masking`: marks the timesteps whose features all equal a padding value.
 
-use super::{not_built, Layer, Mask, Param};
+use super::{Layer, LayerBase, Mask};
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, Axis, Ix3, Zip};
@@ -40,22 +40,21 @@ use rand::rngs::StdRng;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Masking {
-    name: String,
+    base: LayerBase,
     mask_value: f32,
-    input_shape: Option<Vec<usize>>,
     cached_mask: Option<Mask>,
 }
 
 impl Masking {
     /// Masks steps whose features all equal `mask_value` (Keras' default is 0.0).
     pub fn new(mask_value: f32) -> Self {
-        Masking { name: String::new(), mask_value, input_shape: None, cached_mask: None }
+        Masking { base: LayerBase::new(), mask_value, cached_mask: None }
     }
 
     fn step_mask(&self, input: &ArrayViewD<'_, f32>) -> Result<Mask> {
         let input =
             input.view().into_dimensionality::<Ix3>().map_err(|_| Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: "(batch, steps, features)".into(),
                 found: crate::shape::array_shape(input.shape()),
             })?;
@@ -68,28 +67,23 @@ impl Layer for Masking {
         "Masking"
     }
 
-    fn name(&self) -> &str {
-        &self.name
+    fn base(&self) -> &LayerBase {
+        &self.base
     }
 
-    fn set_name(&mut self, name: String) {
-        self.name = name;
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
     }
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
         if input_shape.len() != 2 {
             return Err(Error::ShapeMismatch {
-                layer: self.name.clone(),
+                layer: self.base.name.clone(),
                 expected: "(None, steps, features)".into(),
                 found: crate::shape::keras_shape(input_shape),
             });
         }
-        self.input_shape = Some(input_shape.to_vec());
-        Ok(input_shape.to_vec())
-    }
-
-    fn output_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
+        Ok(self.base.built(input_shape, input_shape.to_vec()))
     }
 
     fn forward(
@@ -98,8 +92,7 @@ impl Layer for Masking {
         _mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
-        let input_shape = self.input_shape.as_ref().ok_or_else(|| not_built(&self.name))?;
-        expect_batch_of(&self.name, input_shape, input.shape())?;
+        expect_batch_of(&self.base.name, self.base.built_input()?, input.shape())?;
         let mask = self.step_mask(&input)?;
         let mut output = input.to_owned();
         zero_masked(&mut output, &mask);
@@ -120,16 +113,18 @@ impl Layer for Masking {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        let mask =
-            self.cached_mask.as_ref().ok_or_else(|| Error::NoForwardCache(self.name.clone()))?;
+        let mask = self
+            .cached_mask
+            .as_ref()
+            .ok_or_else(|| Error::NoForwardCache(self.base.name.clone()))?;
         if !input_grad {
             return Ok(None);
         }
-        let features = self.input_shape.as_ref().and_then(|s| s.last().copied()).unwrap_or(0);
+        let features = self.base.input_shape.last().copied().unwrap_or(0);
         let (batch, steps) = mask.dim();
         if grad_output.shape() != [batch, steps, features] {
             return Err(Error::ShapeMismatch {
-                layer: format!("{} (backward)", self.name),
+                layer: format!("{} (backward)", self.base.name),
                 expected: crate::shape::array_shape(&[batch, steps, features]),
                 found: crate::shape::array_shape(grad_output.shape()),
             });
@@ -138,20 +133,6 @@ impl Layer for Masking {
         zero_masked(&mut grad, mask);
         Ok(Some(grad))
     }
-
-    fn params(&self) -> Vec<&Param> {
-        Vec::new()
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        Vec::new()
-    }
-
-    fn is_trainable(&self) -> bool {
-        true
-    }
-
-    fn set_trainable(&mut self, _trainable: bool) {}
 }
 
 /// Sets every masked `(sample, step)` of a `(batch, steps, features)` array to zero.

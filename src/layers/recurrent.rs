@@ -17,14 +17,13 @@ mod engine;
 mod steps;
 mod weights;
 
-use super::{Mask, Param};
+use super::{LayerBase, Mask, Param};
 use crate::initializers;
 use crate::shape::keras_shape;
 use crate::{Error, Result};
 pub(crate) use cell::{activate, derive, Cell};
 use dropout::DropoutConfig;
 use engine::RnnCache;
-use ndarray::{ArrayD, ArrayView2};
 use rand::rngs::StdRng;
 
 /// A recurrent layer: [`SimpleRnn`](super::SimpleRnn), [`Lstm`](super::Lstm) or
@@ -45,17 +44,16 @@ pub trait Recurrent: super::Layer + Clone {
 /// the cell `C`.
 #[derive(Clone, Debug)]
 pub(crate) struct Rnn<C> {
-    pub(crate) name: String,
+    /// The layer's name, trainability and shapes; the engine reads `self.name` and
+    /// `self.input_shape` through [`Deref`](std::ops::Deref).
+    pub(crate) base: LayerBase,
     pub(crate) units: usize,
     pub(crate) cell: C,
     pub(crate) use_bias: bool,
     pub(crate) return_sequences: bool,
     pub(crate) go_backwards: bool,
-    pub(crate) trainable: bool,
     pub(crate) dropout: DropoutConfig,
     weights: Vec<Param>,
-    input_shape: Vec<usize>,
-    output_shape: Vec<usize>,
     cache: Option<RnnCache>,
 }
 
@@ -63,17 +61,14 @@ impl<C: Cell> Rnn<C> {
     /// An unbuilt layer with Keras' defaults: bias on, `return_sequences` and `go_backwards` off.
     pub(crate) fn new(units: usize, cell: C) -> Self {
         Rnn {
-            name: String::new(),
+            base: LayerBase::new(),
             units,
             cell,
             use_bias: true,
             return_sequences: false,
             go_backwards: false,
-            trainable: true,
             dropout: DropoutConfig::default(),
             weights: Vec::new(),
-            input_shape: Vec::new(),
-            output_shape: Vec::new(),
             cache: None,
         }
     }
@@ -116,17 +111,12 @@ impl<C: Cell> Rnn<C> {
         // After the weights: dropout does not change this layer's initial weights.
         self.dropout.seed_from(rng);
         self.cache = None;
-        self.input_shape = input_shape.to_vec();
-        self.output_shape = if self.return_sequences { vec![steps, units] } else { vec![units] };
-        Ok(self.output_shape.clone())
+        let output_shape = if self.return_sequences { vec![steps, units] } else { vec![units] };
+        Ok(self.base.built(input_shape, output_shape))
     }
 
     pub(crate) fn class_name(&self) -> &'static str {
         C::CLASS_NAME
-    }
-
-    pub(crate) fn output_shape(&self) -> Option<&[usize]> {
-        (!self.weights.is_empty()).then_some(self.output_shape.as_slice())
     }
 
     pub(crate) fn params(&self) -> Vec<&Param> {
@@ -148,34 +138,11 @@ impl<C: Cell> Rnn<C> {
     }
 }
 
-/// A recurrent layer that can read token ids through an `Embedding`'s table folded into its
-/// input projection, for inference (see `model/folding.rs`).
-pub(crate) trait FoldsLookup {
-    /// Values per row of a folded table.
-    fn folded_width(&self) -> usize;
+impl<C> std::ops::Deref for Rnn<C> {
+    type Target = LayerBase;
 
-    /// The table `(input_dim, features)` folded into the input projection.
-    fn fold(&self, table: ArrayView2<'_, f32>) -> Result<Vec<f32>>;
-
-    /// Inference on the table rows of a `(batch, steps)` batch of ids, through `folded`.
-    fn forward_folded(
-        &mut self,
-        rows: &[usize],
-        shape: (usize, usize),
-        folded: &[f32],
-        mask: Option<&Mask>,
-    ) -> Result<ArrayD<f32>>;
-}
-
-/// The layer behind `layer` as a [`FoldsLookup`], when it is a `SimpleRnn`, `Lstm` or `Gru`.
-pub(crate) fn folding(layer: &mut dyn std::any::Any) -> Option<&mut dyn FoldsLookup> {
-    use super::{Gru, Lstm, SimpleRnn};
-    if layer.is::<SimpleRnn>() {
-        layer.downcast_mut::<SimpleRnn>().map(|l| l as &mut dyn FoldsLookup)
-    } else if layer.is::<Lstm>() {
-        layer.downcast_mut::<Lstm>().map(|l| l as &mut dyn FoldsLookup)
-    } else {
-        layer.downcast_mut::<Gru>().map(|l| l as &mut dyn FoldsLookup)
+    fn deref(&self) -> &LayerBase {
+        &self.base
     }
 }
 
@@ -211,7 +178,7 @@ macro_rules! recurrent_layer {
 
             /// Whether the optimizer updates the weights. Default: `true`.
             pub fn trainable(mut self, trainable: bool) -> Self {
-                self.rnn.trainable = trainable;
+                self.rnn.base.set_trainable(trainable);
                 self
             }
 
@@ -267,12 +234,12 @@ macro_rules! recurrent_layer {
                 self.rnn.class_name()
             }
 
-            fn name(&self) -> &str {
-                &self.rnn.name
+            fn base(&self) -> &$crate::layers::LayerBase {
+                &self.rnn.base
             }
 
-            fn set_name(&mut self, name: String) {
-                self.rnn.name = name;
+            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+                &mut self.rnn.base
             }
 
             fn build(
@@ -281,10 +248,6 @@ macro_rules! recurrent_layer {
                 rng: &mut rand::rngs::StdRng,
             ) -> $crate::Result<Vec<usize>> {
                 self.rnn.build(input_shape, rng)
-            }
-
-            fn output_shape(&self) -> Option<&[usize]> {
-                self.rnn.output_shape()
             }
 
             fn forward(
@@ -316,28 +279,16 @@ macro_rules! recurrent_layer {
                 self.rnn.params()
             }
 
-            fn as_any(&self) -> Option<&dyn std::any::Any> {
-                Some(self)
-            }
-
-            fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
-                Some(self)
-            }
-
             fn params_mut(&mut self) -> Vec<&mut $crate::layers::Param> {
                 self.rnn.params_mut()
             }
 
-            fn is_trainable(&self) -> bool {
-                self.rnn.trainable
-            }
-
-            fn set_trainable(&mut self, trainable: bool) {
-                self.rnn.trainable = trainable;
+            fn folds_lookup(&mut self) -> Option<&mut dyn $crate::layers::FoldsLookup> {
+                Some(self)
             }
         }
 
-        impl $crate::layers::recurrent::FoldsLookup for $layer {
+        impl $crate::layers::FoldsLookup for $layer {
             fn folded_width(&self) -> usize {
                 self.rnn.folded_width()
             }

@@ -1,8 +1,7 @@
 //! Why a Simple RNN forgets: powers of the recurrent matrix, and dL/dh_t back through time.
 
-use crate::activations::Activation;
 use crate::initializers::orthogonal;
-use crate::layers::{Embedding, Layer, SimpleRnn};
+use crate::layers::{Embedding, Layer, LayerExt, SimpleRnn};
 use crate::model::Sequential;
 use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
@@ -153,7 +152,8 @@ where
         (false, [rnn, dense]) if classes == ["SimpleRNN", "Dense"] => (None, rnn, dense),
         _ => return Err(wrong_model(classes.join(" → "))),
     };
-    if dense.output_activation() != Activation::Sigmoid || dense.output_shape() != Some(&[1][..]) {
+    // A Dense other than (1, sigmoid) fails the check of the predictions below.
+    if dense.output_shape() != Some(&[1][..]) {
         return Err(wrong_model(classes.join(" → ")));
     }
     let samples = x.shape().first().copied().unwrap_or(0);

@@ -8,8 +8,7 @@
 //! product for one embedded id, so the outputs are bit-identical to the layer-by-layer path.
 
 use super::Sequential;
-use crate::layers::recurrent::folding;
-use crate::layers::{Embedding, Mask};
+use crate::layers::{LayerExt, Mask};
 use crate::Result;
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -30,17 +29,15 @@ impl Sequential {
     /// [`MAX_FOLDED_BYTES`]. `None` otherwise.
     pub(super) fn fold_start(&mut self, samples: usize) -> Result<Option<FoldedStart>> {
         let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
-        let Some(embedding) = first.as_any().and_then(|a| a.downcast_ref::<Embedding>()) else {
-            return Ok(None);
-        };
-        let (Some(table), Some(shape)) = (embedding.table(), first.output_shape()) else {
+        let Some(lookup) = first.lookup_table() else { return Ok(None) };
+        let (Some(table), Some(shape)) = (lookup.table(), first.output_shape()) else {
             return Ok(None);
         };
         let lookups = samples.saturating_mul(shape.iter().rev().skip(1).product());
         if shape.len() != 2 || lookups < table.nrows() {
             return Ok(None);
         }
-        let Some(recurrent) = second.as_any_mut().and_then(folding) else { return Ok(None) };
+        let Some(recurrent) = second.folds_lookup() else { return Ok(None) };
         let bytes = table.nrows().saturating_mul(recurrent.folded_width()).saturating_mul(4);
         if bytes > MAX_FOLDED_BYTES {
             return Ok(None);
@@ -58,20 +55,16 @@ impl Sequential {
         let [first, second, rest @ ..] = self.layers.as_mut_slice() else {
             return self.forward(x, false);
         };
-        let Some(embedding) = first.as_any().and_then(|a| a.downcast_ref::<Embedding>()) else {
-            return self.forward(x, false);
-        };
+        let Some(lookup) = first.lookup_table() else { return self.forward(x, false) };
         // The Embedding's checks and mask, then the recurrent layer on the folded rows.
-        let rows = embedding.checked_rows(&x)?;
+        let rows = lookup.checked_rows(&x)?;
         let mask = first.compute_mask(x.view(), None)?;
         let (&batch, &steps) = match x.shape() {
             [batch, steps] => (batch, steps),
             _ => return self.forward(x, false),
         };
         let next_mask = second.compute_mask(x.view(), mask.as_ref())?;
-        let Some(recurrent) = second.as_any_mut().and_then(folding) else {
-            return self.forward(x, false);
-        };
+        let Some(recurrent) = second.folds_lookup() else { return self.forward(x, false) };
         let mut output =
             recurrent.forward_folded(&rows, (batch, steps), &folded.table, mask.as_ref())?;
         let mut mask = next_mask;
@@ -86,7 +79,6 @@ impl Sequential {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::prelude::*;
     use ndarray::Array2;
     use rand::rngs::StdRng;

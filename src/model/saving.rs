@@ -2,6 +2,7 @@
 
 use super::sequential::Sequential;
 use crate::atomic_write::write_atomic;
+use crate::layers::LayerExt;
 use crate::saving::{decode, encode, Architecture, LayerRecord};
 use crate::{Error, Result};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `Sequential`: a stack of layers, each feeding the next.
 
 use super::summary::{LayerSummary, Summary};
-use crate::layers::{snake_case, Layer, Mask, Param};
+use crate::layers::{snake_case, Layer, LayerExt, Mask, OutputHead, Param};
 use crate::losses::{Loss, LossGrad};
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
@@ -94,7 +94,7 @@ impl Sequential {
         }
         layer.set_name(name);
         if self.layers.is_empty() && self.input_shape.is_none() {
-            self.input_shape = layer.declared_input_shape();
+            self.input_shape = layer.base().declared_input_shape().map(<[usize]>::to_vec);
         }
         self.layers.push(layer);
         // Errors are reported by the calls that need the model built, which build again.
@@ -272,7 +272,13 @@ impl Sequential {
         let need_input = !rest.is_empty();
         let mut grad = match grad {
             LossGrad::Output(g) => last.backward(g.view(), need_input)?,
-            LossGrad::Logits(g) => last.backward_logits(g.view(), need_input)?,
+            LossGrad::Logits(g) => {
+                let name = last.name().to_string();
+                let head = last.output_head().ok_or_else(|| {
+                    Error::NotBuilt(format!("layer '{name}' does not keep its logits"))
+                })?;
+                head.backward_logits(g.view(), need_input)?
+            }
         };
         for (index, layer) in rest.iter_mut().enumerate().rev() {
             let Some(g) = grad.take() else { break };
@@ -297,10 +303,10 @@ impl Sequential {
 
     /// The last layer's activation and logits, when it keeps them and the loss can use them.
     pub(super) fn output_logits(
-        &self,
+        &mut self,
     ) -> Option<(crate::activations::Activation, ArrayViewD<'_, f32>)> {
-        let last = self.layers.last()?;
-        Some((last.output_activation(), last.last_logits()?))
+        let head: &dyn OutputHead = self.layers.last_mut()?.output_head()?;
+        Some((head.activation(), head.logits()?))
     }
 
     /// The per-sample output shape of the built model.

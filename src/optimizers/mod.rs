@@ -8,7 +8,7 @@ pub use adam::Adam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
-use crate::layers::Param;
+use crate::param::Param;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewMutD};
 use std::fmt::Debug;

@@ -235,6 +235,20 @@ fn built(spec: &Spec, dims: [usize; 3], batch: usize) -> (Box<dyn Layer>, ArrayD
     (layer, filled(&batch_shape, &values))
 }
 
+/// `backward_logits` of a layer that keeps its logits; for any other layer, the error a model
+/// reports for it.
+fn backward_logits(
+    layer: &mut dyn Layer,
+    grad: ndarray::ArrayViewD<'_, f32>,
+    input_grad: bool,
+) -> rnnkit::Result<Option<ArrayD<f32>>> {
+    let name = layer.name().to_string();
+    match layer.output_head() {
+        Some(head) => head.backward_logits(grad, input_grad),
+        None => Err(Error::NotBuilt(format!("layer '{name}' does not keep its logits"))),
+    }
+}
+
 fn dims() -> impl Strategy<Value = [usize; 3]> {
     [1usize..4, 1usize..4, 1usize..4]
 }
@@ -331,7 +345,7 @@ proptest! {
         }
         let grad = filled(&grad_shape, &[0.25, -1.0]);
         let result = if logits {
-            layer.backward_logits(grad.view(), input_grad)
+            backward_logits(layer.as_mut(), grad.view(), input_grad)
         } else {
             layer.backward(grad.view(), input_grad)
         };
@@ -373,7 +387,7 @@ proptest! {
         let grad = filled(&grad_shape, &[grad_value, 0.5]);
         let before: Vec<ArrayD<f32>> = layer.params().iter().map(|p| p.grad.clone()).collect();
         let result = if logits {
-            layer.backward_logits(grad.view(), input_grad)
+            backward_logits(layer.as_mut(), grad.view(), input_grad)
         } else {
             layer.backward(grad.view(), input_grad)
         };

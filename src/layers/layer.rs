@@ -1,0 +1,115 @@
+//! The [`Layer`] trait.
+
+use super::{FoldsLookup, LayerBase, LookupTable, OutputHead};
+use crate::param::{Mask, Param};
+use crate::Result;
+use ndarray::{ArrayD, ArrayViewD};
+use rand::rngs::StdRng;
+use std::fmt::Debug;
+
+/// A layer of a model: shapes, forward, backward and weights.
+///
+/// Layers are `f32`. A layer is built once from its input's per-sample shape; `forward` in
+/// training mode keeps what `backward` needs, and `backward` adds the gradients of the layer's
+/// weights into [`Param::grad`] and returns the gradient with respect to its input.
+///
+/// A layer keeps its name, trainability and shapes in a [`LayerBase`]; [`LayerExt`](super::LayerExt)
+/// offers `name`, `is_trainable`, `output_shape`, `count_params`, `get_weights`, `set_weights`
+/// and their setters for every layer. What only some layers can do is asked for through the
+/// capability accessors ([`Layer::output_head`], [`Layer::lookup_table`],
+/// [`Layer::folds_lookup`]), which return `None` by default.
+pub trait Layer: Debug + Send {
+    /// Keras' class name, shown in the summary (`"SimpleRNN"`, `"Dense"`, ...).
+    fn class_name(&self) -> &'static str;
+
+    /// The layer's name, trainability and shapes.
+    fn base(&self) -> &LayerBase;
+
+    /// As [`Layer::base`], mutable.
+    fn base_mut(&mut self) -> &mut LayerBase;
+
+    /// Creates the weights for inputs of per-sample shape `input_shape`, records the shapes in
+    /// the layer's base ([`LayerBase::built`]) and returns the per-sample output shape.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the layer cannot take inputs
+    /// of that rank or size, and [`Error::InvalidArgument`](crate::Error::InvalidArgument) when
+    /// a hyper-parameter is out of its domain.
+    fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>>;
+
+    /// Runs the layer on a batch. In training mode it keeps what `backward` needs. `mask`, when
+    /// given, marks the real timesteps of the input (see [`Mask`]).
+    ///
+    /// # Shapes
+    /// Input `(batch, ..input_shape)`, mask `(batch, steps)`; output `(batch, ..output_shape)`
+    /// with the shapes of [`Layer::build`].
+    ///
+    /// # Errors
+    /// [`Error::NotBuilt`](crate::Error::NotBuilt) before `build`,
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for an input whose shape is not
+    /// `(batch, ..input_shape)`, and layer-specific errors (ids out of range).
+    fn forward(
+        &mut self,
+        input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+        training: bool,
+    ) -> Result<ArrayD<f32>>;
+
+    /// Back-propagates `grad_output` (dL/doutput of the last training-mode `forward`): adds the
+    /// weights' gradients into their [`Param::grad`] and, when `input_grad` is true, returns
+    /// dL/dinput.
+    ///
+    /// # Shapes
+    /// `grad_output` has the shape of the last training-mode output; the returned gradient has
+    /// the shape of that call's input.
+    ///
+    /// # Errors
+    /// [`Error::NoForwardCache`](crate::Error::NoForwardCache) without a preceding
+    /// training-mode `forward`, and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when
+    /// `grad_output` does not have the output's shape.
+    fn backward(
+        &mut self,
+        grad_output: ArrayViewD<'_, f32>,
+        input_grad: bool,
+    ) -> Result<Option<ArrayD<f32>>>;
+
+    /// The mask of this layer's output given its input and the input's mask. By default the
+    /// mask passes through unchanged (Keras' `supports_masking`).
+    ///
+    /// # Errors
+    /// Layer-specific errors (an `Embedding` checks its ids).
+    fn compute_mask(
+        &self,
+        input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
+        let _ = input;
+        Ok(mask.cloned())
+    }
+
+    /// The layer's weights, in Keras' order. Default: none.
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    /// The layer's weights, mutable, in Keras' order. Default: none.
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    /// The layer as an [`OutputHead`], when it keeps its logits (`Dense`).
+    fn output_head(&mut self) -> Option<&mut dyn OutputHead> {
+        None
+    }
+
+    /// The layer as a [`LookupTable`], when it looks ids up in a table (`Embedding`).
+    fn lookup_table(&self) -> Option<&dyn LookupTable> {
+        None
+    }
+
+    /// The layer as a [`FoldsLookup`], when it can fold a lookup table into its input
+    /// projection (the recurrent layers).
+    fn folds_lookup(&mut self) -> Option<&mut dyn FoldsLookup> {
+        None
+    }
+}
