@@ -95,7 +95,7 @@ impl<C: Cell> Rnn<C> {
             });
         }
         // A huge `units` is an error naming the layer, not an overflow or an aborted allocation.
-        let (units, columns) = (self.units, self.units.saturating_mul(C::GATES));
+        let (units, columns) = (self.units, self.units.saturating_mul(C::LAYOUT.gates));
         initializers::check_sizes(
             &self.name,
             "units",

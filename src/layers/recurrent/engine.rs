@@ -118,7 +118,7 @@ impl<C: Cell> Rnn<C> {
         let _flush = FlushDenormals::new();
         let features = self.input_shape.get(1).copied().unwrap_or(0);
         expect_batch_of(&self.name, &self.input_shape, &[batch, steps, features])?;
-        let table_rows = table.len() / (C::GATES * self.units);
+        let table_rows = table.len() / (C::LAYOUT.gates * self.units);
         if rows.len() != batch * steps || rows.iter().any(|&row| row >= table_rows) {
             return Err(Error::ShapeMismatch {
                 layer: format!("{} (folded input)", self.name),
@@ -148,7 +148,7 @@ impl<C: Cell> Rnn<C> {
 
     /// Values per row of a folded table: `GATES·units`.
     pub(crate) fn folded_width(&self) -> usize {
-        C::GATES * self.units
+        C::LAYOUT.gates * self.units
     }
 
     /// An `Embedding`'s table `(input_dim, features)` folded into the input projection:
@@ -163,7 +163,7 @@ impl<C: Cell> Rnn<C> {
         let weights = Packed::new::<C>(&self.name, &self.weights, features, self.units)?;
         let table = table.as_standard_layout();
         let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
-        let (units, width) = (self.units, C::GATES * self.units);
+        let (units, width) = (self.units, C::LAYOUT.gates * self.units);
         let mut folded = vec![0.0; input_dim * width];
         // Blocks of table rows in parallel; each row's values do not depend on the blocking.
         const ROWS: usize = 256;
@@ -174,7 +174,7 @@ impl<C: Cell> Rnn<C> {
                     row.copy_from_slice(&weights.step_init[..width]);
                 }
                 let count = rows.len() / features;
-                for g in 0..C::GATES {
+                for g in 0..C::LAYOUT.gates {
                     let kernel = weights.kernel_gate(g);
                     let into = &mut out[g * units..];
                     kernels::add_matmul(
@@ -242,7 +242,7 @@ impl<C: Cell> Rnn<C> {
         let features = self.input_shape.get(1).copied().unwrap_or(0);
         // Masks are drawn for the whole batch in sample order, before the parallel part.
         if training {
-            self.dropout.draw(&mut cache.dropout, batch, features, units, C::GATES);
+            self.dropout.draw(&mut cache.dropout, batch, features, units, C::LAYOUT.gates);
         }
         let dropout = &cache.dropout;
         let mut output = if self.return_sequences {
@@ -362,7 +362,7 @@ impl<C: Cell> Rnn<C> {
         // number of threads.
         for partial in partials {
             let partial = partial.ok_or_else(|| not_built(&self.name))?;
-            partial.add_into(&mut self.weights, units, C::GATES);
+            partial.add_into(&mut self.weights, units, C::LAYOUT.gates);
         }
         Ok(d_input.map(|d| restore_order(d.into_dyn(), cache.order.as_deref())))
     }

@@ -9,9 +9,9 @@
 //! in cache. Every product runs through `kernels` with `units` (or `features`) columns, the
 //! widths its register-blocked paths cover.
 
+use super::cell::Cell;
 use super::dropout::ChunkDropout;
 use super::weights::{ChunkGradients, Packed};
-use super::Cell;
 use crate::kernels;
 use ndarray::ArrayView2;
 use std::ops::Range;
@@ -142,8 +142,8 @@ impl Chunk {
             steps,
             units,
             states: vec![0.0; (steps + 1) * padded(n)],
-            carries: vec![0.0; if C::CARRY { (steps + 1) * padded(n) } else { 0 }],
-            step_rows: vec![0.0; steps * padded(C::STEP_BLOCKS * n)],
+            carries: vec![0.0; if C::LAYOUT.carry { (steps + 1) * padded(n) } else { 0 }],
+            step_rows: vec![0.0; steps * padded(C::LAYOUT.step_blocks * n)],
             grad_rows: Vec::new(),
             skipped: 0,
             scratch: Vec::new(),
@@ -192,18 +192,18 @@ impl Chunk {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let n = rows * units;
         self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
-        let carry = if C::CARRY { n } else { 0 };
+        let carry = if C::LAYOUT.carry { n } else { 0 };
         let geometry = Geometry { steps, go_backwards };
         self.states.fill(0.0);
         self.carries.fill(0.0);
         self.skipped = geometry.leading_masked(mask.as_ref());
         // The step rows of every sample start as the biases.
-        let mut init = Vec::with_capacity(C::STEP_BLOCKS * n);
+        let mut init = Vec::with_capacity(C::LAYOUT.step_blocks * n);
         for block in weights.step_init.chunks_exact(units) {
             (0..rows).for_each(|_| init.extend_from_slice(block));
         }
         let (step_len, step_stride) = (init.len(), padded(init.len()));
-        let (slot, carry_slot) = (padded(n), if C::CARRY { padded(n) } else { 0 });
+        let (slot, carry_slot) = (padded(n), if C::LAYOUT.carry { padded(n) } else { 0 });
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
         // input projection runs a block of steps ahead, while its rows stay in cache.
@@ -224,7 +224,7 @@ impl Chunk {
             let (prev, cur) = geometry.slots(t);
             let step = &mut self.step_rows[t * step_stride..][..step_len];
             let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
-            for (g, &block) in C::RECURRENT_INTO.iter().enumerate() {
+            for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
                 let into = &mut step[block * n..];
                 let recurrent = weights.recurrent_gate(g);
                 let h_read = if dropout.drops_state() {
@@ -249,7 +249,7 @@ impl Chunk {
                 // A masked step carries the states through unchanged.
                 for i in (0..rows).filter(|&i| !mask[(i, t)]) {
                     h[i * units..][..units].copy_from_slice(&h_prev[i * units..][..units]);
-                    if C::CARRY {
+                    if C::LAYOUT.carry {
                         c[i * units..][..units].copy_from_slice(&c_prev[i * units..][..units]);
                     }
                 }
@@ -269,10 +269,10 @@ impl Chunk {
     ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
-        let step_stride = padded(C::STEP_BLOCKS * n);
+        let step_stride = padded(C::LAYOUT.step_blocks * n);
         for i in 0..rows {
             let x = &x[(i * steps + times.start) * features..];
-            for g in 0..C::GATES {
+            for g in 0..C::LAYOUT.gates {
                 let into = &mut self.step_rows[times.start * step_stride + g * n + i * units..];
                 let kernel = match dropout.input(i, g) {
                     Some(keep) => {
@@ -299,8 +299,8 @@ impl Chunk {
     /// input times `times`: the same values as [`Chunk::project`], without the products.
     fn look_up<C: Cell>(&mut self, ids: &[usize], table: &[f32], times: Range<usize>) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
-        let (n, width) = (rows * units, C::GATES * units);
-        let step_stride = padded(C::STEP_BLOCKS * n);
+        let (n, width) = (rows * units, C::LAYOUT.gates * units);
+        let step_stride = padded(C::LAYOUT.step_blocks * n);
         for i in 0..rows {
             for t in times.clone() {
                 let folded = &table[ids[i * steps + t] * width..][..width];
@@ -330,15 +330,15 @@ impl Chunk {
     ) -> ChunkGradients {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
-        let carry = if C::CARRY { n } else { 0 };
-        let (step_len, grad_len) = (C::STEP_BLOCKS * n, C::GRAD_BLOCKS * n);
+        let carry = if C::LAYOUT.carry { n } else { 0 };
+        let (step_len, grad_len) = (C::LAYOUT.step_blocks * n, C::LAYOUT.grad_blocks * n);
         let stride = padded(grad_len);
         let (step_stride, slot) = (padded(step_len), padded(n));
-        let carry_slot = if C::CARRY { slot } else { 0 };
-        let columns = C::GATES * units;
+        let carry_slot = if C::LAYOUT.carry { slot } else { 0 };
+        let columns = C::LAYOUT.gates * units;
         let geometry = Geometry { steps, go_backwards };
         self.grad_rows.resize(TIME_BLOCK.min(steps) * stride, 0.0);
-        let bias_len = match (weights.has_bias, C::RECURRENT_BIAS) {
+        let bias_len = match (weights.has_bias, C::LAYOUT.recurrent_bias) {
             (false, _) => 0,
             (true, false) => columns,
             (true, true) => 2 * columns,
@@ -392,7 +392,7 @@ impl Chunk {
                     for i in (0..rows).filter(|&i| !mask[(i, t)]) {
                         let row = i * units..(i + 1) * units;
                         dh[row.clone()].copy_from_slice(&kept_dh[row.clone()]);
-                        if C::CARRY {
+                        if C::LAYOUT.carry {
                             dc[row.clone()].copy_from_slice(&kept_dc[row.clone()]);
                         }
                         for block in step_grad.chunks_exact_mut(n) {
@@ -402,7 +402,7 @@ impl Chunk {
                 }
                 // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ, all rows at once; through the
                 // gate's mask r_g when the state is dropped.
-                for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
+                for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
                     let dz = &step_grad[block * n..];
                     let recurrent_t = weights.recurrent_gate_t(gate);
                     // With a dropped state the product goes through the scratch first.
@@ -438,8 +438,8 @@ impl Chunk {
                 // W_gᵀ·diag(m_g), the mask applied to the transposed kernel's columns.
                 for i in 0..rows {
                     let out = &mut d_input[(i * steps + times.start) * features..];
-                    for g in 0..C::GATES {
-                        let dz = &self.grad_rows[(C::INPUT_GRAD + g) * n + i * units..];
+                    for g in 0..C::LAYOUT.gates {
+                        let dz = &self.grad_rows[(C::LAYOUT.input_grad + g) * n + i * units..];
                         let kernel_t = match dropout.input(i, g) {
                             Some(keep) => {
                                 scale_columns(weights.kernel_gate_t(g), keep, &mut self.scratch);
@@ -479,22 +479,22 @@ impl Chunk {
     ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
-        let grad_len = C::GRAD_BLOCKS * n;
+        let grad_len = C::LAYOUT.grad_blocks * n;
         let stride = padded(grad_len);
-        let columns = C::GATES * units;
+        let columns = C::LAYOUT.gates * units;
         let block_rows = &self.grad_rows[..times.len() * stride];
         // H_prev for input time t is slot t reading forwards, slot t + 1 reading backwards.
         let first_slot = times.start + usize::from(go_backwards);
         for i in 0..rows {
             let x = &x[(i * steps + times.start) * features..];
             for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
-                let dz = &block_rows[(C::INPUT_GRAD + g) * n + i * units..];
+                let dz = &block_rows[(C::LAYOUT.input_grad + g) * n + i * units..];
                 let product = ProductTn { rows: features, inner: times.len(), columns: units };
                 let keep = dropout.input(i, g);
                 product.add_into(d_kernel, keep, &mut self.scratch, (x, features), (dz, stride));
             }
             let h_prev = &self.states[first_slot * padded(n) + i * units..];
-            for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
+            for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
                 let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
                 let dz = &block_rows[block * n + i * units..];
                 let product = ProductTn { rows: units, inner: times.len(), columns: units };
@@ -512,15 +512,15 @@ impl Chunk {
             (!gradients.bias.is_empty()).then(|| gradients.bias.split_at_mut(columns))
         {
             for step in block_rows.chunks_exact(stride) {
-                for g in 0..C::GATES {
+                for g in 0..C::LAYOUT.gates {
                     let into = &mut input_bias[g * units..][..units];
-                    let block = &step[(C::INPUT_GRAD + g) * n..][..n];
+                    let block = &step[(C::LAYOUT.input_grad + g) * n..][..n];
                     for row in block.chunks_exact(units) {
                         into.iter_mut().zip(row).for_each(|(b, d)| *b += d);
                     }
                 }
-                if C::RECURRENT_BIAS {
-                    for (block, &gate) in C::RECURRENT_GRAD.iter().enumerate() {
+                if C::LAYOUT.recurrent_bias {
+                    for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
                         let into = &mut recurrent_bias[gate * units..][..units];
                         for row in step[block * n..][..n].chunks_exact(units) {
                             into.iter_mut().zip(row).for_each(|(b, d)| *b += d);

@@ -2,7 +2,7 @@
 //! them: gate blocks of `units` columns, each a contiguous matrix, so that every product runs
 //! through `kernels` with `units` (or `features`) columns.
 
-use super::Cell;
+use super::cell::Cell;
 use crate::layers::{not_built, Param};
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -33,8 +33,8 @@ impl Packed {
         features: usize,
         units: usize,
     ) -> Result<Self> {
-        let columns = C::GATES * units;
-        let bias_shape = if C::RECURRENT_BIAS { vec![2, columns] } else { vec![columns] };
+        let columns = C::LAYOUT.columns(units);
+        let bias_shape = C::LAYOUT.bias_shape(units);
         let expected = [vec![features, columns], vec![units, columns], bias_shape];
         if weights.len() < 2 {
             return Err(not_built(layer));
@@ -53,7 +53,7 @@ impl Packed {
         }
         let gate_blocks = |matrix: &[f32]| -> Vec<f32> {
             let mut out = Vec::with_capacity(matrix.len());
-            for g in 0..C::GATES {
+            for g in 0..C::LAYOUT.gates {
                 for row in matrix.chunks_exact(columns) {
                     out.extend_from_slice(&row[g * units..(g + 1) * units]);
                 }
@@ -69,11 +69,11 @@ impl Packed {
             }
             out
         };
-        let mut step_init = vec![0.0; C::STEP_BLOCKS * units];
+        let mut step_init = vec![0.0; C::LAYOUT.step_blocks * units];
         if let Some(bias) = flat.get(2) {
             step_init[..columns].copy_from_slice(&bias[..columns]);
-            if C::RECURRENT_BIAS {
-                for (g, &block) in C::RECURRENT_INTO.iter().enumerate() {
+            if C::LAYOUT.recurrent_bias {
+                for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
                     let recurrent_bias = &bias[columns + g * units..][..units];
                     let into = &mut step_init[block * units..][..units];
                     into.iter_mut().zip(recurrent_bias).for_each(|(v, b)| *v += b);

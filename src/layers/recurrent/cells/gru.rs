@@ -1,7 +1,8 @@
 //! The step of [`Gru`](crate::layers::Gru): what one timestep computes and its gradient.
 
 use crate::activations::Activation;
-use crate::layers::recurrent::{activate, derive, Cell};
+use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
+use crate::layers::recurrent::{activate, derive};
 
 /// The GRU step and its options.
 #[derive(Clone, Debug)]
@@ -10,19 +11,24 @@ pub(crate) struct GruCell {
     pub(crate) recurrent_activation: Activation,
 }
 
+impl Cell for GruCell {
+    const CLASS_NAME: &'static str = "GRU";
+}
+
 /// Steps keep z, r, h̃ and ρ_h (ρ_h's block receives h_{t−1}·U_h + b_rec,h, kept apart because r
 /// multiplies it). The gradient blocks are dL/dρ_h, dz_z, dz_r, dL/d(x_h): the recurrent kernel's
 /// gradient reads blocks 0..3 (gates h, z, r), the kernel's blocks 1..4 (gates z, r, h).
-impl Cell for GruCell {
-    const CLASS_NAME: &'static str = "GRU";
-    const GATES: usize = 3;
-    const STEP_BLOCKS: usize = 4;
-    const RECURRENT_INTO: &'static [usize] = &[0, 1, 3];
-    const GRAD_BLOCKS: usize = 4;
-    const INPUT_GRAD: usize = 1;
-    const RECURRENT_GRAD: &'static [usize] = &[2, 0, 1];
-    const CARRY: bool = false;
-    const RECURRENT_BIAS: bool = true;
+impl CellStep for GruCell {
+    const LAYOUT: CellLayout = CellLayout {
+        gates: 3,
+        step_blocks: 4,
+        recurrent_into: &[0, 1, 3],
+        grad_blocks: 4,
+        input_grad: 1,
+        recurrent_grad: &[2, 0, 1],
+        carry: false,
+        recurrent_bias: true,
+    };
 
     fn forward(
         &self,

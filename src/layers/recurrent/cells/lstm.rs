@@ -1,7 +1,8 @@
 //! The step of [`Lstm`](crate::layers::Lstm): what one timestep computes and its gradient.
 
 use crate::activations::Activation;
-use crate::layers::recurrent::{activate, derive, Cell};
+use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
+use crate::layers::recurrent::{activate, derive};
 use ndarray::ArrayD;
 
 /// The LSTM step and its options.
@@ -12,18 +13,23 @@ pub(crate) struct LstmCell {
     pub(crate) unit_forget_bias: bool,
 }
 
-/// Steps keep i, f, g, o and act(c_t) (five blocks); the gradient blocks are dz_i, dz_f, dz_c,
-/// dz_o, the same for the kernel and the recurrent kernel.
 impl Cell for LstmCell {
     const CLASS_NAME: &'static str = "LSTM";
-    const GATES: usize = 4;
-    const STEP_BLOCKS: usize = 5;
-    const RECURRENT_INTO: &'static [usize] = &[0, 1, 2, 3];
-    const GRAD_BLOCKS: usize = 4;
-    const INPUT_GRAD: usize = 0;
-    const RECURRENT_GRAD: &'static [usize] = &[0, 1, 2, 3];
-    const CARRY: bool = true;
-    const RECURRENT_BIAS: bool = false;
+}
+
+/// Steps keep i, f, g, o and act(c_t) (five blocks); the gradient blocks are dz_i, dz_f, dz_c,
+/// dz_o, the same for the kernel and the recurrent kernel.
+impl CellStep for LstmCell {
+    const LAYOUT: CellLayout = CellLayout {
+        gates: 4,
+        step_blocks: 5,
+        recurrent_into: &[0, 1, 2, 3],
+        grad_blocks: 4,
+        input_grad: 0,
+        recurrent_grad: &[0, 1, 2, 3],
+        carry: true,
+        recurrent_bias: false,
+    };
 
     /// Zeros, and ones for the forget gate with `unit_forget_bias` (Keras' `bias_initializer`).
     fn initial_bias(&self, units: usize) -> ArrayD<f32> {

@@ -1,7 +1,8 @@
 //! The step of [`SimpleRnn`](crate::layers::SimpleRnn): what one timestep computes and its gradient.
 
 use crate::activations::Activation;
-use crate::layers::recurrent::{activate, derive, Cell};
+use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
+use crate::layers::recurrent::{activate, derive};
 
 /// The step h_t = act(z_t), z_t = x_t·W + b + h_{t−1}·U.
 #[derive(Clone, Debug)]
@@ -9,17 +10,22 @@ pub(crate) struct SimpleRnnCell {
     pub(crate) activation: Activation,
 }
 
-/// One block per step: z_t on entry, h_t on exit; the gradient block is dL/dz_t.
 impl Cell for SimpleRnnCell {
     const CLASS_NAME: &'static str = "SimpleRNN";
-    const GATES: usize = 1;
-    const STEP_BLOCKS: usize = 1;
-    const RECURRENT_INTO: &'static [usize] = &[0];
-    const GRAD_BLOCKS: usize = 1;
-    const INPUT_GRAD: usize = 0;
-    const RECURRENT_GRAD: &'static [usize] = &[0];
-    const CARRY: bool = false;
-    const RECURRENT_BIAS: bool = false;
+}
+
+/// One block per step: z_t on entry, h_t on exit; the gradient block is dL/dz_t.
+impl CellStep for SimpleRnnCell {
+    const LAYOUT: CellLayout = CellLayout {
+        gates: 1,
+        step_blocks: 1,
+        recurrent_into: &[0],
+        grad_blocks: 1,
+        input_grad: 0,
+        recurrent_grad: &[0],
+        carry: false,
+        recurrent_bias: false,
+    };
 
     fn forward(
         &self,
