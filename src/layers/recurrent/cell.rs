@@ -17,7 +17,10 @@ use std::fmt::Debug;
 /// bias, if any); `forward` leaves in the blocks what [`Cell::backward`] needs. `backward`
 /// writes `GRAD_BLOCKS` gradient blocks: dL/d(x_t·W_g) in block `INPUT_GRAD + g`, and
 /// dL/d(h_{t−1}·U_g) in block `k` where `RECURRENT_GRAD[k] == g`.
-pub(crate) trait Cell: Clone + Debug + Send + Sync {
+///
+/// The trait is sealed: the cells are [`SimpleRnnCell`](crate::layers::SimpleRnnCell),
+/// [`LstmCell`](crate::layers::LstmCell) and [`GruCell`](crate::layers::GruCell).
+pub trait Cell: sealed::Sealed + Clone + Debug + Send + Sync {
     /// Keras' class name (`"LSTM"`).
     const CLASS_NAME: &'static str;
     /// Blocks of `units` columns in the kernel and the recurrent kernel.
@@ -75,6 +78,14 @@ pub(crate) trait Cell: Clone + Debug + Send + Sync {
         dc: &mut [f32],
         grad: &mut [f32],
     );
+}
+
+mod sealed {
+    /// Implemented by the crate's cells only.
+    pub trait Sealed {}
+    impl Sealed for super::super::cells::SimpleRnnCell {}
+    impl Sealed for super::super::cells::LstmCell {}
+    impl Sealed for super::super::cells::GruCell {}
 }
 
 /// Applies `activation` in place to rows of `units` values, with the vectorised kernels for
