@@ -30,7 +30,8 @@ pub use gru::Gru;
 pub use layer::Layer;
 pub use lstm::Lstm;
 pub use masking::Masking;
-pub use recurrent::Recurrent;
+pub use recurrent::cells::{GruCell, LstmCell, SimpleRnnCell};
+pub use recurrent::{Cell, Recurrent};
 pub use simple_rnn::SimpleRnn;
 
 use crate::Error;

@@ -100,7 +100,7 @@ impl Sequential {
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let end = (start + batch_size).min(x.shape()[0]);
             let batch = x.slice_axis(Axis(0), (start..end).into());
-            outputs.push(self.forward_inference(batch, folded.as_ref())?.0);
+            outputs.push(self.forward(batch, false, folded.as_ref())?.0);
         }
         let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
         concatenate(Axis(0), &views).map_err(|e| Error::NotBuilt(format!("predict: {e}")))
@@ -122,7 +122,7 @@ impl Sequential {
             let range = start..(start + batch_size).min(x.shape()[0]);
             let y_batch = y.slice_axis(Axis(0), range.clone().into());
             let batch = x.slice_axis(Axis(0), range.into());
-            let (output, mask) = self.forward_inference(batch, folded.as_ref())?;
+            let (output, mask) = self.forward(batch, false, folded.as_ref())?;
             let logits = self.output_logits();
             let (value, _) =
                 loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());

@@ -273,7 +273,7 @@ impl Sequential {
     ) -> Result<(f32, ArrayD<f32>)> {
         let loss = self.loss()?;
         self.zero_grads();
-        let (output, mask) = self.forward(x, true)?;
+        let (output, mask) = self.forward(x, true, None)?;
         let (value, grad) =
             loss.value_and_grad(output.view(), self.output_logits(), y, mask.as_ref());
         if !value.is_finite() {

@@ -1,4 +1,6 @@
-//! Inference through Embedding → SimpleRnn / Lstm / Gru without the Embedding's output.
+//! Inference through a lookup layer and the layer after it, without the lookup's output: an
+//! `Embedding` (a [`LookupTable`](crate::layers::LookupTable)) followed by a recurrent layer
+//! (which [`FoldsLookup`](crate::layers::FoldsLookup)).
 //!
 //! The recurrent layer's first product, x_t·W_g + b_g, only ever sees rows of the Embedding's
 //! table, so `predict` and `evaluate` fold the table into it once per call: E·W_g + b_g for every
@@ -23,8 +25,8 @@ pub(super) struct FoldedStart {
 }
 
 impl Sequential {
-    /// Folds the model's first two layers when they are an `Embedding` and a `SimpleRnn`,
-    /// `Lstm` or `Gru`, when `samples` sequences look up more ids than the table has rows
+    /// Folds the model's first two layers when the first is a lookup table and the second can
+    /// fold it, when `samples` sequences look up more ids than the table has rows
     /// (below that, folding costs more than it saves), and when the folded table fits in
     /// [`MAX_FOLDED_BYTES`]. `None` otherwise.
     pub(super) fn fold_start(&mut self, samples: usize) -> Result<Option<FoldedStart>> {
@@ -45,35 +47,25 @@ impl Sequential {
         Ok(Some(FoldedStart { table: recurrent.fold(table)? }))
     }
 
-    /// Inference on a batch, as `forward(x, false)`, through `folded` when given.
-    pub(super) fn forward_inference(
+    /// The first two layers' output and mask for a batch, through `folded`: the lookup
+    /// layer's checks and mask, then the folding layer on the folded rows. `None` when the
+    /// model's start does not fold (the layers then run one by one).
+    pub(super) fn forward_folded(
         &mut self,
         x: ArrayViewD<'_, f32>,
-        folded: Option<&FoldedStart>,
-    ) -> Result<(ArrayD<f32>, Option<Mask>)> {
-        let Some(folded) = folded else { return self.forward(x, false) };
-        let [first, second, rest @ ..] = self.layers.as_mut_slice() else {
-            return self.forward(x, false);
+        folded: &FoldedStart,
+    ) -> Result<Option<(ArrayD<f32>, Option<Mask>)>> {
+        let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
+        let (Some(lookup), &[batch, steps]) = (first.lookup_table(), x.shape()) else {
+            return Ok(None);
         };
-        let Some(lookup) = first.lookup_table() else { return self.forward(x, false) };
-        // The Embedding's checks and mask, then the recurrent layer on the folded rows.
         let rows = lookup.checked_rows(&x)?;
         let mask = first.compute_mask(x.view(), None)?;
-        let (&batch, &steps) = match x.shape() {
-            [batch, steps] => (batch, steps),
-            _ => return self.forward(x, false),
-        };
         let next_mask = second.compute_mask(x.view(), mask.as_ref())?;
-        let Some(recurrent) = second.folds_lookup() else { return self.forward(x, false) };
-        let mut output =
+        let Some(recurrent) = second.folds_lookup() else { return Ok(None) };
+        let output =
             recurrent.forward_folded(&rows, (batch, steps), &folded.table, mask.as_ref())?;
-        let mut mask = next_mask;
-        for layer in rest {
-            let next_mask = layer.compute_mask(output.view(), mask.as_ref())?;
-            output = layer.forward(output.view(), mask.as_ref(), false)?;
-            mask = next_mask;
-        }
-        Ok((output, mask))
+        Ok(Some((output, next_mask)))
     }
 }
 
@@ -142,10 +134,10 @@ mod tests {
                         let folded = model.fold_start(x.nrows()).expect("folds");
                         assert!(folded.is_some(), "13·7 lookups in a table of 20 rows fold");
                         let (fast, fast_mask) = model
-                            .forward_inference(x.view().into_dyn(), folded.as_ref())
+                            .forward(x.view().into_dyn(), false, folded.as_ref())
                             .expect("folded inference");
                         let (plain, plain_mask) =
-                            model.forward(x.view().into_dyn(), false).expect("inference");
+                            model.forward(x.view().into_dyn(), false, None).expect("inference");
                         assert_eq!(fast, plain, "mask_zero {mask_zero}, backwards {backwards}");
                         assert_eq!(fast_mask, plain_mask);
                     }
@@ -180,10 +172,10 @@ mod tests {
         let folded = lstm.fold_start(100).expect("folds");
         let mut bad = ids(4, 0);
         bad[[2, 3]] = VOCABULARY as f32;
-        let error = lstm.forward_inference(bad.view().into_dyn(), folded.as_ref()).unwrap_err();
+        let error = lstm.forward(bad.view().into_dyn(), false, folded.as_ref()).unwrap_err();
         assert!(matches!(error, crate::Error::IdOutOfRange { .. }), "{error}");
         let wrong = Array2::<f32>::ones((4, STEPS + 1));
-        let error = lstm.forward_inference(wrong.view().into_dyn(), folded.as_ref()).unwrap_err();
+        let error = lstm.forward(wrong.view().into_dyn(), false, folded.as_ref()).unwrap_err();
         assert!(matches!(error, crate::Error::ShapeMismatch { .. }), "{error}");
     }
 }

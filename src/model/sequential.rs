@@ -1,5 +1,6 @@
 //! `Sequential`: a stack of layers, each feeding the next.
 
+use super::folding::FoldedStart;
 use super::summary::{LayerSummary, Summary};
 use crate::layers::{snake_case, Layer, LayerExt, Mask, OutputHead, Param};
 use crate::losses::{Loss, LossGrad};
@@ -247,15 +248,23 @@ impl Sequential {
         Ok(())
     }
 
-    /// Runs every layer on a batch; returns the output and its mask.
+    /// Runs every layer on a batch, in training or inference mode; returns the output and its
+    /// mask. In inference, `folded` (from `fold_start`) runs the first two layers as one.
     pub(super) fn forward(
         &mut self,
         x: ArrayViewD<'_, f32>,
         training: bool,
+        folded: Option<&FoldedStart>,
     ) -> Result<(ArrayD<f32>, Option<Mask>)> {
         let mut current: Option<ArrayD<f32>> = None;
         let mut mask: Option<Mask> = None;
-        for layer in &mut self.layers {
+        let mut first = 0;
+        if let Some(folded) = folded.filter(|_| !training) {
+            if let Some((output, output_mask)) = self.forward_folded(x.view(), folded)? {
+                (current, mask, first) = (Some(output), output_mask, 2);
+            }
+        }
+        for layer in &mut self.layers[first..] {
             let input = current.as_ref().map_or_else(|| x.view(), |c| c.view());
             let next_mask = layer.compute_mask(input.view(), mask.as_ref())?;
             let output = layer.forward(input, mask.as_ref(), training)?;

@@ -4,9 +4,10 @@ use crate::activations::Activation;
 use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
 use crate::layers::recurrent::{activate, derive};
 
-/// The GRU step and its options.
+/// The step of a [`Gru`](crate::layers::Gru) layer (Keras' `GRUCell`) and its options, set through
+/// the layer's setters.
 #[derive(Clone, Debug)]
-pub(crate) struct GruCell {
+pub struct GruCell {
     pub(crate) activation: Activation,
     pub(crate) recurrent_activation: Activation,
 }

@@ -5,9 +5,10 @@ use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
 use crate::layers::recurrent::{activate, derive};
 use ndarray::ArrayD;
 
-/// The LSTM step and its options.
+/// The step of an [`Lstm`](crate::layers::Lstm) layer (Keras' `LSTMCell`) and its options, set
+/// through the layer's setters.
 #[derive(Clone, Debug)]
-pub(crate) struct LstmCell {
+pub struct LstmCell {
     pub(crate) activation: Activation,
     pub(crate) recurrent_activation: Activation,
     pub(crate) unit_forget_bias: bool,

@@ -4,6 +4,6 @@ mod gru;
 mod lstm;
 mod simple_rnn;
 
-pub(crate) use gru::GruCell;
-pub(crate) use lstm::LstmCell;
-pub(crate) use simple_rnn::SimpleRnnCell;
+pub use gru::GruCell;
+pub use lstm::LstmCell;
+pub use simple_rnn::SimpleRnnCell;

@@ -4,9 +4,10 @@ use crate::activations::Activation;
 use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
 use crate::layers::recurrent::{activate, derive};
 
-/// The step h_t = act(z_t), z_t = x_t·W + b + h_{t−1}·U.
+/// The step of a [`SimpleRnn`](crate::layers::SimpleRnn) layer (Keras' `SimpleRNNCell`) and its
+/// options, set through the layer's setters: h_t = act(z_t), z_t = x_t·W + b + h_{t−1}·U.
 #[derive(Clone, Debug)]
-pub(crate) struct SimpleRnnCell {
+pub struct SimpleRnnCell {
     pub(crate) activation: Activation,
 }
 
