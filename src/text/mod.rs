@@ -23,8 +23,11 @@
 //!
 //! Token ids are `u32`; [`pad_sequences`] turns them into the `f32` array rnnkit's models take.
 
+mod matrix;
 mod sequence;
 mod tokenizer;
+mod word_table;
 
+pub use matrix::MatrixMode;
 pub use sequence::{pad_sequences, Padding, Truncating};
 pub use tokenizer::{strip_html_breaks, Tokenizer, WordIndex, DEFAULT_FILTERS};
