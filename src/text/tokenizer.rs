@@ -424,8 +424,9 @@ impl Splitter<'_> {
             }
         } else if separators.other.is_empty() {
             // All separators are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8
-            // character, so every separator byte is a character boundary. Blocks of 64 bytes become a
-            // bit mask of separators first, so that the branches go per word, not per byte.
+            // character, so every separator byte is a character boundary. Blocks of 64 bytes
+            // become a bit mask of separators first, so that the branches go per word, not per
+            // byte.
             let mut start = 0;
             for (block, bytes) in text.as_bytes().chunks(64).enumerate() {
                 let mut mask = 0u64;

@@ -261,7 +261,10 @@ impl Parser<'_> {
                     self.dim = Some((dim, line));
                     Ok(())
                 }
-                _ => Err(self.error(line, format!("the word2vec header `{text}` is not two integers `count dim` (dim positive)"))),
+                _ => Err(self.error(
+                    line,
+                    format!("the word2vec header `{text}` is not `count dim` (dim positive)"),
+                )),
             },
             _ => Err(self.error(
                 line,
