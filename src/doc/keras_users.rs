@@ -151,6 +151,9 @@
 //! | `model.get_weights()`, `model.set_weights(w)` | `model.get_weights()`, `model.set_weights(w)?` (same order and layout) |
 //! | `Tokenizer(num_words=10000)`, `fit_on_texts`, `texts_to_sequences` | [`Tokenizer::new().num_words(10_000)`](crate::text::Tokenizer), `fit_on_texts`, `texts_to_sequences` |
 //! | `pad_sequences(seqs, maxlen=500)` | [`pad_sequences(&seqs, Some(500), Padding::Pre, Truncating::Pre, 0.0)?`](crate::text::pad_sequences) |
+//! | `Tokenizer(char_level=True)`, `sequences_to_texts(seqs)`, `word_docs` | [`Tokenizer::new().char_level(true)`](crate::text::Tokenizer::char_level), [`sequences_to_texts(&seqs)`](crate::text::Tokenizer::sequences_to_texts), `word_docs()` |
+//! | `texts_to_matrix(texts, mode='tfidf')`, `sequences_to_matrix(seqs, mode='count')` | [`texts_to_matrix(&texts, MatrixMode::Tfidf)?`](crate::text::Tokenizer::texts_to_matrix), `sequences_to_matrix(&seqs, MatrixMode::Count)?` ([`MatrixMode`](crate::text::MatrixMode): `Binary`, `Count`, `Tfidf`, `Freq`) |
+//! | GloVe vectors into `embedding_matrix`, then `model.layers[0].set_weights([embedding_matrix])` | [`WordVectors::read(path, VectorFormat::Glove)?`](crate::text::WordVectors), `.embedding_matrix(&tokenizer, 10_000)?`, then the matrix as the model's first weight in `set_weights` |
 //!
 //! # Names and defaults that differ, and why
 //!

@@ -22,9 +22,15 @@
 //! ```
 //!
 //! Token ids are `u32`; [`pad_sequences`] turns them into the `f32` array rnnkit's models take.
+//! [`WordVectors`] reads pretrained GloVe or word2vec vectors into an `Embedding`'s weights.
 
+mod matrix;
 mod sequence;
 mod tokenizer;
+mod word_table;
+mod word_vectors;
 
+pub use matrix::MatrixMode;
 pub use sequence::{pad_sequences, Padding, Truncating};
 pub use tokenizer::{strip_html_breaks, Tokenizer, WordIndex, DEFAULT_FILTERS};
+pub use word_vectors::{Coverage, VectorFormat, WordVectors};

@@ -1,6 +1,8 @@
-//! `Tokenizer`: Keras' legacy text tokenizer (`keras_preprocessing.text.Tokenizer`), word level.
+//! `Tokenizer`: Keras' legacy text tokenizer (`keras_preprocessing.text.Tokenizer`).
 
 use std::fmt;
+
+use super::word_table::WordTable;
 
 /// Keras' default `filters`: ASCII punctuation except the apostrophe, plus tab and newline.
 ///
@@ -23,7 +25,8 @@ pub fn strip_html_breaks(text: &str) -> String {
     text.replace("<br />", " ")
 }
 
-/// Turns texts into sequences of word ids, with the semantics of Keras' legacy `Tokenizer`.
+/// Turns texts into sequences of word ids, and back, with the semantics of Keras' legacy
+/// `Tokenizer`.
 ///
 /// A text is lowercased (like Python's `str.lower`, Unicode included), each character of
 /// `filters` is replaced by the `split` character, the text is split on that character and empty
@@ -36,7 +39,10 @@ pub fn strip_html_breaks(text: &str) -> String {
 /// words to ids as `u32`; words it does not know, or whose id is `num_words` or more, are dropped,
 /// or replaced by the `oov_token`'s id when there is one.
 ///
-/// Keras' `char_level`, `word_docs` and the matrix modes are not provided.
+/// With [`char_level`](Self::char_level), every character is a token instead.
+/// [`sequences_to_texts`](Self::sequences_to_texts) maps ids back to words, and
+/// [`texts_to_matrix`](Self::texts_to_matrix) / [`sequences_to_matrix`](Self::sequences_to_matrix)
+/// give one row per text in Keras' modes ([`MatrixMode`](super::MatrixMode)).
 ///
 /// ```
 /// use rnnkit::text::Tokenizer;
@@ -50,18 +56,25 @@ pub fn strip_html_breaks(text: &str) -> String {
 /// ```
 #[derive(Clone)]
 pub struct Tokenizer {
-    num_words: Option<usize>,
+    pub(super) num_words: Option<usize>,
     filters: String,
     lower: bool,
     split: char,
     oov_token: Option<String>,
+    char_level: bool,
     separators: Separators,
-    document_count: usize,
+    /// Whether `fit_on_texts` was called, even on no text (Keras' `word_index` is empty before).
+    pub(super) fitted: bool,
+    pub(super) document_count: usize,
     /// The fitted words in order of first appearance, and how often each occurred (Keras'
     /// `word_counts`).
-    counted: WordTable,
+    pub(super) counted: WordTable,
     counts: Vec<usize>,
-    word_index: WordIndex,
+    /// For each fitted word, the number of texts it occurred in (Keras' `word_docs`), and the
+    /// last text (numbered from 1) that counted it.
+    pub(super) docs: Vec<usize>,
+    last_document: Vec<usize>,
+    pub(super) word_index: WordIndex,
 }
 
 impl Default for Tokenizer {
@@ -72,7 +85,7 @@ impl Default for Tokenizer {
 
 impl Tokenizer {
     /// A tokenizer with Keras' defaults: no `num_words` limit, [`DEFAULT_FILTERS`], lowercasing,
-    /// split on `' '`, no `oov_token`. It knows no word until it is fitted.
+    /// split on `' '`, word level, no `oov_token`. It knows no word until it is fitted.
     pub fn new() -> Self {
         let split = ' ';
         Tokenizer {
@@ -81,10 +94,14 @@ impl Tokenizer {
             lower: true,
             split,
             oov_token: None,
+            char_level: false,
             separators: Separators::new(DEFAULT_FILTERS, split),
+            fitted: false,
             document_count: 0,
             counted: WordTable::default(),
             counts: Vec::new(),
+            docs: Vec::new(),
+            last_document: Vec::new(),
             word_index: WordIndex::default(),
         }
     }
@@ -101,7 +118,7 @@ impl Tokenizer {
     }
 
     /// Characters replaced by the split character before splitting. Default: [`DEFAULT_FILTERS`].
-    /// `""` filters nothing.
+    /// `""` filters nothing. Ignored with [`char_level`](Self::char_level).
     pub fn filters(mut self, filters: &str) -> Self {
         self.filters = filters.to_string();
         self.separators = Separators::new(&self.filters, self.split);
@@ -115,7 +132,8 @@ impl Tokenizer {
         self
     }
 
-    /// The character words are separated by. Default: `' '`.
+    /// The character words are separated by. Default: `' '`. Ignored with
+    /// [`char_level`](Self::char_level).
     ///
     /// Keras accepts a string; rnnkit takes one character, which covers the separators used in
     /// practice and cannot be empty.
@@ -136,6 +154,29 @@ impl Tokenizer {
         self
     }
 
+    /// Whether every character is a token (Keras' `char_level`). Default: `false`.
+    ///
+    /// As in Keras, a character-level tokenizer still lowercases (if [`lower`](Self::lower)) but
+    /// applies neither the `filters` nor the `split` character: spaces and punctuation are tokens
+    /// too. Tokens are Unicode scalar values (Python's string items), so a lowercased `'İ'` gives
+    /// two tokens, `'i'` and `'\u{307}'`, as in Python.
+    ///
+    /// ```
+    /// use rnnkit::text::Tokenizer;
+    ///
+    /// let mut tokenizer = Tokenizer::new().char_level(true);
+    /// tokenizer.fit_on_texts(["Aha, a cab!"]);
+    /// // 'a' occurs 4 times, then ' ' twice; ties keep the order of first appearance.
+    /// assert_eq!(tokenizer.word_index().get("a"), Some(1));
+    /// assert_eq!(tokenizer.word_index().get(" "), Some(2));
+    /// assert_eq!(tokenizer.texts_to_sequences(["a ha!"]), vec![vec![1, 2, 3, 1, 7]]);
+    /// assert_eq!(tokenizer.sequences_to_texts(&[[3, 1]]), ["h a"]);
+    /// ```
+    pub fn char_level(mut self, char_level: bool) -> Self {
+        self.char_level = char_level;
+        self
+    }
+
     /// Counts the words of `texts` and rebuilds the word index from all the texts fitted so far
     /// (calls accumulate, as in Keras).
     pub fn fit_on_texts<I, S>(&mut self, texts: I)
@@ -144,18 +185,32 @@ impl Tokenizer {
         S: AsRef<str>,
     {
         let mut buffer = String::new();
+        let splitter = Splitter {
+            separators: &self.separators,
+            lower: self.lower,
+            char_level: self.char_level,
+        };
         for text in texts {
             self.document_count += 1;
+            let document = self.document_count;
             let (counted, counts) = (&mut self.counted, &mut self.counts);
-            for_each_word(&self.separators, self.lower, text.as_ref(), &mut buffer, |word| {
+            let (docs, last_document) = (&mut self.docs, &mut self.last_document);
+            splitter.for_each_token(text.as_ref(), &mut buffer, |word| {
                 let (position, added) = counted.find_or_insert(word);
                 if added {
                     counts.push(1);
+                    docs.push(1);
+                    last_document.push(document);
                 } else {
                     counts[position] += 1;
+                    if last_document[position] != document {
+                        last_document[position] = document;
+                        docs[position] += 1;
+                    }
                 }
             });
         }
+        self.fitted = true;
         self.rebuild_index();
     }
 
@@ -172,6 +227,11 @@ impl Tokenizer {
         let oov_id = self.oov_token.as_deref().and_then(|token| self.word_index.get(token));
         let limit = self.num_words.filter(|&n| n > 0);
         let mut buffer = String::new();
+        let splitter = Splitter {
+            separators: &self.separators,
+            lower: self.lower,
+            char_level: self.char_level,
+        };
         // Ids are collected in `scratch`, then copied out at their exact size: one allocation per
         // text instead of one per doubling.
         let mut scratch = Vec::new();
@@ -179,13 +239,52 @@ impl Tokenizer {
             .into_iter()
             .map(|text| {
                 scratch.clear();
-                for_each_word(&self.separators, self.lower, text.as_ref(), &mut buffer, |word| {
+                splitter.for_each_token(text.as_ref(), &mut buffer, |word| {
                     match self.word_index.get(word) {
                         Some(id) if limit.is_none_or(|n| (id as usize) < n) => scratch.push(id),
                         _ => scratch.extend(oov_id),
                     }
                 });
                 scratch.clone()
+            })
+            .collect()
+    }
+
+    /// Maps each sequence of ids back to its words, joined by spaces (Keras'
+    /// `sequences_to_texts`; character-level tokens are joined by spaces too).
+    ///
+    /// As [`texts_to_sequences`](Self::texts_to_sequences) does for words, ids with no word
+    /// (0 among them) and ids of `num_words` or more are dropped, or become the `oov_token` if one
+    /// is set.
+    ///
+    /// ```
+    /// use rnnkit::text::Tokenizer;
+    ///
+    /// let mut tokenizer = Tokenizer::new().num_words(3).oov_token("<OOV>");
+    /// tokenizer.fit_on_texts(["the cat sat on the mat"]);
+    /// // Ids: <OOV> 1, the 2, cat 3, ...; num_words = 3 keeps ids 1 and 2.
+    /// assert_eq!(tokenizer.sequences_to_texts(&[vec![2, 3, 0, 99]]), ["the <OOV> <OOV> <OOV>"]);
+    /// ```
+    pub fn sequences_to_texts<S: AsRef<[u32]>>(&self, sequences: &[S]) -> Vec<String> {
+        let limit = self.num_words.filter(|&n| n > 0);
+        let oov_token = self.oov_token.as_deref();
+        sequences
+            .iter()
+            .map(|sequence| {
+                let mut text = String::new();
+                for &id in sequence.as_ref() {
+                    let word = match self.word_index.word(id) {
+                        Some(word) if limit.is_none_or(|n| (id as usize) < n) => Some(word),
+                        _ => oov_token,
+                    };
+                    if let Some(word) = word {
+                        if !text.is_empty() {
+                            text.push(' ');
+                        }
+                        text.push_str(word);
+                    }
+                }
+                text
             })
             .collect()
     }
@@ -204,6 +303,13 @@ impl Tokenizer {
             .iter()
             .enumerate()
             .map(|(position, &count)| (self.counted.word(position), count))
+    }
+
+    /// Each fitted word and the number of texts it occurred in, in order of first appearance
+    /// (Keras' `word_docs`, whose order is a set's). [`MatrixMode::Tfidf`](super::MatrixMode)
+    /// reads it.
+    pub fn word_docs(&self) -> impl ExactSizeIterator<Item = (&str, usize)> + '_ {
+        self.docs.iter().enumerate().map(|(position, &docs)| (self.counted.word(position), docs))
     }
 
     /// The number of texts fitted so far.
@@ -240,6 +346,7 @@ impl fmt::Debug for Tokenizer {
             .field("lower", &self.lower)
             .field("split", &self.split)
             .field("oov_token", &self.oov_token)
+            .field("char_level", &self.char_level)
             .field("document_count", &self.document_count)
             .field("words", &self.word_index.len())
             .finish()
@@ -277,55 +384,70 @@ impl Separators {
     }
 }
 
-/// Calls `visit` on each word of `text`: lowercased if `lower`, split on `separators`, empty
-/// words dropped. `buffer` is reused across texts to hold the lowercased text.
-///
-/// Replacing each filter by the split character and splitting on it (Keras) is the same as
-/// splitting on any filter or the split character, which is what this does.
-fn for_each_word<'t>(
-    separators: &Separators,
+/// How a text becomes tokens: the tokenizer's settings that [`Splitter::for_each_token`] reads.
+struct Splitter<'a> {
+    separators: &'a Separators,
     lower: bool,
-    text: &'t str,
-    buffer: &'t mut String,
-    mut visit: impl FnMut(&str),
-) {
-    let text: &str = if !lower {
-        text
-    } else if text.is_ascii() {
-        buffer.clear();
-        buffer.push_str(text);
-        buffer.make_ascii_lowercase();
-        buffer
-    } else {
-        // `str::to_lowercase` follows Unicode's full mapping with the final-sigma rule, as
-        // Python's `str.lower` does.
-        *buffer = text.to_lowercase();
-        buffer
-    };
-    if separators.other.is_empty() {
-        // All separators are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8
-        // character, so every separator byte is a character boundary. Blocks of 64 bytes become a
-        // bit mask of separators first, so that the branches go per word, not per byte.
-        let mut start = 0;
-        for (block, bytes) in text.as_bytes().chunks(64).enumerate() {
-            let mut mask = 0u64;
-            for (bit, &byte) in bytes.iter().enumerate() {
-                mask |= u64::from(separators.ascii[byte as usize]) << bit;
+    char_level: bool,
+}
+
+impl Splitter<'_> {
+    /// Calls `visit` on each token of `text`: lowercased if `lower`, then each character if
+    /// `char_level`, else split on `separators` with empty words dropped. `buffer` is reused
+    /// across texts to hold the lowercased text.
+    ///
+    /// Replacing each filter by the split character and splitting on it (Keras) is the same as
+    /// splitting on any filter or the split character, which is what this does.
+    fn for_each_token<'t>(
+        &self,
+        text: &'t str,
+        buffer: &'t mut String,
+        mut visit: impl FnMut(&str),
+    ) {
+        let text: &str = if !self.lower {
+            text
+        } else if text.is_ascii() {
+            buffer.clear();
+            buffer.push_str(text);
+            buffer.make_ascii_lowercase();
+            buffer
+        } else {
+            // `str::to_lowercase` follows Unicode's full mapping with the final-sigma rule, as
+            // Python's `str.lower` does.
+            *buffer = text.to_lowercase();
+            buffer
+        };
+        let separators = self.separators;
+        if self.char_level {
+            for (start, c) in text.char_indices() {
+                visit(&text[start..start + c.len_utf8()]);
             }
-            while mask != 0 {
-                let end = block * 64 + mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                if end > start {
-                    visit(&text[start..end]);
+        } else if separators.other.is_empty() {
+            // All separators are ASCII, and ASCII bytes never occur inside a multi-byte UTF-8
+            // character, so every separator byte is a character boundary. Blocks of 64 bytes
+            // become a bit mask of separators first, so that the branches go per word, not per
+            // byte.
+            let mut start = 0;
+            for (block, bytes) in text.as_bytes().chunks(64).enumerate() {
+                let mut mask = 0u64;
+                for (bit, &byte) in bytes.iter().enumerate() {
+                    mask |= u64::from(separators.ascii[byte as usize]) << bit;
                 }
-                start = end + 1;
+                while mask != 0 {
+                    let end = block * 64 + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    if end > start {
+                        visit(&text[start..end]);
+                    }
+                    start = end + 1;
+                }
             }
+            if start < text.len() {
+                visit(&text[start..]);
+            }
+        } else {
+            text.split(|c| separators.contains(c)).filter(|word| !word.is_empty()).for_each(visit);
         }
-        if start < text.len() {
-            visit(&text[start..]);
-        }
-    } else {
-        text.split(|c| separators.contains(c)).filter(|word| !word.is_empty()).for_each(visit);
     }
 }
 
@@ -385,7 +507,7 @@ impl WordIndex {
 
     /// The number of words.
     pub fn len(&self) -> usize {
-        self.words.ends.len()
+        self.words.len()
     }
 
     /// Whether there is no word.
@@ -403,149 +525,4 @@ impl fmt::Debug for WordIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
-}
-
-/// Distinct words stored back to back in one string, found through an open-addressing hash
-/// table. Lookups by `&str` allocate nothing; the words a corpus uses most, inserted first, share
-/// a few cache lines; and a slot holds part of its word's hash, so that probing past other words
-/// reads nothing else.
-#[derive(Clone, Default)]
-struct WordTable {
-    /// The words, concatenated in insertion order.
-    text: String,
-    /// Where each word ends in `text`; it starts where the previous one ends.
-    ends: Vec<usize>,
-    /// 0 for an empty slot, else the low 32 bits of the word's hash, then 1 + its position in
-    /// the low 32 bits. The length is 0 or a power of two, and at most half the slots are used.
-    slots: Vec<u64>,
-}
-
-impl WordTable {
-    fn with_capacity(words: usize) -> Self {
-        let mut table = WordTable::default();
-        table.ends.reserve(words);
-        table.slots = vec![0; (2 * words).next_power_of_two().max(64)];
-        table
-    }
-
-    #[inline]
-    fn word(&self, position: usize) -> &str {
-        let start = if position == 0 { 0 } else { self.ends[position - 1] };
-        &self.text[start..self.ends[position]]
-    }
-
-    /// The position of `word`, if present.
-    #[inline]
-    fn find(&self, word: &str) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        self.probe(word, hash(word)).1
-    }
-
-    /// The position of `word`, inserting it at the end if absent; and whether it was inserted.
-    fn find_or_insert(&mut self, word: &str) -> (usize, bool) {
-        if 2 * (self.ends.len() + 1) > self.slots.len() {
-            self.grow();
-        }
-        let hash = hash(word);
-        let (slot, found) = self.probe(word, hash);
-        if let Some(position) = found {
-            return (position, false);
-        }
-        self.text.push_str(word);
-        self.ends.push(self.text.len());
-        self.slots[slot] = slot_entry(hash, self.ends.len());
-        (self.ends.len() - 1, true)
-    }
-
-    /// The slot holding `word` and its position, or the empty slot where it would go.
-    #[inline]
-    fn probe(&self, word: &str, hash: u64) -> (usize, Option<usize>) {
-        let mask = self.slots.len() - 1;
-        let mut slot = (hash >> 32) as usize & mask;
-        let tag = hash << 32;
-        loop {
-            let entry = self.slots[slot];
-            if entry == 0 {
-                return (slot, None);
-            }
-            if entry & TAG_MASK == tag & TAG_MASK {
-                let position = (entry & !TAG_MASK) as usize - 1;
-                if self.word(position) == word {
-                    return (slot, Some(position));
-                }
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-
-    /// Doubles the slots (at least 64) and re-places every word.
-    fn grow(&mut self) {
-        let size = (2 * self.slots.len()).max(64);
-        let mask = size - 1;
-        let mut slots = vec![0; size];
-        for position in 0..self.ends.len() {
-            let hash = hash(self.word(position));
-            let mut slot = (hash >> 32) as usize & mask;
-            while slots[slot] != 0 {
-                slot = (slot + 1) & mask;
-            }
-            slots[slot] = slot_entry(hash, position + 1);
-        }
-        self.slots = slots;
-    }
-}
-
-/// The high half of a slot: the low half of the hash.
-const TAG_MASK: u64 = 0xffff_ffff_0000_0000;
-
-/// A used slot: the hash's low 32 bits, then `position_plus_one`. A vocabulary of 2^32 words
-/// would need hundreds of GB, so positions fit in 32 bits.
-#[inline]
-fn slot_entry(hash: u64, position_plus_one: usize) -> u64 {
-    (hash << 32) | (position_plus_one as u64 & !TAG_MASK)
-}
-
-/// FxHash (as in rustc) over 8-byte lanes, then the length; the high half picks the slot, the
-/// low half is the slot's tag. The last lane is read as fixed-size pieces that may overlap
-/// (no variable-length copy), as wyhash does.
-#[inline]
-fn hash(word: &str) -> u64 {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-    let bytes = word.as_bytes();
-    let len = bytes.len();
-    let mix = |hash: u64, lane: u64| (hash ^ lane).wrapping_mul(K).rotate_left(26);
-    let mut hash: u64 = 0;
-    let mut lanes = bytes.chunks_exact(8);
-    for lane in &mut lanes {
-        hash = mix(hash, read_u64(lane));
-    }
-    let last = match lanes.remainder() {
-        [] => 0,
-        _ if len >= 8 => read_u64(&bytes[len - 8..]),
-        rest if rest.len() >= 4 => {
-            u64::from(read_u32(rest)) | u64::from(read_u32(&rest[rest.len() - 4..])) << 32
-        }
-        rest => {
-            u64::from(rest[0])
-                | u64::from(rest[rest.len() / 2]) << 8
-                | u64::from(rest[rest.len() - 1]) << 16
-        }
-    };
-    (mix(hash, last) ^ len as u64).wrapping_mul(K)
-}
-
-/// The first 8 bytes of `bytes` (at least 8 long), little-endian.
-#[inline]
-fn read_u64(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes([
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-    ])
-}
-
-/// The first 4 bytes of `bytes` (at least 4 long), little-endian.
-#[inline]
-fn read_u32(bytes: &[u8]) -> u32 {
-    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
