@@ -18,7 +18,15 @@
 use clap::{Parser, Subcommand};
 use rnnkit::datasets::imdb;
 use rnnkit::prelude::*;
-use rnnkit::sentiment::{self, SentimentConfig};
+use sentiment::SentimentConfig;
+
+// The lesson's pipeline and model, from the sentiment example.
+#[allow(dead_code)]
+#[path = "common/recurrent_kind.rs"]
+mod recurrent_kind;
+#[allow(dead_code)]
+#[path = "sentiment/pipeline.rs"]
+mod sentiment;
 use rnnkit::text::{pad_sequences, strip_html_breaks, Padding, Tokenizer, Truncating};
 use serde_json::json;
 use std::error::Error;

@@ -147,7 +147,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// Shorthand for [`Error::InvalidArgument`].
-    pub(crate) fn invalid(
+    pub fn invalid(
         name: impl Into<String>,
         expected: impl Into<String>,
         got: impl std::fmt::Display,
@@ -160,7 +160,7 @@ impl Error {
     }
 
     /// Shorthand for [`Error::Io`].
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }
 }

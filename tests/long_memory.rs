@@ -1,19 +1,26 @@
-//! `rnnkit::long_memory`: the first-token task, the powers of λ·Q, dL/dh_t of a Simple RNN
+//! The long-memory lesson (`examples/long_memory/memory`): the first-token task, the powers of λ·Q, dL/dh_t of a Simple RNN
 //! (against central finite differences and against the layer's own back-propagation), and a
 //! small run of the sweep with its CSV and chart.
 
 use approx::assert_abs_diff_eq;
-use ndarray::{s, Array1, Array2, Array3, ArrayD, Ix2};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use rnnkit::long_memory::{
+use long_memory::{
     mean_norms, memory_model, power_norms, run_sweep, scaled_orthogonal, state_gradients,
     train_and_test, MemoryConfig, MemoryTask, RecallTask, TaskKind, FIRST_NOISE, MARKERS,
     RECALL_FEATURES,
 };
+use ndarray::{s, Array1, Array2, Array3, ArrayD, Ix2};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use recurrent_kind::RecurrentKind;
 use rnnkit::prelude::*;
-use rnnkit::sentiment::RecurrentKind;
 use rnnkit::{Error, Result};
+
+// The lesson's code, all of it public for the example; the tests use part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../examples/long_memory/memory/mod.rs"]
+mod long_memory;
+#[path = "../examples/common/recurrent_kind.rs"]
+mod recurrent_kind;
 
 // ---------------------------------------------------------------- the task
 

@@ -17,7 +17,7 @@ use common::keras::{
 use ndarray::{arr1, arr2, s, Array2, ArrayD, Axis, Ix2};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rnnkit::layers::{Layer, Mask, Recurrent};
+use rnnkit::layers::{Layer, Mask};
 use rnnkit::prelude::*;
 use rnnkit::Error;
 use serde_json::Value;

@@ -1,26 +1,24 @@
 //! The sentiment example's pipeline on the real IMDB archive, cut to a few reviews. The archive
-//! is found through `RNNKIT_DATA` (set by `.cargo/config.toml` to `../shared/data`); the test
-//! says so and passes over when it is absent.
+//! is found as the example finds it (`RNNKIT_DATA`, set by `.cargo/config.toml` to
+//! `../shared/data`, then the user cache, then a download); the test fails, saying where it
+//! looked, when it cannot be found.
 
 use rnnkit::datasets::imdb;
 use rnnkit::prelude::*;
-use rnnkit::sentiment::{self, SentimentConfig};
-use std::path::PathBuf;
+use sentiment::SentimentConfig;
 
-fn archive() -> Option<PathBuf> {
-    let folder = PathBuf::from(std::env::var_os("RNNKIT_DATA")?);
-    let file = folder.join(imdb::FILE_NAME);
-    file.exists().then_some(file)
-}
+// The example's pipeline; the test uses part of it.
+#[allow(dead_code)]
+#[path = "../examples/common/recurrent_kind.rs"]
+mod recurrent_kind;
+#[allow(dead_code)]
+#[path = "../examples/sentiment/pipeline.rs"]
+mod sentiment;
 
 #[test]
 fn training_on_real_reviews_lowers_the_loss() -> rnnkit::Result<()> {
-    let Some(path) = archive() else {
-        eprintln!("skipped: no IMDB archive under RNNKIT_DATA");
-        return Ok(());
-    };
     let config = SentimentConfig { limit: Some(1_500), ..SentimentConfig::default() };
-    let data = sentiment::prepare(imdb::load(Some(&path))?, &config)?;
+    let data = sentiment::prepare(imdb::load(None)?, &config)?;
     assert_eq!(
         (data.x_train.nrows(), data.x_val.nrows(), data.x_test.nrows()),
         (1_200, 300, 1_500)

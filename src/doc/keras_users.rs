@@ -59,7 +59,7 @@
 //!
 //! In rnnkit, with a few random reviews standing in for IMDB so that the program runs in a
 //! moment (the real data: [`datasets::imdb`](crate::datasets::imdb) and
-//! [`sentiment::prepare`](crate::sentiment::prepare), run by
+//! the sentiment example's `prepare` in `examples/sentiment/pipeline.rs`, run by
 //! `cargo run --release --example sentiment`):
 //!
 //! ```

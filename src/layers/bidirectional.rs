@@ -1,7 +1,7 @@
 //! `Bidirectional`: a recurrent layer run forwards and, as a copy, backwards, the two outputs
 //! merged, as Keras' `Bidirectional` (keras/src/layers/rnn/bidirectional.py).
 
-use super::{snake_case, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
+use super::{snake_case, Cell, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
 use crate::shape::array_shape;
 use crate::{Error, Result};
 use ndarray::{s, ArrayD, ArrayViewD, Axis, Slice, Zip};
@@ -61,12 +61,12 @@ pub enum MergeMode {
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Bidirectional<L> {
+pub struct Bidirectional<C: Cell> {
     base: LayerBase,
     /// The wrapped layer's name stem (`lstm`), for the inner layers' names.
     stem: String,
-    forward_layer: L,
-    backward_layer: L,
+    forward_layer: Recurrent<C>,
+    backward_layer: Recurrent<C>,
     merge_mode: MergeMode,
     cache: Option<BidirectionalCache>,
 }
@@ -82,10 +82,10 @@ struct BidirectionalCache {
     outputs: Option<(ArrayD<f32>, ArrayD<f32>)>,
 }
 
-impl<L: Recurrent> Bidirectional<L> {
+impl<C: Cell> Bidirectional<C> {
     /// Wraps `layer` (unbuilt; its configuration is what counts), which must read forwards.
     /// Default merge mode: [`MergeMode::Concat`]. The wrapper is trainable if `layer` is.
-    pub fn new(layer: L) -> Self {
+    pub fn new(layer: Recurrent<C>) -> Self {
         let stem = match layer.name() {
             "" => snake_case(layer.class_name()),
             name => name.to_string(),
@@ -156,7 +156,7 @@ fn backward_name(name: &str) -> Option<&'static str> {
     }
 }
 
-impl<L: Recurrent> Layer for Bidirectional<L> {
+impl<C: Cell> Layer for Bidirectional<C> {
     fn class_name(&self) -> &'static str {
         "Bidirectional"
     }

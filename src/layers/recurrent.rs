@@ -1,14 +1,10 @@
-//! The recurrent loop shared by `SimpleRnn`, `Lstm` and `Gru`: Keras' `RNN` layer around a cell.
+//! [`Recurrent`]: Keras' `RNN` layer around a [`Cell`], the one recurrent layer behind
+//! [`SimpleRnn`](super::SimpleRnn), [`Lstm`](super::Lstm) and [`Gru`](super::Gru).
 //!
-//! A [`Cell`] says what one step computes; [`Rnn`] runs it over a batch the fast way (see
-//! `recurrent/steps.rs`): fixed chunks of 8 samples in parallel, the input projection x·W + b as
-//! products over many steps at once, only h_{t−1}·U inside the time loop, masks as Keras (a
-//! masked step carries every state, and the output, through unchanged), and BPTT whose weight
-//! gradients are products over many steps at once, reduced in chunk order.
-//!
-//! Those products run over blocks of 32 steps rather than the whole sequence: the rows a block
-//! writes are still in cache when the recurrence reads them, which makes forward + backward of
-//! `Lstm(32)` on 32 × 500 × 32 inputs about 15 % faster than whole-sequence products.
+//! The cell says what one step computes; [`Rnn`] runs it over a batch (see
+//! `recurrent/engine.rs`): the input projection x·W + b as products over many steps at once,
+//! only h_{t−1}·U inside the time loop, masks as Keras (a masked step carries every state, and
+//! the output, through unchanged), and BPTT whose weight gradients are reduced in a fixed order.
 
 mod cell;
 pub(crate) mod cells;
@@ -17,7 +13,7 @@ mod engine;
 mod steps;
 mod weights;
 
-use super::{LayerBase, Mask, Param};
+use super::{FoldsLookup, Layer, LayerBase, Mask, Param};
 use crate::initializers;
 use crate::shape::keras_shape;
 use crate::{Error, Result};
@@ -25,24 +21,209 @@ pub use cell::Cell;
 pub(crate) use cell::{activate, derive};
 use dropout::DropoutConfig;
 use engine::RnnCache;
+use ndarray::{ArrayD, ArrayView2, ArrayViewD};
 use rand::rngs::StdRng;
 
-/// A recurrent layer: [`SimpleRnn`](super::SimpleRnn), [`Lstm`](super::Lstm) or
-/// [`Gru`](super::Gru). [`Bidirectional`](super::Bidirectional) wraps any of them.
-pub trait Recurrent: super::Layer + Clone {
-    /// Whether the layer returns its whole output sequence (`return_sequences`).
-    fn returns_sequences(&self) -> bool;
-
-    /// Whether the layer reads its input from the last step to the first (`go_backwards`).
-    fn reads_backwards(&self) -> bool;
-
-    /// A copy of the layer that reads the sequence in the other direction (`go_backwards`
-    /// flipped), to be built anew.
-    fn reversed(&self) -> Self;
+/// A recurrent layer: Keras' `RNN` around the cell `C`, which says what one step computes.
+///
+/// Use it through its aliases, [`SimpleRnn`](super::SimpleRnn), [`Lstm`](super::Lstm) and
+/// [`Gru`](super::Gru), which document each cell's formula and options;
+/// [`Bidirectional`](super::Bidirectional) wraps any of them. The options below are the ones
+/// every recurrent layer shares.
+///
+/// # Shapes
+/// Input `(batch, steps, input_dim)`; output `(batch, units)`, or `(batch, steps, units)` with
+/// `return_sequences(true)`. With `go_backwards(true)` the sequence is read from its end, and the
+/// returned sequence is in that reversed order (Keras' behaviour).
+///
+/// # Errors
+/// `build` fails for `units == 0` or a dropout rate outside `[0, 1)`
+/// ([`Error::InvalidArgument`]) and for inputs that are not `(steps, features)` sequences
+/// ([`Error::ShapeMismatch`]); see [`Layer`] for the errors of `forward` and `backward`.
+#[derive(Clone, Debug)]
+pub struct Recurrent<C: Cell> {
+    rnn: Rnn<C>,
 }
 
-/// Keras' `RNN` layer: the configuration, weights and loop shared by the recurrent layers, around
-/// the cell `C`.
+impl<C: Cell> Recurrent<C> {
+    /// An unbuilt layer of `units` state values around `cell`, with Keras' defaults.
+    pub(crate) fn with_cell(units: usize, cell: C) -> Self {
+        Recurrent { rnn: Rnn::new(units, cell) }
+    }
+
+    /// The cell, for the cell-specific setters.
+    pub(crate) fn cell_mut(&mut self) -> &mut C {
+        &mut self.rnn.cell
+    }
+
+    /// Returns every state h_0..h_T (many-to-many) instead of only the last (many-to-one).
+    /// Default: `false`.
+    pub fn return_sequences(mut self, return_sequences: bool) -> Self {
+        self.rnn.return_sequences = return_sequences;
+        self
+    }
+
+    /// Reads the sequence from its last step to its first. Default: `false`.
+    ///
+    /// As in Keras, with `return_sequences` the states come out in reading order (the state
+    /// after the last input step first), and an input mask is passed on unreversed: Keras'
+    /// behaviour, kept so that models ported from Keras give the same numbers.
+    pub fn go_backwards(mut self, go_backwards: bool) -> Self {
+        self.rnn.go_backwards = go_backwards;
+        self
+    }
+
+    /// Whether the layer adds its bias (Keras' `use_bias`). Default: `true`.
+    pub fn use_bias(mut self, use_bias: bool) -> Self {
+        self.rnn.use_bias = use_bias;
+        self
+    }
+
+    /// Whether the optimizer updates the weights. Default: `true`.
+    pub fn trainable(mut self, trainable: bool) -> Self {
+        self.rnn.base.set_trainable(trainable);
+        self
+    }
+
+    /// Fraction of the input features dropped while training (Keras' `dropout`). Default: 0.
+    ///
+    /// Each sample draws its mask once per batch and keeps it for every step; kept values are
+    /// scaled by 1 / (1 − rate) (inverted dropout), and `predict` and `evaluate` use no mask.
+    /// As Keras 3, every gate draws its own mask when `recurrent_dropout` is set too, and all
+    /// gates share one otherwise. The rate must be in `[0, 1)`; the model's `build` returns
+    /// [`Error::InvalidArgument`] if not.
+    ///
+    /// # Examples
+    /// ```
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Embedding::new(10_000, 32).input_length(500));
+    /// model.add(Lstm::new(32).dropout(0.2).recurrent_dropout(0.2));
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+    /// // Masks while training only: predicting twice gives the same numbers.
+    /// let reviews = ndarray::Array2::<f32>::ones((2, 500));
+    /// assert_eq!(model.predict(&reviews, 32)?, model.predict(&reviews, 32)?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dropout(mut self, rate: f32) -> Self {
+        self.rnn.dropout.input = rate;
+        self
+    }
+
+    /// Fraction of the state values h_{t−1} dropped before the recurrent kernel while training
+    /// (Keras' `recurrent_dropout`), one mask per sample and gate, kept for every step.
+    /// Default: 0. The carried state is not dropped: the next step still reads the whole
+    /// h_{t−1} (and LSTM's c_{t−1}) outside the recurrent kernel.
+    pub fn recurrent_dropout(mut self, rate: f32) -> Self {
+        self.rnn.dropout.recurrent = rate;
+        self
+    }
+
+    /// Seeds the generator of the dropout masks (Keras' `seed`). Default: a seed drawn from the
+    /// model's generator when the layer is built with a dropout rate.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rnn.dropout.seed = Some(seed);
+        self
+    }
+
+    /// Whether the layer returns its whole output sequence (`return_sequences`).
+    pub fn returns_sequences(&self) -> bool {
+        self.rnn.return_sequences
+    }
+
+    /// Whether the layer reads its input from the last step to the first (`go_backwards`).
+    pub fn reads_backwards(&self) -> bool {
+        self.rnn.go_backwards
+    }
+
+    /// A copy of the layer that reads the sequence in the other direction, to be built anew.
+    pub fn reversed(&self) -> Self {
+        let mut copy = self.clone();
+        copy.rnn.go_backwards = !copy.rnn.go_backwards;
+        copy
+    }
+}
+
+impl<C: Cell> Layer for Recurrent<C> {
+    fn class_name(&self) -> &'static str {
+        self.rnn.class_name()
+    }
+
+    fn base(&self) -> &LayerBase {
+        &self.rnn.base
+    }
+
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.rnn.base
+    }
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
+        self.rnn.build(input_shape, rng)
+    }
+
+    fn forward(
+        &mut self,
+        input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+        training: bool,
+    ) -> Result<ArrayD<f32>> {
+        self.rnn.forward(input, mask, training)
+    }
+
+    fn backward(
+        &mut self,
+        grad_output: ArrayViewD<'_, f32>,
+        input_grad: bool,
+    ) -> Result<Option<ArrayD<f32>>> {
+        self.rnn.backward(grad_output, input_grad)
+    }
+
+    fn compute_mask(
+        &self,
+        _input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+    ) -> Result<Option<Mask>> {
+        Ok(self.rnn.compute_mask(mask))
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        self.rnn.params()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.rnn.params_mut()
+    }
+
+    fn folds_lookup(&mut self) -> Option<&mut dyn FoldsLookup> {
+        Some(self)
+    }
+}
+
+impl<C: Cell> FoldsLookup for Recurrent<C> {
+    fn folded_width(&self) -> usize {
+        self.rnn.folded_width()
+    }
+
+    fn fold(&self, table: ArrayView2<'_, f32>) -> Result<Vec<f32>> {
+        self.rnn.fold(table)
+    }
+
+    fn forward_folded(
+        &mut self,
+        rows: &[usize],
+        shape: (usize, usize),
+        folded: &[f32],
+        mask: Option<&Mask>,
+    ) -> Result<ArrayD<f32>> {
+        self.rnn.forward_folded(rows, shape, folded, mask)
+    }
+}
+
+/// The engine-facing part of a [`Recurrent`] layer: its configuration, weights and cache, which
+/// `recurrent/engine.rs` runs.
 #[derive(Clone, Debug)]
 pub(crate) struct Rnn<C> {
     /// The layer's name, trainability and shapes; the engine reads `self.name` and
@@ -146,184 +327,3 @@ impl<C> std::ops::Deref for Rnn<C> {
         &self.base
     }
 }
-
-/// Implements [`Layer`](crate::layers::Layer) and [`Recurrent`], and the options every recurrent
-/// layer shares (`return_sequences`, `go_backwards`, `use_bias`, `trainable`, dropout), for a
-/// layer type whose field `rnn` is an [`Rnn`], whose `class_name` is its cell's.
-macro_rules! recurrent_layer {
-    ($layer:ty) => {
-        impl $layer {
-            /// Returns every state h_0..h_T (many-to-many) instead of only the last
-            /// (many-to-one). Default: `false`.
-            pub fn return_sequences(mut self, return_sequences: bool) -> Self {
-                self.rnn.return_sequences = return_sequences;
-                self
-            }
-
-            /// Reads the sequence from its last step to its first. Default: `false`.
-            ///
-            /// As in Keras, with `return_sequences` the states come out in reading order (the
-            /// state after the last input step first), and an input mask is passed on
-            /// unreversed: Keras' behaviour, kept so that models ported from Keras give the same
-            /// numbers.
-            pub fn go_backwards(mut self, go_backwards: bool) -> Self {
-                self.rnn.go_backwards = go_backwards;
-                self
-            }
-
-            /// Whether the layer adds its bias (Keras' `use_bias`). Default: `true`.
-            pub fn use_bias(mut self, use_bias: bool) -> Self {
-                self.rnn.use_bias = use_bias;
-                self
-            }
-
-            /// Whether the optimizer updates the weights. Default: `true`.
-            pub fn trainable(mut self, trainable: bool) -> Self {
-                self.rnn.base.set_trainable(trainable);
-                self
-            }
-
-            /// Fraction of the input features dropped while training (Keras' `dropout`).
-            /// Default: 0.
-            ///
-            /// Each sample draws its mask once per batch and keeps it for every step; kept
-            /// values are scaled by 1 / (1 − rate) (inverted dropout), and `predict` and
-            /// `evaluate` use no mask. As Keras 3, every gate draws its own mask when
-            /// `recurrent_dropout` is set too, and all gates share one otherwise. The rate must
-            /// be in `[0, 1)`; the model's `build` returns
-            /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if not.
-            ///
-            /// # Examples
-            /// ```
-            /// use rnnkit::prelude::*;
-            /// # fn main() -> rnnkit::Result<()> {
-            /// let mut model = Sequential::new();
-            /// model.add(Embedding::new(10_000, 32).input_length(500));
-            #[doc = concat!("model.add(", stringify!($layer), "::new(32).dropout(0.2).recurrent_dropout(0.2));")]
-            /// model.add(Dense::new(1).activation(Activation::Sigmoid));
-            /// model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
-            /// // Masks while training only: predicting twice gives the same numbers.
-            /// let reviews = ndarray::Array2::<f32>::ones((2, 500));
-            /// assert_eq!(model.predict(&reviews, 32)?, model.predict(&reviews, 32)?);
-            /// # Ok(())
-            /// # }
-            /// ```
-            pub fn dropout(mut self, rate: f32) -> Self {
-                self.rnn.dropout.input = rate;
-                self
-            }
-
-            /// Fraction of the state values h_{t−1} dropped before the recurrent kernel while
-            /// training (Keras' `recurrent_dropout`), one mask per sample and gate, kept for
-            /// every step. Default: 0. The carried state is not dropped: the next step still
-            /// reads the whole h_{t−1} (and LSTM's c_{t−1}) outside the recurrent kernel.
-            pub fn recurrent_dropout(mut self, rate: f32) -> Self {
-                self.rnn.dropout.recurrent = rate;
-                self
-            }
-
-            /// Seeds the generator of the dropout masks (Keras' `seed`). Default: a seed
-            /// drawn from the model's generator when the layer is built with a dropout rate.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.rnn.dropout.seed = Some(seed);
-                self
-            }
-        }
-
-        impl $crate::layers::Layer for $layer {
-            fn class_name(&self) -> &'static str {
-                self.rnn.class_name()
-            }
-
-            fn base(&self) -> &$crate::layers::LayerBase {
-                &self.rnn.base
-            }
-
-            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-                &mut self.rnn.base
-            }
-
-            fn build(
-                &mut self,
-                input_shape: &[usize],
-                rng: &mut rand::rngs::StdRng,
-            ) -> $crate::Result<Vec<usize>> {
-                self.rnn.build(input_shape, rng)
-            }
-
-            fn forward(
-                &mut self,
-                input: ndarray::ArrayViewD<'_, f32>,
-                mask: Option<&$crate::layers::Mask>,
-                training: bool,
-            ) -> $crate::Result<ndarray::ArrayD<f32>> {
-                self.rnn.forward(input, mask, training)
-            }
-
-            fn compute_mask(
-                &self,
-                _input: ndarray::ArrayViewD<'_, f32>,
-                mask: Option<&$crate::layers::Mask>,
-            ) -> $crate::Result<Option<$crate::layers::Mask>> {
-                Ok(self.rnn.compute_mask(mask))
-            }
-
-            fn backward(
-                &mut self,
-                grad_output: ndarray::ArrayViewD<'_, f32>,
-                input_grad: bool,
-            ) -> $crate::Result<Option<ndarray::ArrayD<f32>>> {
-                self.rnn.backward(grad_output, input_grad)
-            }
-
-            fn params(&self) -> Vec<&$crate::layers::Param> {
-                self.rnn.params()
-            }
-
-            fn params_mut(&mut self) -> Vec<&mut $crate::layers::Param> {
-                self.rnn.params_mut()
-            }
-
-            fn folds_lookup(&mut self) -> Option<&mut dyn $crate::layers::FoldsLookup> {
-                Some(self)
-            }
-        }
-
-        impl $crate::layers::FoldsLookup for $layer {
-            fn folded_width(&self) -> usize {
-                self.rnn.folded_width()
-            }
-
-            fn fold(&self, table: ndarray::ArrayView2<'_, f32>) -> $crate::Result<Vec<f32>> {
-                self.rnn.fold(table)
-            }
-
-            fn forward_folded(
-                &mut self,
-                rows: &[usize],
-                shape: (usize, usize),
-                folded: &[f32],
-                mask: Option<&$crate::layers::Mask>,
-            ) -> $crate::Result<ndarray::ArrayD<f32>> {
-                self.rnn.forward_folded(rows, shape, folded, mask)
-            }
-        }
-
-        impl $crate::layers::Recurrent for $layer {
-            fn returns_sequences(&self) -> bool {
-                self.rnn.return_sequences
-            }
-
-            fn reads_backwards(&self) -> bool {
-                self.rnn.go_backwards
-            }
-
-            fn reversed(&self) -> Self {
-                let mut copy = self.clone();
-                copy.rnn.go_backwards = !copy.rnn.go_backwards;
-                copy
-            }
-        }
-    };
-}
-pub(crate) use recurrent_layer;

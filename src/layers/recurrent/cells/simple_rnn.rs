@@ -5,7 +5,7 @@ use crate::layers::recurrent::cell::{Cell, CellLayout, CellStep};
 use crate::layers::recurrent::{activate, derive};
 
 /// The step of a [`SimpleRnn`](crate::layers::SimpleRnn) layer (Keras' `SimpleRNNCell`) and its
-/// options, set through the layer's setters: h_t = act(z_t), z_t = x_t·W + b + h_{t−1}·U.
+/// options, set through the layer's setters.
 #[derive(Clone, Debug)]
 pub struct SimpleRnnCell {
     pub(crate) activation: Activation,

@@ -20,10 +20,15 @@
 //! found through `--data`, `RNNKIT_DATA`, the user cache, or downloaded from Stanford.
 
 use clap::Parser;
+use pipeline::SentimentConfig;
+use recurrent_kind::RecurrentKind;
 use rnnkit::callbacks::Callback;
 use rnnkit::datasets::imdb;
 use rnnkit::prelude::*;
-use rnnkit::sentiment::{self, RecurrentKind, SentimentConfig};
+
+mod pipeline;
+#[path = "../common/recurrent_kind.rs"]
+mod recurrent_kind;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -96,7 +101,7 @@ fn main() -> rnnkit::Result<()> {
         ..SentimentConfig::default()
     };
 
-    let mut data = sentiment::prepare(imdb::load(args.data.as_deref())?, &config)?;
+    let mut data = pipeline::prepare(imdb::load(args.data.as_deref())?, &config)?;
     println!(
         "{} training, {} validation, {} test reviews; prepared in {:.1} s",
         data.x_train.nrows(),
@@ -105,7 +110,7 @@ fn main() -> rnnkit::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let mut model = sentiment::lesson_model(&config)?;
+    let mut model = pipeline::lesson_model(&config)?;
     println!("{}", model.summary()?);
     if config.dropout > 0.0 || config.recurrent_dropout > 0.0 {
         println!(

@@ -2,15 +2,15 @@
 
 use super::recall::{RecallTask, RECALL_FEATURES};
 use super::task::MemoryTask;
-use crate::activations::Activation;
-use crate::layers::{Bidirectional, Dense, Embedding, Gru, Lstm, SimpleRnn};
-use crate::losses::Loss;
-use crate::metrics::Metric;
-use crate::model::{FitConfig, Sequential};
-use crate::optimizers::Adam;
-use crate::sentiment::RecurrentKind;
-use crate::{Error, Result};
+use crate::recurrent_kind::RecurrentKind;
 use ndarray::ArrayD;
+use rnnkit::activations::Activation;
+use rnnkit::layers::{Bidirectional, Dense, Embedding, Gru, Lstm, SimpleRnn};
+use rnnkit::losses::Loss;
+use rnnkit::metrics::Metric;
+use rnnkit::model::{FitConfig, Sequential};
+use rnnkit::optimizers::Adam;
+use rnnkit::{Error, Result};
 use std::fmt;
 use std::time::Instant;
 
@@ -354,7 +354,8 @@ impl MemoryTable {
     /// # Errors
     /// [`Error::Io`] naming the file when it cannot be written.
     pub fn save_csv(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::atomic_write::write_atomic(path.as_ref(), self.to_csv().as_bytes())
+        let path = path.as_ref();
+        std::fs::write(path, self.to_csv()).map_err(|e| Error::io(path, e))
     }
 }
 

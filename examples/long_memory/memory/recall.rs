@@ -1,10 +1,10 @@
 //! The task in values: the first value must be held, precisely, to the last step.
 
 use super::task::balanced_labels;
-use crate::{Error, Result};
 use ndarray::{Array1, Array3};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rnnkit::{Error, Result};
 
 /// Values of each step of a [`RecallTask`]: the start flag, the end flag, then the value.
 pub const RECALL_FEATURES: usize = 3;

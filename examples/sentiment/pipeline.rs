@@ -4,61 +4,20 @@
 //! stripped, a `Tokenizer(num_words=10000)` fitted on the training reviews, sequences cut or
 //! padded to 500 ids (`pad_sequences`, 'pre' / 'pre'), the 25,000 training reviews shuffled with a
 //! fixed seed and split 20,000 / 5,000 into training and validation, and the model
-//! Embedding(10000, 32) → SimpleRNN(32) → Dense(1, sigmoid). `examples/sentiment.rs` runs it.
-//!
-//! ```no_run
-//! use rnnkit::datasets::imdb;
-//! use rnnkit::sentiment::{self, SentimentConfig};
-//! # fn main() -> rnnkit::Result<()> {
-//! let config = SentimentConfig::default();
-//! let data = sentiment::prepare(imdb::load(None)?, &config)?;
-//! assert_eq!(data.x_train.dim(), (20_000, 500));
-//! let mut model = sentiment::lesson_model(&config)?;
-//! assert_eq!(model.summary()?.total_params(), 322_113);
-//! # Ok(())
-//! # }
-//! ```
+//! Embedding(10000, 32) → SimpleRNN(32) → Dense(1, sigmoid). `examples/sentiment/main.rs` runs it;
+//! `tests/sentiment.rs` tests it.
 
-use crate::activations::Activation;
-use crate::datasets::imdb::{Imdb, Split};
-use crate::layers::{Bidirectional, Dense, Embedding, Flatten, Gru, Lstm, SimpleRnn};
-use crate::model::Sequential;
-use crate::text::{pad_sequences, strip_html_breaks, Padding, Tokenizer, Truncating};
-use crate::{Error, Result};
+use crate::recurrent_kind::RecurrentKind;
 use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-
-/// The recurrent layer of the model: the lesson's Simple RNN, or the next lesson's cures for
-/// its short memory.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RecurrentKind {
-    /// `SimpleRnn(state_dim)`, the lesson's model.
-    #[default]
-    SimpleRnn,
-    /// `Lstm(state_dim)`.
-    Lstm,
-    /// `Gru(state_dim)`.
-    Gru,
-    /// `Bidirectional(Lstm(state_dim))`, outputs of both directions concatenated.
-    BidirectionalLstm,
-}
-
-impl std::str::FromStr for RecurrentKind {
-    type Err = Error;
-
-    /// Parses `simple-rnn`, `lstm`, `gru` or `bi-lstm`.
-    fn from_str(name: &str) -> Result<Self> {
-        match name {
-            "simple-rnn" => Ok(RecurrentKind::SimpleRnn),
-            "lstm" => Ok(RecurrentKind::Lstm),
-            "gru" => Ok(RecurrentKind::Gru),
-            "bi-lstm" => Ok(RecurrentKind::BidirectionalLstm),
-            other => Err(Error::invalid("model", "one of simple-rnn, lstm, gru, bi-lstm", other)),
-        }
-    }
-}
+use rnnkit::activations::Activation;
+use rnnkit::datasets::imdb::{Imdb, Split};
+use rnnkit::layers::{Bidirectional, Dense, Embedding, Flatten, Gru, Lstm, SimpleRnn};
+use rnnkit::model::Sequential;
+use rnnkit::text::{pad_sequences, strip_html_breaks, Padding, Tokenizer, Truncating};
+use rnnkit::{Error, Result};
 
 /// The lesson's settings; `SentimentConfig::default()` is the lesson.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,4 +1,4 @@
-//! The Simple RNN's short memory, measured: tasks whose label is decided at the start of a
+//! The lesson on the Simple RNN's short memory, measured: tasks whose label is decided at the start of a
 //! sequence, and the same small model with a `SimpleRnn`, a `Gru` or an `Lstm` trained on them
 //! at growing sequence lengths.
 //!
@@ -18,27 +18,7 @@
 //! whose norm falls as t moves away from the end: what happened at the start of a long sequence
 //! barely moves the loss, so training cannot learn from it.
 //!
-//! `examples/long_memory.rs` runs all of it.
-//!
-//! ```
-//! use rnnkit::long_memory::{run_sweep, MemoryConfig};
-//! use rnnkit::sentiment::RecurrentKind;
-//! # fn main() -> rnnkit::Result<()> {
-//! let config = MemoryConfig {
-//!     lengths: vec![5, 10],
-//!     kinds: vec![RecurrentKind::SimpleRnn, RecurrentKind::Lstm],
-//!     train_samples: 64,
-//!     test_samples: 32,
-//!     epochs: 2,
-//!     ..MemoryConfig::default()
-//! };
-//! let table = run_sweep(&config, |_, _| Ok(()))?;
-//! assert_eq!(table.results().len(), 4);
-//! assert!(table.to_csv().starts_with("steps,simple_rnn,lstm\n5,"));
-//! println!("{table}");
-//! # Ok(())
-//! # }
-//! ```
+//! `examples/long_memory/main.rs` runs all of it; `tests/long_memory.rs` tests it.
 
 mod chart;
 mod experiment;

@@ -2,7 +2,7 @@
 //! short-term dependencies and bad at long-term ones"; the next lesson's LSTM is the cure).
 //!
 //! Each sequence starts with a value and ends with a second one a little above or below it; the
-//! label says which, and every value between is noise (`long_memory::RecallTask`). SimpleRNN(32)
+//! label says which, and every value between is noise (`memory::RecallTask`). SimpleRNN(32)
 //! / GRU(32) / LSTM(32) → Dense(1, sigmoid), trained with Adam at sequence lengths 10 to 400
 //! (each length starting from the weights learned at the length before), tested on fresh
 //! sequences.
@@ -15,12 +15,18 @@
 //! docs/long_memory.svg` (add `-- --help` for the flags).
 
 use clap::Parser;
-use rnnkit::long_memory::{
+use memory::{
     kind_name, mean_norms, power_norms, run_sweep, state_gradients, train_and_test, MemoryConfig,
     TaskKind,
 };
+use recurrent_kind::RecurrentKind;
 use rnnkit::prelude::*;
-use rnnkit::sentiment::RecurrentKind;
+
+// The lesson's code, public for its tests; this program uses part of it.
+#[allow(dead_code, unused_imports)]
+mod memory;
+#[path = "../common/recurrent_kind.rs"]
+mod recurrent_kind;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -1,10 +1,10 @@
 //! The synthetic task: a class marker at the start of a sequence, noise after it.
 
-use crate::{Error, Result};
 use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rnnkit::{Error, Result};
 
 /// The id that marks class `0` and the id that marks class `1`.
 pub const MARKERS: [usize; 2] = [1, 2];

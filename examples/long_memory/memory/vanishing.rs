@@ -1,14 +1,13 @@
 //! Why a Simple RNN forgets: powers of the recurrent matrix, and dL/dh_t back through time.
 
-use crate::initializers::orthogonal;
-use crate::layers::{Embedding, Layer, LayerExt, SimpleRnn};
-use crate::model::Sequential;
-use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, Array3, ArrayBase, ArrayD, Axis, Data, Dimension, Ix2, Zip};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
+use rnnkit::layers::{Embedding, Layer, LayerExt, SimpleRnn};
+use rnnkit::model::Sequential;
+use rnnkit::{Error, Result};
 
 /// The largest matrix [`scaled_orthogonal`] draws: 4096 × 4096 f64 values are 128 MiB.
 const MAX_UNITS: usize = 4096;
@@ -43,8 +42,11 @@ pub fn scaled_orthogonal(units: usize, spectral_radius: f64, seed: u64) -> Resul
     if !(spectral_radius.is_finite() && spectral_radius > 0.0) {
         return Err(Error::invalid("spectral_radius", "a positive number", spectral_radius));
     }
-    let mut rng = StdRng::seed_from_u64(seed);
-    let q = orthogonal(units, units, &mut rng).into_dimensionality::<Ix2>().map_err(|e| {
+    // A SimpleRnn's recurrent kernel, Keras' orthogonal initializer's draw.
+    let mut model = Sequential::new().seed(seed);
+    model.add(SimpleRnn::new(units));
+    model.build(&[1, 1])?;
+    let q = model.get_weights().swap_remove(1).into_dimensionality::<Ix2>().map_err(|e| {
         Error::invalid("units", "a square orthogonal matrix", format!("{units}: {e}"))
     })?;
     Ok(q.mapv(|v| f64::from(v) * spectral_radius))

@@ -1,8 +1,8 @@
 //! The sweep as an SVG chart: test accuracy by sequence length, one line per layer.
 
 use super::experiment::{kind_name, MemoryTable};
-use crate::{Error, Result};
 use plotters::prelude::*;
+use rnnkit::{Error, Result};
 use std::path::Path;
 
 const WIDTH: u32 = 720;
@@ -32,7 +32,7 @@ impl MemoryTable {
         let svg = self.render_svg().map_err(|message| {
             Error::io(path, std::io::Error::other(format!("drawing the chart failed: {message}")))
         })?;
-        crate::atomic_write::write_atomic(path, svg.as_bytes())
+        std::fs::write(path, svg.as_bytes()).map_err(|e| Error::io(path, e))
     }
 
     /// Draws the chart into a string; the error is plotters' message.
