@@ -1,10 +1,16 @@
-//! Losses: their value and their gradient, reduced as Keras' `sum_over_batch_size`.
+//! Losses: their value and their gradient, reduced as Keras' `sum_over_batch_size`, and the
+//! weighting Keras 3 applies with masks, sample weights and class weights.
 
-use crate::activations::{sigmoid, Activation};
+mod reduction;
+mod rows;
+
+pub use reduction::{class_weight_to_sample_weights, reduce_weighted_values};
+
+use crate::activations::Activation;
 use crate::layers::Mask;
 use crate::shape::array_shape;
 use crate::{Error, Result};
-use ndarray::{ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 
 /// Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before taking logarithms.
 const EPSILON: f32 = 1e-7;
@@ -18,7 +24,11 @@ const EPSILON: f32 = 1e-7;
 /// (categorical cross-entropies), the loss is computed from that layer's logits, without
 /// clipping, as Keras does inside `fit` and `evaluate` with the TensorFlow backend; it is also the
 /// numerically stable form. Otherwise probabilities are clipped to [1e-7, 1 − 1e-7].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// The variants with fields take Keras' arguments (`Huber { delta: 1.0 }`); each field's
+/// documentation gives Keras' default. [`Loss::value`] and [`Loss::value_and_gradient`] compute
+/// a loss outside `fit`, as calling a Keras loss object does.
+#[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Loss {
     /// −[y·log p + (1 − y)·log(1 − p)], averaged over the last axis. Targets in [0, 1].
@@ -30,6 +40,51 @@ pub enum Loss {
     SparseCategoricalCrossentropy,
     /// (p − y)², averaged over the last axis.
     MeanSquaredError,
+    /// |p − y|, averaged over the last axis (`MeanAbsoluteError`).
+    MeanAbsoluteError,
+    /// `Huber(delta)`: ½e² where |e| ≤ δ, δ·|e| − ½δ² elsewhere (e = p − y), averaged over the
+    /// last axis.
+    Huber {
+        /// Where the loss turns from quadratic to linear. Keras' default: 1.0.
+        delta: f32,
+    },
+    /// `LogCosh`: log(cosh(p − y)), computed as x + softplus(−2x) − log 2, averaged over the
+    /// last axis.
+    LogCosh,
+    /// `BinaryCrossentropy(from_logits, label_smoothing)`: as
+    /// [`Loss::BinaryCrossentropy`] on targets y·(1 − s) + s/2. With `from_logits`, the outputs
+    /// are logits (a linear last layer) and the loss is computed in the stable logit form.
+    BinaryCrossentropyWith {
+        /// Whether the outputs are logits. Keras' default: false.
+        from_logits: bool,
+        /// s in [0, 1]. Keras' default: 0.
+        label_smoothing: f32,
+    },
+    /// `CategoricalCrossentropy(from_logits, label_smoothing)`: as
+    /// [`Loss::CategoricalCrossentropy`] on targets y·(1 − s) + s/C for C classes; with
+    /// `from_logits`, −Σ y·log_softmax(z).
+    CategoricalCrossentropyWith {
+        /// Whether the outputs are logits. Keras' default: false.
+        from_logits: bool,
+        /// s in [0, 1]. Keras' default: 0.
+        label_smoothing: f32,
+    },
+    /// `BinaryFocalCrossentropy`, for imbalanced classes: with smoothed targets y' (as binary
+    /// cross-entropy), p = σ(z) when `from_logits`, p_t = y'p + (1 − y')(1 − p), the binary
+    /// cross-entropy of the clipped p is scaled by (1 − p_t)^γ and, with
+    /// `apply_class_balancing`, by α·y' + (1 − α)(1 − y'); averaged over the last axis.
+    BinaryFocalCrossentropy {
+        /// Weight of the positive class when balancing. Keras' default: 0.25.
+        alpha: f32,
+        /// Focusing exponent γ ≥ 0. Keras' default: 2.0.
+        gamma: f32,
+        /// Whether to weigh the classes by α. Keras' default: false.
+        apply_class_balancing: bool,
+        /// Whether the outputs are logits. Keras' default: false.
+        from_logits: bool,
+        /// s in [0, 1]. Keras' default: 0.
+        label_smoothing: f32,
+    },
 }
 
 /// What the loss's gradient is taken with respect to.
@@ -49,6 +104,104 @@ impl Loss {
             Loss::CategoricalCrossentropy => "categorical_crossentropy",
             Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
             Loss::MeanSquaredError => "mean_squared_error",
+            Loss::MeanAbsoluteError => "mean_absolute_error",
+            Loss::Huber { .. } => "huber_loss",
+            Loss::LogCosh => "log_cosh",
+            Loss::BinaryCrossentropyWith { .. } => "binary_crossentropy",
+            Loss::CategoricalCrossentropyWith { .. } => "categorical_crossentropy",
+            Loss::BinaryFocalCrossentropy { .. } => "binary_focal_crossentropy",
+        }
+    }
+
+    /// Checks the arguments, as Keras' constructors do.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a `delta` that is not a positive finite number, a
+    /// `label_smoothing` or `alpha` outside [0, 1], or a negative `gamma`.
+    pub fn validate(self) -> Result<()> {
+        let unit = |name: &str, value: f32| {
+            if (0.0..=1.0).contains(&value) {
+                Ok(())
+            } else {
+                Err(Error::invalid(name, "a number in [0, 1]", value))
+            }
+        };
+        match self {
+            Loss::Huber { delta } if !(delta.is_finite() && delta > 0.0) => {
+                Err(Error::invalid("delta", "a positive finite number", delta))
+            }
+            Loss::BinaryCrossentropyWith { label_smoothing, .. }
+            | Loss::CategoricalCrossentropyWith { label_smoothing, .. } => {
+                unit("label_smoothing", label_smoothing)
+            }
+            Loss::BinaryFocalCrossentropy { alpha, gamma, label_smoothing, .. } => {
+                unit("label_smoothing", label_smoothing)?;
+                unit("alpha", alpha)?;
+                if gamma.is_finite() && gamma >= 0.0 {
+                    Ok(())
+                } else {
+                    Err(Error::invalid("gamma", "a finite number ≥ 0", gamma))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the model's outputs are read as logits (`from_logits`).
+    fn from_logits(self) -> bool {
+        matches!(
+            self,
+            Loss::BinaryCrossentropyWith { from_logits: true, .. }
+                | Loss::CategoricalCrossentropyWith { from_logits: true, .. }
+                | Loss::BinaryFocalCrossentropy { from_logits: true, .. }
+        )
+    }
+
+    /// The loss of `y_pred` against `y_true`, reduced over the batch as Keras'
+    /// `sum_over_batch_size`: Keras' `loss(y_true, y_pred)` called on arrays. Probabilities
+    /// are clipped to [1e-7, 1 − 1e-7] (the logit form applies inside `fit` only, or with
+    /// `from_logits`).
+    ///
+    /// # Errors
+    /// As [`Loss::value_and_gradient`].
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use rnnkit::losses::Loss;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let (y, p) = (array![[0.0f32], [2.0]], array![[0.5f32], [0.0]]);
+    /// let huber = Loss::Huber { delta: 1.0 }.value(y.view().into_dyn(), p.view().into_dyn())?;
+    /// assert_eq!(huber, (0.125 + 1.5) / 2.0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn value(self, y_true: ArrayViewD<'_, f32>, y_pred: ArrayViewD<'_, f32>) -> Result<f32> {
+        self.value_and_gradient(y_true, y_pred, None).map(|(value, _)| value)
+    }
+
+    /// The loss (as [`Loss::value`]) and its gradient with respect to `y_pred`, with optional
+    /// sample weights: shape `(batch,)` for a 2-D `y_pred`, `(batch, steps)` for a 3-D one.
+    /// Weighted, the loss is Σ w·loss / (number of samples or steps): Keras 3 divides by the
+    /// count, zero weights included, not by the weights' sum.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the arguments fail [`Loss::validate`];
+    /// [`Error::ShapeMismatch`] when `y_true` or `sample_weight` does not fit `y_pred`;
+    /// [`Error::EmptyInput`] for an empty batch.
+    pub fn value_and_gradient(
+        self,
+        y_true: ArrayViewD<'_, f32>,
+        y_pred: ArrayViewD<'_, f32>,
+        sample_weight: Option<ArrayViewD<'_, f32>>,
+    ) -> Result<(f32, ArrayD<f32>)> {
+        self.validate()?;
+        if y_pred.ndim() < 2 || y_pred.is_empty() {
+            return Err(Error::EmptyInput("y_pred (a batch of at least one sample and one unit)"));
+        }
+        let y = self.conform_targets(y_true, &y_pred.shape()[1..])?;
+        match self.value_and_grad_weighted(y_pred, None, y.view(), None, sample_weight)? {
+            (value, LossGrad::Output(grad) | LossGrad::Logits(grad)) => Ok((value, grad)),
         }
     }
 
@@ -120,108 +273,70 @@ impl Loss {
         y: ArrayViewD<'_, f32>,
         mask: Option<&Mask>,
     ) -> (f32, LossGrad) {
+        let mask =
+            mask.filter(|m| m.len() * output.len_of(Axis(output.ndim() - 1)) == output.len());
+        let shape = output.raw_dim();
+        match self.value_and_grad_weighted(output, logits, y, mask, None) {
+            Ok(result) => result,
+            // Without sample weights and with a mask of the rows' count nothing is refused.
+            Err(_) => (f32::NAN, LossGrad::Output(ArrayD::zeros(shape))),
+        }
+    }
+
+    /// [`Loss::value_and_grad`] with optional sample weights over the output's leading axes
+    /// (`(batch,)` or `(batch, steps)`), combined with the mask as Keras 3's
+    /// `reduce_weighted_values`: each row weighs w·mask·total/valid, and the sum is divided by
+    /// the number of rows.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when the weights or the mask do not cover the output's rows.
+    pub(crate) fn value_and_grad_weighted(
+        self,
+        output: ArrayViewD<'_, f32>,
+        logits: Option<(Activation, ArrayViewD<'_, f32>)>,
+        y: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+        sample_weight: Option<ArrayViewD<'_, f32>>,
+    ) -> Result<(f32, LossGrad)> {
         let last = Axis(output.ndim() - 1);
         let classes = output.len_of(last).max(1);
         let rows = (output.len() / classes).max(1);
-        let row_weights = mask.filter(|m| m.len() == rows).map(|m| {
-            let valid = m.iter().filter(|&&keep| keep).count() as f32;
-            let scale = rows as f32 / (valid + EPSILON);
-            m.iter().map(|&keep| if keep { scale } else { 0.0 }).collect::<Vec<f32>>()
-        });
+        let leading = &output.shape()[..output.ndim() - 1];
+        let row_weights = reduction::row_weights(leading, sample_weight, mask)?;
         let weight = |row: usize| row_weights.as_ref().map_or(1.0, |w| w[row]);
-        let from_logits = match (self, logits) {
-            (Loss::BinaryCrossentropy, Some((Activation::Sigmoid, z))) => Some(z),
+        let fit_logits = match (self, logits) {
             (
-                Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy,
+                Loss::BinaryCrossentropy | Loss::BinaryCrossentropyWith { from_logits: false, .. },
+                Some((Activation::Sigmoid, z)),
+            ) => Some(z),
+            (
+                Loss::CategoricalCrossentropy
+                | Loss::CategoricalCrossentropyWith { from_logits: false, .. }
+                | Loss::SparseCategoricalCrossentropy,
                 Some((Activation::Softmax, z)),
             ) => Some(z),
             _ => None,
         };
+        let logit_form = fit_logits.is_some() || self.from_logits();
         let targets = self.dense_targets(y, classes);
-        let source = from_logits.as_ref().map_or_else(|| output.view(), |z| z.view());
+        let source = fit_logits.as_ref().map_or_else(|| output.view(), |z| z.view());
         let mut grad = ArrayD::<f32>::zeros(source.raw_dim());
         let mut total = 0.0f64;
         let lanes =
             Zip::from(grad.lanes_mut(last)).and(source.lanes(last)).and(targets.lanes(last));
         let mut row = 0;
         lanes.for_each(|g, v, t| {
-            // Each row's loss is scaled by 1/rows (sum_over_batch_size) and its mask weight.
+            // Each row's loss is scaled by 1/rows (sum_over_batch_size) and its weight.
             let scale = weight(row) / rows as f32;
-            total += f64::from(self.row(from_logits.is_some(), v, t, g, scale));
+            total += f64::from(self.row(logit_form, v, t, g, scale));
             row += 1;
         });
         let value = total as f32;
-        if from_logits.is_some() {
+        Ok(if fit_logits.is_some() {
             (value, LossGrad::Logits(grad))
         } else {
             (value, LossGrad::Output(grad))
-        }
-    }
-
-    /// One row's loss times `scale`, writing its gradient (times `scale`) into `grad`. `values`
-    /// are logits when `from_logits`, else the model's outputs.
-    fn row(
-        self,
-        from_logits: bool,
-        values: ArrayView1<'_, f32>,
-        targets: ArrayView1<'_, f32>,
-        mut grad: ArrayViewMut1<'_, f32>,
-        scale: f32,
-    ) -> f32 {
-        let classes = values.len() as f32;
-        let mut loss = 0.0f32;
-        match (self, from_logits) {
-            (Loss::BinaryCrossentropy, true) => {
-                // max(z, 0) − z·y + log(1 + e^{−|z|}), averaged over the last axis; dL/dz = σ(z) − y.
-                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &z, &y| {
-                    loss += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
-                    *g = (sigmoid(z) - y) * scale / classes;
-                });
-                loss / classes * scale
-            }
-            (Loss::BinaryCrossentropy, false) => {
-                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &p, &y| {
-                    let clipped = p.clamp(EPSILON, 1.0 - EPSILON);
-                    loss -= y * clipped.ln() + (1.0 - y) * (1.0 - clipped).ln();
-                    let inside = p > EPSILON && p < 1.0 - EPSILON;
-                    *g = if inside { (p - y) / (p * (1.0 - p)) * scale / classes } else { 0.0 };
-                });
-                loss / classes * scale
-            }
-            (_, true) => {
-                // log_softmax(z) = z − max − log Σ e^{z − max}; dL/dz = p·Σy − y.
-                let max = values.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let log_sum = values.iter().map(|&v| (v - max).exp()).sum::<f32>().ln();
-                let y_sum = targets.sum();
-                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &z, &y| {
-                    let log_p = z - max - log_sum;
-                    loss -= y * log_p;
-                    *g = (log_p.exp() * y_sum - y) * scale;
-                });
-                loss * scale
-            }
-            (Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy, false) => {
-                // Keras: p ← p / Σp, clipped to [ε, 1 − ε]; L = −Σ y·log p.
-                let sum = values.sum();
-                let y_sum = targets.sum();
-                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &p, &y| {
-                    let q = p / sum;
-                    loss -= y * q.clamp(EPSILON, 1.0 - EPSILON).ln();
-                    let inside = q > EPSILON && q < 1.0 - EPSILON;
-                    // d/dp of −Σ_c y_c·log(p_c / Σp) = −y/p + Σy/Σp.
-                    *g = (if inside { -y / p } else { 0.0 } + y_sum / sum) * scale;
-                });
-                loss * scale
-            }
-            (Loss::MeanSquaredError, _) => {
-                Zip::from(&mut grad).and(&values).and(&targets).for_each(|g, &p, &y| {
-                    let diff = p - y;
-                    loss += diff * diff;
-                    *g = 2.0 * diff * scale / classes;
-                });
-                loss / classes * scale
-            }
-        }
+        })
     }
 
     /// Targets as distributions over the last axis (one-hot for class ids).
