@@ -148,7 +148,7 @@ impl Loss {
     }
 
     /// Whether the model's outputs are read as logits (`from_logits`).
-    fn from_logits(self) -> bool {
+    fn reads_logits(self) -> bool {
         matches!(
             self,
             Loss::BinaryCrossentropyWith { from_logits: true, .. }
@@ -317,7 +317,7 @@ impl Loss {
             ) => Some(z),
             _ => None,
         };
-        let logit_form = fit_logits.is_some() || self.from_logits();
+        let logit_form = fit_logits.is_some() || self.reads_logits();
         let targets = self.dense_targets(y, classes);
         let source = fit_logits.as_ref().map_or_else(|| output.view(), |z| z.view());
         let mut grad = ArrayD::<f32>::zeros(source.raw_dim());
