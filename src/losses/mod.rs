@@ -353,3 +353,77 @@ impl Loss {
         one_hot
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array2};
+
+    fn grad_of(result: (f32, LossGrad)) -> (f32, ArrayD<f32>) {
+        match result {
+            (value, LossGrad::Output(g) | LossGrad::Logits(g)) => (value, g),
+        }
+    }
+
+    #[test]
+    fn masked_weighted_loss_is_keras_reduction_of_the_step_losses() {
+        let p = array![[[0.2f32], [0.9], [0.6]], [[0.3], [0.5], [0.8]]].into_dyn();
+        let y = array![[[0.0f32], [1.0], [1.0]], [[1.0], [0.0], [1.0]]].into_dyn();
+        let mask =
+            Array2::from_shape_vec((2, 3), vec![false, true, true, true, true, false]).unwrap();
+        let weights = array![[0.5f32, 2.0, 1.0], [0.0, 1.5, 3.0]].into_dyn();
+        let loss = Loss::MeanSquaredError;
+        let (value, grad) = grad_of(
+            loss.value_and_grad_weighted(
+                p.view(),
+                None,
+                y.view(),
+                Some(&mask),
+                Some(weights.view()),
+            )
+            .unwrap(),
+        );
+        let steps = (&p - &y).mapv(|e| e * e).remove_axis(Axis(2));
+        let mask_d = mask.clone().into_dyn();
+        let keras =
+            reduce_weighted_values(steps.view(), Some(weights.view()), Some(&mask_d)).unwrap();
+        assert!((value - keras).abs() < 1e-7);
+        // Masked steps get no gradient; the others 2e·w·total/valid/rows.
+        assert_eq!(grad[[0, 0, 0]], 0.0);
+        let expected = 2.0 * (0.9 - 1.0) * 2.0 * (6.0 / 4.0) / 6.0;
+        assert!((grad[[0, 1, 0]] - expected).abs() < 1e-7);
+        let bad = array![1.0f32, 2.0].into_dyn();
+        assert!(loss
+            .value_and_grad_weighted(p.view(), None, y.view(), None, Some(bad.view()))
+            .is_err());
+    }
+
+    #[test]
+    fn the_fit_logit_path_agrees_with_probabilities_for_the_new_options() {
+        let z = array![[0.3f32, -1.2], [2.0, 0.1]].into_dyn();
+        let y = array![[1.0f32, 0.0], [0.0, 1.0]].into_dyn();
+        let sigmoid_p = z.mapv(crate::activations::sigmoid);
+        let bce = Loss::BinaryCrossentropyWith { from_logits: false, label_smoothing: 0.2 };
+        let (by_logits, _) = grad_of(bce.value_and_grad(
+            sigmoid_p.view(),
+            Some((Activation::Sigmoid, z.view())),
+            y.view(),
+            None,
+        ));
+        assert!((by_logits - bce.value(y.view(), sigmoid_p.view()).unwrap()).abs() < 1e-6);
+        let e = z.mapv(f32::exp);
+        let softmax = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
+        let cce = Loss::CategoricalCrossentropyWith { from_logits: false, label_smoothing: 0.2 };
+        let (by_logits, _) = grad_of(cce.value_and_grad(
+            softmax.view(),
+            Some((Activation::Softmax, z.view())),
+            y.view(),
+            None,
+        ));
+        assert!((by_logits - cce.value(y.view(), softmax.view()).unwrap()).abs() < 1e-6);
+        // from_logits: the outputs themselves are the logits.
+        let direct = Loss::BinaryCrossentropyWith { from_logits: true, label_smoothing: 0.2 };
+        let (value, _) = grad_of(direct.value_and_grad(z.view(), None, y.view(), None));
+        assert!((value - bce.value(y.view(), sigmoid_p.view()).unwrap()).abs() < 1e-6);
+    }
+}
