@@ -9,6 +9,8 @@
 //!   restoring the best epoch's weights.
 //! * [`ModelCheckpoint`]: save the weights after each epoch, or only the best ones.
 //! * [`TerminateOnNaN`]: stop cleanly when the loss becomes NaN or infinite.
+//! * [`ReduceLROnPlateau`] and [`LearningRateScheduler`]: change the optimizer's learning rate
+//!   between epochs, through [`LearningRateControl`](crate::optimizers::LearningRateControl).
 //!
 //! # Examples
 //! ```
@@ -37,13 +39,18 @@
 //! ```
 
 mod early_stopping;
+mod learning_rate_scheduler;
 mod model_checkpoint;
 mod monitor;
+mod python_float;
+mod reduce_lr_on_plateau;
 mod terminate_on_nan;
 
 pub use early_stopping::EarlyStopping;
+pub use learning_rate_scheduler::LearningRateScheduler;
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::Mode;
+pub use reduce_lr_on_plateau::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::model::Sequential;

@@ -35,9 +35,14 @@ impl Monitor {
         match self.mode {
             Mode::Min => false,
             Mode::Max => true,
-            // Keras 3 asks the metric for its direction; of rnnkit's values only the
-            // accuracies go up.
-            Mode::Auto => self.name.contains("acc"),
+            // Keras 3 asks the metric for its direction: the accuracies, precision, recall
+            // and AUC go up (also when numbered, `auc_1`); losses and errors go down.
+            Mode::Auto => {
+                let name = self.name.strip_prefix("val_").unwrap_or(&self.name);
+                let unnumbered = name.trim_end_matches(|c: char| c.is_ascii_digit());
+                let base = unnumbered.strip_suffix('_').unwrap_or(name);
+                name.contains("acc") || ["precision", "recall", "auc"].contains(&base)
+            }
         }
     }
 
@@ -93,6 +98,9 @@ mod tests {
         assert!(!Monitor::new("val_loss").maximize());
         assert!(Monitor::new("val_accuracy").maximize());
         assert!(Monitor::new("acc").maximize());
+        assert!(Monitor::new("val_auc").maximize());
+        assert!(Monitor::new("precision_1").maximize());
+        assert!(!Monitor::new("val_mean_absolute_error").maximize());
         let mut forced = Monitor::new("val_accuracy");
         forced.mode = Mode::Min;
         assert!(!forced.maximize());

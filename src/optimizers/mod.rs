@@ -4,7 +4,18 @@ mod adam;
 mod rmsprop;
 mod sgd;
 
+mod adagrad;
+mod adamw;
+mod learning_rate;
+mod nadam;
+pub mod schedules;
+mod weight_decay;
+
+pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use adamw::AdamW;
+pub use learning_rate::{LearningRate, LearningRateControl};
+pub use nadam::Nadam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 

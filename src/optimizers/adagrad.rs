@@ -1,0 +1,130 @@
+//! Adagrad with Keras 3's rule.
+
+use super::weight_decay::{apply_weight_decay, check_weight_decay};
+use super::{Clipping, LearningRate, LearningRateControl, Optimizer};
+use crate::{Error, Result};
+use ndarray::{ArrayD, Zip};
+
+/// Adagrad, as Keras' `Adagrad`: a ← a + g²; w ← w − lr·g / √(a + ε), with a starting at
+/// `initial_accumulator_value` (`keras/src/optimizers/adagrad.py`). Defaults: initial
+/// accumulator 0.1, ε = 1e-7, no weight decay. The learning rate is a constant or a schedule.
+///
+/// # Examples
+/// ```
+/// use rnnkit::optimizers::Adagrad;
+/// use rnnkit::prelude::*;
+/// let adagrad = Adagrad::new(0.001).initial_accumulator_value(0.1);
+/// assert_eq!(adagrad.learning_rate(), 0.001);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adagrad {
+    learning_rate: LearningRate,
+    initial_accumulator_value: f32,
+    epsilon: f32,
+    weight_decay: Option<f32>,
+    clipping: Clipping,
+    iterations: u64,
+    accumulators: Vec<ArrayD<f32>>,
+}
+
+impl Adagrad {
+    /// Adagrad with the given learning rate (Keras' default is 0.001) or schedule, and
+    /// Keras' defaults.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        Adagrad {
+            learning_rate: learning_rate.into(),
+            initial_accumulator_value: 0.1,
+            epsilon: 1e-7,
+            weight_decay: None,
+            clipping: Clipping::default(),
+            iterations: 0,
+            accumulators: Vec::new(),
+        }
+    }
+
+    /// The accumulators' starting value, ≥ 0. Default: 0.1.
+    pub fn initial_accumulator_value(mut self, value: f32) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+
+    /// ε, added to the accumulator under the square root. Default: 1e-7.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Decoupled weight decay (w ← w − w·wd·lr before each update). Default: none.
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = Some(weight_decay);
+        self
+    }
+
+    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
+    pub fn clipping(mut self, clipping: Clipping) -> Self {
+        self.clipping = clipping;
+        self
+    }
+}
+
+impl Optimizer for Adagrad {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate.at(self.iterations)
+    }
+
+    fn clipping(&self) -> Clipping {
+        self.clipping
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.learning_rate.validate()?;
+        check_weight_decay(self.weight_decay)?;
+        let initial = self.initial_accumulator_value;
+        if !(initial.is_finite() && initial >= 0.0) {
+            return Err(Error::invalid(
+                "initial_accumulator_value",
+                "a finite number ≥ 0",
+                initial,
+            ));
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
+        }
+        self.clipping.validate()
+    }
+
+    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
+        let lr = self.learning_rate.at(step.saturating_sub(1));
+        apply_weight_decay(value, self.weight_decay, lr);
+        while self.accumulators.len() <= slot {
+            self.accumulators.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
+        }
+        let accumulator = &mut self.accumulators[slot];
+        if accumulator.shape() != value.shape() {
+            *accumulator = ArrayD::from_elem(value.raw_dim(), self.initial_accumulator_value);
+        }
+        let eps = self.epsilon;
+        Zip::from(value).and(&mut *accumulator).and(grad).par_for_each(|w, a, &g| {
+            *a += g * g;
+            *w -= lr * g / (*a + eps).sqrt();
+        });
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn advance(&mut self) {
+        self.iterations += 1;
+    }
+}
+
+impl LearningRateControl for Adagrad {
+    fn current_learning_rate(&self) -> f32 {
+        Optimizer::learning_rate(self)
+    }
+
+    fn set_learning_rate(&mut self, rate: f32) -> Result<()> {
+        self.learning_rate.set(rate)
+    }
+}

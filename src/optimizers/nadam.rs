@@ -1,0 +1,161 @@
+//! Nadam with Keras 3's momentum schedule.
+
+use super::weight_decay::{apply_weight_decay, check_weight_decay};
+use super::{
+    check_unit_interval, slot_state, Clipping, LearningRate, LearningRateControl, Optimizer,
+};
+use crate::{Error, Result};
+use ndarray::{ArrayD, Zip};
+
+/// Nadam (Adam with Nesterov momentum), as Keras' `Nadam` (`keras/src/optimizers/nadam.py`).
+///
+/// At update t (from 1), with μ_t = β₁(1 − ½·0.96ᵗ) and Π_t = μ₁·…·μ_t (kept across updates):
+/// m ← m + (g − m)(1 − β₁); v ← v + (g² − v)(1 − β₂);
+/// m̂ = μ_{t+1}·m / (1 − Π_t·μ_{t+1}) + (1 − μ_t)·g / (1 − Π_t); v̂ = v / (1 − β₂ᵗ);
+/// w ← w − lr·m̂ / (√v̂ + ε). Defaults: β₁ = 0.9, β₂ = 0.999, ε = 1e-7, no weight decay. The
+/// learning rate is a constant or a schedule.
+///
+/// # Examples
+/// ```
+/// use rnnkit::optimizers::Nadam;
+/// use rnnkit::prelude::*;
+/// let nadam = Nadam::new(0.002).beta_1(0.9);
+/// assert_eq!(nadam.learning_rate(), 0.002);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Nadam {
+    learning_rate: LearningRate,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    weight_decay: Option<f32>,
+    clipping: Clipping,
+    iterations: u64,
+    /// Π_t, and the update t it was last advanced for.
+    u_product: (f32, u64),
+    momentums: Vec<ArrayD<f32>>,
+    velocities: Vec<ArrayD<f32>>,
+}
+
+impl Nadam {
+    /// Nadam with the given learning rate (Keras' default is 0.001) or schedule, and Keras'
+    /// defaults.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        Nadam {
+            learning_rate: learning_rate.into(),
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            weight_decay: None,
+            clipping: Clipping::default(),
+            iterations: 0,
+            u_product: (1.0, 0),
+            momentums: Vec::new(),
+            velocities: Vec::new(),
+        }
+    }
+
+    /// Decay β₁ of the first moment. Default: 0.9.
+    pub fn beta_1(mut self, beta_1: f32) -> Self {
+        self.beta_1 = beta_1;
+        self
+    }
+
+    /// Decay β₂ of the second moment. Default: 0.999.
+    pub fn beta_2(mut self, beta_2: f32) -> Self {
+        self.beta_2 = beta_2;
+        self
+    }
+
+    /// ε, added to √v̂. Default: 1e-7.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Decoupled weight decay (w ← w − w·wd·lr before each update). Default: none.
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = Some(weight_decay);
+        self
+    }
+
+    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
+    pub fn clipping(mut self, clipping: Clipping) -> Self {
+        self.clipping = clipping;
+        self
+    }
+
+    /// μ_t = β₁(1 − ½·0.96ᵗ).
+    fn momentum_at(&self, t: u64) -> f32 {
+        self.beta_1 * (1.0 - 0.5 * 0.96f32.powf(t as f32))
+    }
+}
+
+impl Optimizer for Nadam {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate.at(self.iterations)
+    }
+
+    fn clipping(&self) -> Clipping {
+        self.clipping
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.learning_rate.validate()?;
+        check_weight_decay(self.weight_decay)?;
+        check_unit_interval("beta_1", self.beta_1, false)?;
+        check_unit_interval("beta_2", self.beta_2, false)?;
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
+        }
+        self.clipping.validate()
+    }
+
+    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
+        let lr = self.learning_rate.at(step.saturating_sub(1));
+        apply_weight_decay(value, self.weight_decay, lr);
+        if self.u_product.1 != step {
+            // Keras advances Π once per update, before updating the weights.
+            let (product, _) = self.u_product;
+            self.u_product =
+                (product * self.beta_1 * (1.0 - 0.5 * 0.96f32.powf(step as f32)), step);
+        }
+        let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
+        let u_t = self.momentum_at(step);
+        let u_next = self.momentum_at(step + 1);
+        let u_product = self.u_product.0;
+        let u_product_next = u_product * u_next;
+        let b2_power = b2.powf(step as f32);
+        let m = slot_state(&mut self.momentums, slot, value);
+        Zip::from(&mut *m).and(grad).par_for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
+        let v = slot_state(&mut self.velocities, slot, value);
+        Zip::from(&mut *v).and(grad).par_for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
+        let m = &self.momentums[slot];
+        Zip::from(value).and(m).and(&self.velocities[slot]).and(grad).par_for_each(
+            |w, &m, &v, &g| {
+                let m_hat =
+                    u_next * m / (1.0 - u_product_next) + (1.0 - u_t) * g / (1.0 - u_product);
+                let v_hat = v / (1.0 - b2_power);
+                *w -= m_hat * lr / (v_hat.sqrt() + eps);
+            },
+        );
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn advance(&mut self) {
+        self.iterations += 1;
+    }
+}
+
+impl LearningRateControl for Nadam {
+    fn current_learning_rate(&self) -> f32 {
+        Optimizer::learning_rate(self)
+    }
+
+    fn set_learning_rate(&mut self, rate: f32) -> Result<()> {
+        self.learning_rate.set(rate)
+    }
+}
