@@ -72,7 +72,7 @@ impl Sequential {
     ///
     /// Order, as Keras: every callback's `on_train_begin`; per epoch, `on_batch_end` after each
     /// batch, then validation, then `on_epoch_end`; finally `on_train_end`. A callback that
-    /// returns [`Control::Stop`] after a batch ends the epoch there (its values are still
+    /// returns [`Control::Stop`](crate::callbacks::Control::Stop) after a batch ends the epoch there (its values are still
     /// recorded and validated), and after an epoch ends training; the first reason given is
     /// the one recorded.
     ///
