@@ -5,8 +5,8 @@
 mod common;
 
 use common::keras::{
-    array, arrays, assert_summary_matches, cases, compile, fixtures, max_abs_diff, model,
-    model_with_weights,
+    array, assert_summary_matches, assert_train_steps_match, cases, compile, fixtures,
+    max_abs_diff, model, model_with_weights,
 };
 
 /// Forward outputs and weights after a step agree with Keras within this.
@@ -54,31 +54,9 @@ fn train_steps_match_keras() {
     let steps = cases(&fixtures, "train_step");
     assert!(steps.len() >= 15);
     for case in steps {
-        let name = case["name"].as_str().unwrap();
         let mut model = model_with_weights(case);
         compile(&mut model, case);
-        let x = array(&case["x"]);
-        let y = array(&case["y"]);
-        for (step, expected) in case["steps"].as_array().unwrap().iter().enumerate() {
-            let scores = model.train_on_batch(&x, &y).unwrap();
-            let keras_loss = expected["loss"].as_f64().unwrap() as f32;
-            assert!(
-                (scores.loss - keras_loss).abs() <= TOLERANCE * keras_loss.abs().max(1.0),
-                "{name} step {}: loss {} vs keras {keras_loss}",
-                step + 1,
-                scores.loss
-            );
-            for (index, (ours, theirs)) in
-                model.get_weights().iter().zip(arrays(&expected["weights"])).enumerate()
-            {
-                let diff = max_abs_diff(ours, &theirs);
-                assert!(
-                    diff <= TOLERANCE,
-                    "{name} step {} weight {index}: max diff {diff:e}",
-                    step + 1
-                );
-            }
-        }
+        assert_train_steps_match(&mut model, case, TOLERANCE);
     }
 }
 

@@ -12,7 +12,8 @@ use common::grad::{
     mask_all_edges_and_empty_sample, uniform, GradReport, Tol, REL_FLOOR,
 };
 use common::keras::{
-    array, arrays, assert_summary_matches, cases, compile, fixtures_from, max_abs_diff, model,
+    array, arrays, assert_summary_matches, assert_train_steps_match, cases, compile, fixtures_from,
+    max_abs_diff, model,
 };
 use ndarray::{arr1, arr2, s, Array2, ArrayD, Axis, Ix2};
 use rand::rngs::StdRng;
@@ -693,33 +694,10 @@ fn train_steps_match_keras() {
     assert!(steps.len() >= 10);
     let mut worst = 0.0f32;
     for case in steps {
-        let name = case["name"].as_str().unwrap();
         let mut model = model(case);
         model.set_weights(arrays(&case["weights"])).unwrap();
         compile(&mut model, case);
-        let x = array(&case["x"]);
-        let y = array(&case["y"]);
-        for (step, expected) in case["steps"].as_array().unwrap().iter().enumerate() {
-            let scores = model.train_on_batch(&x, &y).unwrap();
-            let keras_loss = expected["loss"].as_f64().unwrap() as f32;
-            assert!(
-                (scores.loss - keras_loss).abs() <= TOLERANCE * keras_loss.abs().max(1.0),
-                "{name} step {}: loss {} vs keras {keras_loss}",
-                step + 1,
-                scores.loss
-            );
-            for (index, (ours, theirs)) in
-                model.get_weights().iter().zip(arrays(&expected["weights"])).enumerate()
-            {
-                let diff = max_abs_diff(ours, &theirs);
-                assert!(
-                    diff <= TOLERANCE,
-                    "{name} step {} weight {index}: max diff {diff:e}",
-                    step + 1
-                );
-                worst = worst.max(diff);
-            }
-        }
+        worst = worst.max(assert_train_steps_match(&mut model, case, TOLERANCE));
     }
     eprintln!("{} train_step cases; worst weight |rnnkit − keras| = {worst:e}", steps.len());
 }

@@ -2,18 +2,17 @@
 
 use super::config::FitConfig;
 use super::evaluate::Totals;
-use super::history::{History, Scores, StopReason};
+use super::history::{History, Scores};
 use super::progress::Progress;
 use super::sequential::{Compiled, Sequential};
-use crate::callbacks::{Callback, Control, Logs};
+use crate::callbacks::Callback;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
+use crate::training::{self, Batches, CallbackList};
 use crate::{Error, Result};
-use ndarray::{ArrayBase, ArrayD, ArrayViewD, Axis, Data, Dimension};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension};
+use rand::Rng;
 
 impl Sequential {
     /// Sets the optimizer, the loss and the metrics that `fit` and `evaluate` use, as Keras'
@@ -73,7 +72,7 @@ impl Sequential {
     ///
     /// Order, as Keras: every callback's `on_train_begin`; per epoch, `on_batch_end` after each
     /// batch, then validation, then `on_epoch_end`; finally `on_train_end`. A callback that
-    /// returns [`Control::Stop`] after a batch ends the epoch there (its values are still
+    /// returns [`Control::Stop`](crate::callbacks::Control::Stop) after a batch ends the epoch there (its values are still
     /// recorded and validated), and after an epoch ends training; the first reason given is
     /// the one recorded.
     ///
@@ -116,102 +115,36 @@ impl Sequential {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         self.check_compiled("fit")?;
         self.check_pair(&x, &y, "x")?;
-        if config.batch_size == 0 {
-            return Err(Error::invalid("batch_size", "a positive integer", config.batch_size));
+        let data = training::split(x.view(), y.view(), config)?;
+        if let Some((x_val, y_val)) = &config.validation_data {
+            self.check_pair(&x_val.view(), &y_val.view(), "validation x")?;
         }
-        if !(0.0..1.0).contains(&config.validation_split) {
-            return Err(Error::invalid(
-                "validation_split",
-                "a number in [0, 1)",
-                config.validation_split,
-            ));
-        }
-        let samples = x.shape()[0];
-        let (x_train, y_train, validation) = match &config.validation_data {
-            Some((x_val, y_val)) => {
-                self.check_pair(&x_val.view(), &y_val.view(), "validation x")?;
-                (x.view(), y.view(), Some((x_val.view(), y_val.view())))
-            }
-            None if config.validation_split > 0.0 => {
-                // Keras holds out the last samples, before any shuffling.
-                let split_at =
-                    (samples as f64 * (1.0 - f64::from(config.validation_split))).floor() as usize;
-                if split_at == 0 || split_at == samples {
-                    return Err(Error::invalid(
-                        "validation_split",
-                        format!(
-                            "a fraction that leaves samples on both sides of {samples} samples"
-                        ),
-                        config.validation_split,
-                    ));
-                }
-                let (x_t, x_v) = x.view().split_at(Axis(0), split_at);
-                let (y_t, y_v) = y.view().split_at(Axis(0), split_at);
-                (x_t, y_t, Some((x_v, y_v)))
-            }
-            None => (x.view(), y.view(), None),
-        };
-        let y_train = self.conform(y_train)?;
-        let validation = match validation {
-            Some((xv, yv)) => Some((xv, self.conform(yv)?)),
+        let y_train = self.conform(data.y_train)?;
+        let validation = match data.validation {
+            Some((x_val, y_val)) => Some((x_val, self.conform(y_val)?)),
             None => None,
         };
-
         let metrics = self.compiled_metrics();
-        let keys = log_keys(&metrics, validation.is_some());
-        for callback in callbacks.iter_mut() {
-            callback.on_train_begin(&keys, self)?;
-        }
-        let mut shuffler = match config.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::seed_from_u64(self.rng.gen()),
-        };
-        let train_samples = x_train.shape()[0];
-        let mut order: Vec<usize> = (0..train_samples).collect();
+        let mut callbacks = CallbackList::new(callbacks);
+        callbacks.train_begin(&metrics, validation.is_some(), self)?;
+        // Drawn even without shuffling, so that `shuffle` does not change the model's generator.
+        let seed = config.seed.unwrap_or_else(|| self.rng.gen());
+        let samples = data.x_train.shape()[0];
+        let mut batches = Batches::new(samples, config.batch_size, config.shuffle, seed);
         let mut history = History::default();
-        let mut stop: Option<StopReason> = None;
         for epoch in 1..=config.epochs {
-            if config.shuffle {
-                order.shuffle(&mut shuffler);
-            }
-            let progress =
-                Progress::start_epoch(config.verbose, epoch, config.epochs, train_samples);
-            let mut totals = Totals::new(&metrics);
-            for (batch_index, rows) in order.chunks(config.batch_size).enumerate() {
-                let (x_batch, y_batch) = if config.shuffle {
-                    (x_train.select(Axis(0), rows), y_train.select(Axis(0), rows))
-                } else {
-                    let range = rows[0]..rows[0] + rows.len();
-                    (
-                        x_train.slice_axis(Axis(0), range.clone().into()).to_owned(),
-                        y_train.slice_axis(Axis(0), range.into()).to_owned(),
-                    )
-                };
-                let (loss, output) = self.train_step(x_batch.view(), y_batch.view())?;
-                totals.add(loss, output.view(), y_batch.view());
-                let running = totals.scores();
-                progress.batch_done(totals.samples, &running);
-                if !callbacks.is_empty() {
-                    let logs = epoch_logs(&running, None);
-                    for callback in callbacks.iter_mut() {
-                        if let Control::Stop(reason) =
-                            callback.on_batch_end(epoch, batch_index + 1, &logs)?
-                        {
-                            stop.get_or_insert(reason);
-                        }
-                    }
-                }
-                if stop.is_some() {
-                    break;
-                }
-                if !loss.is_finite() {
-                    return Err(Error::NonFiniteLoss { epoch, batch: batch_index + 1, loss });
-                }
-            }
-            let train_scores = totals.scores();
+            batches.start_epoch();
+            let y_train = y_train.view();
+            let (train_scores, progress) = self.train_epoch(
+                (epoch, config),
+                &metrics,
+                &batches,
+                (&data.x_train, &y_train),
+                &mut callbacks,
+            )?;
             let val_scores = match &validation {
-                Some((xv, yv)) => {
-                    Some(self.evaluate_conformed(xv.view(), yv.view(), config.batch_size)?)
+                Some((x_val, y_val)) => {
+                    Some(self.evaluate_conformed(x_val.view(), y_val.view(), config.batch_size)?)
                 }
                 None => None,
             };
@@ -220,22 +153,41 @@ impl Sequential {
                 history.push("val_", val);
             }
             progress.finish(&train_scores, val_scores.as_ref());
-            let logs = epoch_logs(&train_scores, val_scores.as_ref());
-            for callback in callbacks.iter_mut() {
-                if let Control::Stop(reason) = callback.on_epoch_end(epoch, &logs, self)? {
-                    stop.get_or_insert(reason);
-                }
-            }
-            if stop.is_some() {
+            callbacks.epoch_end(epoch, &train_scores, val_scores.as_ref(), self)?;
+            if callbacks.stopped() {
                 break;
             }
         }
-        let reason = stop.unwrap_or_default();
-        for callback in callbacks.iter_mut() {
-            callback.on_train_end(&reason, self)?;
-        }
-        history.set_stop_reason(reason);
+        history.set_stop_reason(callbacks.train_end(self)?);
         Ok(history)
+    }
+
+    /// One epoch's batches, each a train step; returns the epoch's training scores and its
+    /// progress report, to be finished with the validation scores.
+    fn train_epoch(
+        &mut self,
+        (epoch, config): (usize, &FitConfig),
+        metrics: &[Metric],
+        batches: &Batches,
+        (x, y): (&ArrayViewD<'_, f32>, &ArrayViewD<'_, f32>),
+        callbacks: &mut CallbackList<'_, '_>,
+    ) -> Result<(Scores, Progress)> {
+        let progress = Progress::start_epoch(config.verbose, epoch, config.epochs, x.shape()[0]);
+        let mut totals = Totals::new(metrics);
+        for (batch, x_batch, y_batch) in batches.iter(x, y) {
+            let (loss, output) = self.train_step(x_batch.view(), y_batch.view())?;
+            totals.add(loss, output.view(), y_batch.view());
+            let running = totals.scores();
+            progress.batch_done(totals.samples, &running);
+            callbacks.batch_end(epoch, batch, &running)?;
+            if callbacks.stopped() {
+                break;
+            }
+            if !loss.is_finite() {
+                return Err(Error::NonFiniteLoss { epoch, batch, loss });
+            }
+        }
+        Ok((totals.scores(), progress))
     }
 
     /// Runs one gradient update on one batch, as Keras' `train_on_batch`; returns the batch's
@@ -285,25 +237,4 @@ impl Sequential {
         self.compiled = Some(compiled);
         Ok((value, output))
     }
-}
-
-/// The names the epoch logs hold: `loss`, the metrics, then their `val_` forms.
-fn log_keys(metrics: &[Metric], validation: bool) -> Vec<String> {
-    let train: Vec<String> =
-        std::iter::once("loss").chain(metrics.iter().map(|m| m.name())).map(String::from).collect();
-    let val: Vec<String> =
-        if validation { train.iter().map(|k| format!("val_{k}")).collect() } else { Vec::new() };
-    [train, val].concat()
-}
-
-/// Training (and validation) scores as callback logs.
-fn epoch_logs(train: &Scores, validation: Option<&Scores>) -> Logs {
-    let mut logs = Logs::default();
-    for (prefix, scores) in std::iter::once(("", train)).chain(validation.map(|v| ("val_", v))) {
-        logs.insert(format!("{prefix}loss"), scores.loss);
-        for (name, value) in &scores.metrics {
-            logs.insert(format!("{prefix}{name}"), *value);
-        }
-    }
-    logs
 }

@@ -6,7 +6,6 @@ mod fit;
 mod folding;
 mod history;
 mod progress;
-mod saving;
 mod sequential;
 mod summary;
 

@@ -40,7 +40,7 @@ const DEFAULT_SEED: u64 = 0;
 pub struct Sequential {
     pub(super) layers: Vec<Box<dyn Layer>>,
     /// Per-sample input shape, once known.
-    pub(super) input_shape: Option<Vec<usize>>,
+    pub(crate) input_shape: Option<Vec<usize>>,
     /// Layers `..built` are built.
     built: usize,
     pub(super) rng: StdRng,
@@ -124,7 +124,7 @@ impl Sequential {
     }
 
     /// Builds every layer not built yet, or reports why it cannot.
-    pub(super) fn ensure_built(&mut self) -> Result<()> {
+    pub(crate) fn ensure_built(&mut self) -> Result<()> {
         if self.layers.is_empty() {
             return Err(Error::NotBuilt(
                 "the model has no layers; add one with `model.add(..)`".into(),

@@ -231,6 +231,37 @@ pub fn compile(model: &mut Sequential, case: &Value) {
     result.expect("fixture optimizer is valid");
 }
 
+/// Runs the fixture `case`'s training steps (`train_on_batch` on its `x` and `y`) on `model` and
+/// asserts that each step's loss and weights are Keras' within `tolerance`; returns the worst
+/// weight difference.
+pub fn assert_train_steps_match(model: &mut Sequential, case: &Value, tolerance: f32) -> f32 {
+    let name = case["name"].as_str().unwrap();
+    let (x, y) = (array(&case["x"]), array(&case["y"]));
+    let mut worst = 0.0f32;
+    for (step, expected) in case["steps"].as_array().unwrap().iter().enumerate() {
+        let scores = model.train_on_batch(&x, &y).unwrap();
+        let keras_loss = expected["loss"].as_f64().unwrap() as f32;
+        assert!(
+            (scores.loss - keras_loss).abs() <= tolerance * keras_loss.abs().max(1.0),
+            "{name} step {}: loss {} vs keras {keras_loss}",
+            step + 1,
+            scores.loss
+        );
+        for (index, (ours, theirs)) in
+            model.get_weights().iter().zip(arrays(&expected["weights"])).enumerate()
+        {
+            let diff = max_abs_diff(ours, &theirs);
+            assert!(
+                diff <= tolerance,
+                "{name} step {} weight {index}: max diff {diff:e}",
+                step + 1
+            );
+            worst = worst.max(diff);
+        }
+    }
+    worst
+}
+
 /// Largest absolute difference between two arrays of the same shape.
 pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");

@@ -1,9 +1,8 @@
-//! `save_weights` and `load_weights`: keeping what a model learned.
+//! `Sequential`'s `save_weights` and `load_weights`.
 
-use super::sequential::Sequential;
+use super::{decode, encode, Architecture};
 use crate::atomic_write::write_atomic;
-use crate::layers::LayerExt;
-use crate::saving::{decode, encode, Architecture, LayerRecord};
+use crate::model::Sequential;
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -55,7 +54,7 @@ impl Sequential {
             ))
         })?;
         let weights: Vec<_> =
-            self.layers.iter().flat_map(|l| l.params()).map(|p| p.value.view()).collect();
+            self.layers().flat_map(|l| l.params()).map(|p| p.value.view()).collect();
         let bytes = encode(path, &architecture, &weights)?;
         write_atomic(path, &bytes)
     }
@@ -89,23 +88,6 @@ impl Sequential {
 
     /// The layers as the weights file records them; `None` until every layer is built.
     fn architecture(&self) -> Option<Architecture> {
-        let input_shape = self.input_shape.clone()?;
-        let layers = self
-            .layers
-            .iter()
-            .map(|layer| {
-                Some(LayerRecord {
-                    name: layer.name().to_string(),
-                    class_name: layer.class_name().to_string(),
-                    output_shape: layer.output_shape()?.to_vec(),
-                    weights: layer
-                        .params()
-                        .iter()
-                        .map(|p| (p.name().to_string(), p.value.shape().to_vec()))
-                        .collect(),
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        (!layers.is_empty()).then_some(Architecture { input_shape, layers })
+        Architecture::of(self.input_shape.as_deref(), self.layers())
     }
 }

@@ -1,0 +1,58 @@
+//! The data `fit` trains on, checked and split into training and validation parts.
+
+use crate::model::FitConfig;
+use crate::{Error, Result};
+use ndarray::{ArrayViewD, Axis};
+
+/// The training data and, with `validation_split` or `validation_data`, the validation data.
+pub(crate) struct Split<'a> {
+    pub(crate) x_train: ArrayViewD<'a, f32>,
+    pub(crate) y_train: ArrayViewD<'a, f32>,
+    pub(crate) validation: Option<(ArrayViewD<'a, f32>, ArrayViewD<'a, f32>)>,
+}
+
+/// Checks `config`'s batch size and validation split, and splits `x` and `y` as Keras does:
+/// `validation_data` when given, else the last `validation_split` of the samples, held out
+/// before any shuffling.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a batch size of 0, a `validation_split` outside `[0, 1)`, or
+/// one that leaves no sample on a side.
+pub(crate) fn split<'a>(
+    x: ArrayViewD<'a, f32>,
+    y: ArrayViewD<'a, f32>,
+    config: &'a FitConfig,
+) -> Result<Split<'a>> {
+    if config.batch_size == 0 {
+        return Err(Error::invalid("batch_size", "a positive integer", config.batch_size));
+    }
+    if !(0.0..1.0).contains(&config.validation_split) {
+        return Err(Error::invalid(
+            "validation_split",
+            "a number in [0, 1)",
+            config.validation_split,
+        ));
+    }
+    if let Some((x_val, y_val)) = &config.validation_data {
+        return Ok(Split {
+            x_train: x,
+            y_train: y,
+            validation: Some((x_val.view(), y_val.view())),
+        });
+    }
+    if config.validation_split == 0.0 {
+        return Ok(Split { x_train: x, y_train: y, validation: None });
+    }
+    let samples = x.shape()[0];
+    let split_at = (samples as f64 * (1.0 - f64::from(config.validation_split))).floor() as usize;
+    if split_at == 0 || split_at == samples {
+        return Err(Error::invalid(
+            "validation_split",
+            format!("a fraction that leaves samples on both sides of {samples} samples"),
+            config.validation_split,
+        ));
+    }
+    let (x_train, x_val) = x.split_at(Axis(0), split_at);
+    let (y_train, y_val) = y.split_at(Axis(0), split_at);
+    Ok(Split { x_train, y_train, validation: Some((x_val, y_val)) })
+}
