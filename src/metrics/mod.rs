@@ -36,13 +36,10 @@ mod auc;
 mod rows;
 mod state;
 
-use rows::RowFn;
-
 pub use auc::{Auc, AucCurve, AucSummation};
 pub use state::MetricState;
 
 use crate::{Error, Result};
-use ndarray::ArrayViewD;
 
 /// A metric, named as in Keras 3 (`keras.metrics.*`). Fields hold Keras' arguments; each
 /// variant's documentation gives Keras' default.
@@ -161,75 +158,5 @@ impl Metric {
     /// A fresh accumulator for this metric (Keras' metric object after `reset_state`).
     pub fn state(self) -> MetricState {
         MetricState::new(self)
-    }
-
-    /// Sum of the per-sample metric values and their count, for a batch of predictions and
-    /// targets that `Loss::conform_targets` accepted. Epoch values are the ratio of the sums.
-    ///
-    /// Counts every step and takes no sample weights; [`MetricState::update`] takes the mask
-    /// and sample weights, as Keras does. Precision and recall are ratios of counts, so their
-    /// sums are true positives over predicted (or actual) positives; AUC and the root mean
-    /// squared error are not ratios of batch sums and give NaN here (only a [`MetricState`]
-    /// computes them).
-    pub(crate) fn batch_totals(
-        self,
-        output: ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-    ) -> (f64, usize) {
-        let row_fn = RowFn::resolve(self, output.shape(), y.shape());
-        let units = output.shape().last().copied().unwrap_or(1).max(1);
-        let (output, y) = (output.as_standard_layout(), y.as_standard_layout());
-        let (Some(p), Some(y)) = (output.as_slice(), y.as_slice()) else { return (0.0, 0) };
-        match self {
-            Metric::Precision { threshold } | Metric::Recall { threshold } => {
-                let positives = |(&p, &y): (&f32, &f32)| (y != 0.0, p > threshold);
-                let pairs = p.iter().zip(y).map(positives);
-                let true_positives = pairs.clone().filter(|&(y, p)| y && p).count();
-                let recall = matches!(self, Metric::Recall { .. });
-                let counted = pairs.filter(|&(y, p)| if recall { y } else { p }).count();
-                return (true_positives as f64, counted);
-            }
-            Metric::Auc(_) | Metric::RootMeanSquaredError => return (f64::NAN, 1),
-            _ => {}
-        }
-        let rows = p.len() / units;
-        let per_row = y.len() / rows.max(1);
-        let total = (0..rows)
-            .map(|row| {
-                row_fn.value(
-                    &p[row * units..(row + 1) * units],
-                    &y[row * per_row..(row + 1) * per_row],
-                )
-            })
-            .sum();
-        (total, rows)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::array;
-
-    #[test]
-    fn batch_totals_of_every_row_metric_match_the_state() {
-        let p = array![[0.9f32, 0.1], [0.4, 0.6], [0.7, 0.2]].into_dyn();
-        let y = array![[1.0f32, 0.0], [1.0, 1.0], [0.0, 0.0]].into_dyn();
-        for metric in [
-            Metric::Accuracy,
-            Metric::BinaryAccuracy { threshold: 0.3 },
-            Metric::CategoricalAccuracy,
-            Metric::TopKCategoricalAccuracy { k: 1 },
-            Metric::Precision { threshold: 0.5 },
-            Metric::Recall { threshold: 0.5 },
-            Metric::MeanAbsoluteError,
-            Metric::MeanSquaredError,
-        ] {
-            let (total, count) = metric.batch_totals(p.view(), y.view());
-            let mut state = metric.state();
-            state.update(p.view(), y.view(), None, None).unwrap();
-            assert!(((total / count as f64) as f32 - state.result()).abs() < 1e-7, "{metric:?}");
-        }
-        assert!(Metric::Auc(Auc::new()).batch_totals(p.view(), y.view()).0.is_nan());
     }
 }

@@ -3,46 +3,51 @@
 use super::history::Scores;
 use super::sequential::Sequential;
 use crate::losses::Loss;
-use crate::metrics::Metric;
+use crate::metrics::{Metric, MetricState};
+use crate::param::Mask;
 use crate::{Error, Result};
 use ndarray::{concatenate, ArrayBase, ArrayD, ArrayViewD, Axis, Data, Dimension};
 
-/// Running sums of a loss and metrics over batches, weighted by samples as Keras weights them.
+/// A loss averaged over batches, weighted by samples as Keras weights it, and the metrics'
+/// states accumulated over the same batches (Keras' stateful metrics: masked steps skipped where
+/// Keras skips them).
 pub(super) struct Totals {
     loss_sum: f64,
     pub(super) samples: usize,
-    metrics: Vec<(Metric, f64, usize)>,
+    metrics: Vec<MetricState>,
 }
 
 impl Totals {
     pub(super) fn new(metrics: &[Metric]) -> Self {
-        Totals {
-            loss_sum: 0.0,
-            samples: 0,
-            metrics: metrics.iter().map(|&m| (m, 0.0, 0)).collect(),
-        }
+        Totals { loss_sum: 0.0, samples: 0, metrics: metrics.iter().map(|m| m.state()).collect() }
     }
 
-    pub(super) fn add(&mut self, loss: f32, output: ArrayViewD<'_, f32>, y: ArrayViewD<'_, f32>) {
+    /// Adds a batch: its loss, the model's output, the targets and the output's mask.
+    pub(super) fn add(
+        &mut self,
+        loss: f32,
+        output: ArrayViewD<'_, f32>,
+        y: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+    ) -> Result<()> {
         let batch = output.shape()[0];
         self.loss_sum += f64::from(loss) * batch as f64;
         self.samples += batch;
-        for (metric, sum, count) in &mut self.metrics {
-            let (s, c) = metric.batch_totals(output.view(), y.view());
-            *sum += s;
-            *count += c;
+        for state in &mut self.metrics {
+            state.update(output.view(), y.view(), mask, None)?;
         }
+        Ok(())
     }
 
     pub(super) fn scores(&self) -> Scores {
-        let mean =
-            |sum: f64, count: usize| if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
+        let loss =
+            if self.samples == 0 { 0.0 } else { (self.loss_sum / self.samples as f64) as f32 };
         Scores {
-            loss: mean(self.loss_sum, self.samples),
+            loss,
             metrics: self
                 .metrics
                 .iter()
-                .map(|&(m, s, c)| (m.name().to_string(), mean(s, c)))
+                .map(|state| (state.metric().name().to_string(), state.result()))
                 .collect(),
         }
     }
@@ -126,7 +131,7 @@ impl Sequential {
             let logits = self.output_logits();
             let (value, _) =
                 loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());
-            totals.add(value, output.view(), y_batch);
+            totals.add(value, output.view(), y_batch, mask.as_ref())?;
         }
         Ok(totals.scores())
     }

@@ -9,6 +9,7 @@ use crate::callbacks::Callback;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
+use crate::param::Mask;
 use crate::training::{self, Batches, CallbackList};
 use crate::{Error, Result};
 use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension};
@@ -175,8 +176,8 @@ impl Sequential {
         let progress = Progress::start_epoch(config.verbose, epoch, config.epochs, x.shape()[0]);
         let mut totals = Totals::new(metrics);
         for (batch, x_batch, y_batch) in batches.iter(x, y) {
-            let (loss, output) = self.train_step(x_batch.view(), y_batch.view())?;
-            totals.add(loss, output.view(), y_batch.view());
+            let (loss, output, mask) = self.train_step(x_batch.view(), y_batch.view())?;
+            totals.add(loss, output.view(), y_batch.view(), mask.as_ref())?;
             let running = totals.scores();
             progress.batch_done(totals.samples, &running);
             callbacks.batch_end(epoch, batch, &running)?;
@@ -211,30 +212,31 @@ impl Sequential {
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("train_on_batch", &x, y)?;
-        let (loss, output) = self.train_step(x, y.view())?;
+        let (loss, output, mask) = self.train_step(x, y.view())?;
         let mut totals = Totals::new(&self.compiled_metrics());
-        totals.add(loss, output.view(), y.view());
+        totals.add(loss, output.view(), y.view(), mask.as_ref())?;
         Ok(totals.scores())
     }
 
-    /// Forward, loss, backward and one optimizer update on a batch.
+    /// Forward, loss, backward and one optimizer update on a batch; returns the loss, the output
+    /// and the output's mask.
     fn train_step(
         &mut self,
         x: ArrayViewD<'_, f32>,
         y: ArrayViewD<'_, f32>,
-    ) -> Result<(f32, ArrayD<f32>)> {
+    ) -> Result<(f32, ArrayD<f32>, Option<Mask>)> {
         let loss = self.loss()?;
         self.zero_grads();
         let (output, mask) = self.forward(x, true, None)?;
         let (value, grad) =
             loss.value_and_grad(output.view(), self.output_logits(), y, mask.as_ref());
         if !value.is_finite() {
-            return Ok((value, output));
+            return Ok((value, output, mask));
         }
         self.backward(grad)?;
         let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
         compiled.optimizer.apply(&mut self.trainable_params());
         self.compiled = Some(compiled);
-        Ok((value, output))
+        Ok((value, output, mask))
     }
 }
