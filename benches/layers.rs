@@ -1,5 +1,6 @@
-//! Forward and backward of each layer at the lesson's shapes: batch 32, 500 steps, 32 features,
-//! vocabulary 10,000. Throughput is in samples.
+//! Forward and backward of each layer at the lesson's shapes (batch 32, 500 steps, 32 features,
+//! vocabulary 10,000), and of the recurrent layers at 32, 128 and 256 units (batch 32, 100
+//! steps). Throughput is in samples.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::{Array2, Array3, ArrayD};
@@ -78,5 +79,36 @@ fn layers(c: &mut Criterion) {
     bench_layer(c, "dense", &mut dense, &last_states);
 }
 
-criterion_group!(benches, layers);
+/// Forward and forward + backward of each recurrent layer at 32, 128 and 256 units.
+fn recurrent_sizes(c: &mut Criterion) {
+    const STEPS_AT_SIZE: usize = 100;
+    let mut rng = StdRng::seed_from_u64(3);
+    let input = random_values(&[BATCH, STEPS_AT_SIZE, FEATURES], &mut rng);
+    for units in [32, 128, 256] {
+        let grad = random_values(&[BATCH, units], &mut rng);
+        let mut layers: [(&str, Box<dyn Layer>); 3] = [
+            ("simple_rnn_units", Box::new(SimpleRnn::new(units))),
+            ("lstm_units", Box::new(Lstm::new(units))),
+            ("gru_units", Box::new(Gru::new(units))),
+        ];
+        for (name, layer) in &mut layers {
+            layer.build(&[STEPS_AT_SIZE, FEATURES], &mut rng).ok();
+            let mut group = c.benchmark_group(*name);
+            group.sample_size(10);
+            group.throughput(Throughput::Elements(BATCH as u64));
+            group.bench_function(BenchmarkId::new("forward", units), |b| {
+                b.iter(|| layer.forward(black_box(input.view()), None, false).map(|o| o.len()))
+            });
+            group.bench_function(BenchmarkId::new("forward+backward", units), |b| {
+                b.iter(|| {
+                    layer.forward(black_box(input.view()), None, true).ok();
+                    layer.backward(black_box(grad.view()), true).map(|g| g.map(|g| g.len()))
+                })
+            });
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, layers, recurrent_sizes);
 criterion_main!(benches);

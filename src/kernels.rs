@@ -1,6 +1,9 @@
-//! Small numeric kernels for the recurrent hot loop, compiled twice: once for the baseline CPU
-//! and once with AVX2 + FMA, chosen at run time. The step of a recurrence is a
-//! `(rows × units) · (units × units)` product, too small for a general GEMM's packing to pay off.
+//! Numeric kernels for the recurrent hot loop. The products of the common small widths (8, 16,
+//! 32 and 64 columns: a recurrent layer of up to 64 units) are hand-written, compiled twice,
+//! for the baseline CPU and with AVX2 + FMA, chosen at run time: at those sizes a general GEMM's
+//! packing does not pay off. Every other width goes to `matrixmultiply`'s single-threaded GEMM,
+//! which picks its own kernel for the CPU at run time. Either way the result depends only on
+//! the operands, never on the thread count.
 
 mod denormals;
 
@@ -35,7 +38,8 @@ macro_rules! dispatch {
                 fn fused($($arg: $ty),*) {
                     generic::<true>($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2")
+                if !portable::forced()
+                    && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
                     // SAFETY: the CPU supports the features `fused` was compiled for.
@@ -47,11 +51,134 @@ macro_rules! dispatch {
     };
 }
 
+/// Tests run the hand-written kernels' portable path on a thread by forcing it there.
+mod portable {
+    #[cfg(test)]
+    thread_local! {
+        static FORCED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Whether the current thread runs the portable path (only ever in tests).
+    #[inline(always)]
+    pub(super) fn forced() -> bool {
+        #[cfg(test)]
+        return FORCED.with(|f| f.get());
+        #[cfg(not(test))]
+        false
+    }
+
+    /// Runs `f` with the portable path forced on the current thread.
+    #[cfg(test)]
+    pub(super) fn with<T>(f: impl FnOnce() -> T) -> T {
+        FORCED.with(|forced| forced.set(true));
+        let result = f();
+        FORCED.with(|forced| forced.set(false));
+        result
+    }
+}
+
+/// Whether the hand-written kernels cover `cols` columns.
+fn hand_written(cols: usize) -> bool {
+    matches!(cols, 8 | 16 | 32 | 64)
+}
+
+/// `out[r, :] += Σ_k lhs[r, k] · rhs[k, :]` for `rows` rows, where row `r` of `lhs` starts at
+/// `r · lhs_stride` and holds `inner` values, `rhs` is `(inner, cols)` row-major and row `r` of
+/// `out` starts at `r · out_stride`.
+#[allow(clippy::too_many_arguments)] // BLAS' argument list: dimensions, operands and strides.
+pub(crate) fn add_matmul(
+    rows: usize,
+    inner: usize,
+    cols: usize,
+    lhs: &[f32],
+    lhs_stride: usize,
+    rhs: &[f32],
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    if hand_written(cols) {
+        add_matmul_fixed(rows, inner, cols, lhs, lhs_stride, rhs, out, out_stride);
+        return;
+    }
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // The views' extents, checked like any slice access before the GEMM reads raw pointers.
+    let lhs = &lhs[..(rows - 1) * lhs_stride + inner];
+    let rhs = &rhs[..inner * cols];
+    let out = &mut out[..(rows - 1) * out_stride + cols];
+    // SAFETY: the slices above hold every element of the three strided matrices the call
+    // reads or writes; `out` does not alias `lhs` or `rhs` (a `&mut` borrow).
+    unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            inner,
+            cols,
+            1.0,
+            lhs.as_ptr(),
+            lhs_stride as isize,
+            1,
+            rhs.as_ptr(),
+            cols as isize,
+            1,
+            1.0,
+            out.as_mut_ptr(),
+            out_stride as isize,
+            1,
+        );
+    }
+}
+
+/// out += lhsᵀ·rhs: `out[m, :] += Σ_r lhs[r, m] · rhs[r, :]` for `inner` rows `r`, where row `r`
+/// of `lhs` starts at `r · lhs_stride` and holds `rows` values, row `r` of `rhs` starts at
+/// `r · rhs_stride` and holds `cols` values, and `out` is `(rows, cols)` row-major. This is the
+/// shape of weight gradients: (features × samples)·(samples × units).
+#[allow(clippy::too_many_arguments)] // BLAS' argument list: dimensions, operands and strides.
+pub(crate) fn add_matmul_tn(
+    rows: usize,
+    inner: usize,
+    cols: usize,
+    lhs: &[f32],
+    lhs_stride: usize,
+    rhs: &[f32],
+    rhs_stride: usize,
+    out: &mut [f32],
+) {
+    if hand_written(cols) {
+        add_matmul_tn_fixed(rows, inner, cols, lhs, lhs_stride, rhs, rhs_stride, out);
+        return;
+    }
+    if rows == 0 || cols == 0 || inner == 0 {
+        return;
+    }
+    let lhs = &lhs[..(inner - 1) * lhs_stride + rows];
+    let rhs = &rhs[..(inner - 1) * rhs_stride + cols];
+    let out = &mut out[..rows * cols];
+    // SAFETY: as in `add_matmul`; lhsᵀ is lhs read with its strides swapped.
+    unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            inner,
+            cols,
+            1.0,
+            lhs.as_ptr(),
+            1,
+            lhs_stride as isize,
+            rhs.as_ptr(),
+            rhs_stride as isize,
+            1,
+            1.0,
+            out.as_mut_ptr(),
+            cols as isize,
+            1,
+        );
+    }
+}
+
 dispatch! {
-    /// `out[r, :] += Σ_k lhs[r, k] · rhs[k, :]` for `rows` rows, where row `r` of `lhs` starts at
-    /// `r · lhs_stride` and holds `inner` values, `rhs` is `(inner, cols)` row-major and row `r`
-    /// of `out` starts at `r · out_stride`.
-    pub(crate) fn add_matmul(
+    /// [`add_matmul`] for the widths of [`hand_written`]: output rows stay in registers across
+    /// the inner loop.
+    pub(crate) fn add_matmul_fixed(
         rows: usize,
         inner: usize,
         cols: usize,
@@ -61,29 +188,17 @@ dispatch! {
         out: &mut [f32],
         out_stride: usize
     ) {
-        // Output rows of the common widths stay in registers across the inner loop.
         match cols {
             8 => rows_fixed::<8, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
             16 => rows_fixed::<16, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
             32 => rows_fixed::<32, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
             64 => rows_fixed::<64, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
-            _ => {
-                for r in 0..rows {
-                    let a = &lhs[r * lhs_stride..r * lhs_stride + inner];
-                    let o = &mut out[r * out_stride..r * out_stride + cols];
-                    for (k, &a_k) in a.iter().enumerate() {
-                        let b = &rhs[k * cols..(k + 1) * cols];
-                        for (o_j, &b_j) in o.iter_mut().zip(b) {
-                            *o_j = fma!(a_k, b_j, *o_j);
-                        }
-                    }
-                }
-            }
+            other => debug_assert!(false, "no hand-written product for {other} columns"),
         }
     }
 }
 
-/// [`add_matmul`] for `N` columns: two output rows at a time, held in local arrays.
+/// [`add_matmul_fixed`] for `N` columns: two output rows at a time, held in local arrays.
 #[inline(always)]
 fn rows_fixed<const N: usize, const FUSED: bool>(
     rows: usize,
@@ -100,10 +215,9 @@ fn rows_fixed<const N: usize, const FUSED: bool>(
     while r + 2 <= rows {
         let a0 = &lhs[r * lhs_stride..r * lhs_stride + inner];
         let a1 = &lhs[(r + 1) * lhs_stride..(r + 1) * lhs_stride + inner];
-        let mut acc0: [f32; N] =
-            out[r * out_stride..r * out_stride + N].try_into().unwrap_or([0.0; N]);
-        let mut acc1: [f32; N] =
-            out[(r + 1) * out_stride..(r + 1) * out_stride + N].try_into().unwrap_or([0.0; N]);
+        let (mut acc0, mut acc1) = ([0.0f32; N], [0.0f32; N]);
+        acc0.copy_from_slice(&out[r * out_stride..][..N]);
+        acc1.copy_from_slice(&out[(r + 1) * out_stride..][..N]);
         for (k, b) in rhs.chunks_exact(N).enumerate() {
             let (x0, x1) = (a0[k], a1[k]);
             for j in 0..N {
@@ -117,8 +231,8 @@ fn rows_fixed<const N: usize, const FUSED: bool>(
     }
     if r < rows {
         let a0 = &lhs[r * lhs_stride..r * lhs_stride + inner];
-        let mut acc0: [f32; N] =
-            out[r * out_stride..r * out_stride + N].try_into().unwrap_or([0.0; N]);
+        let mut acc0 = [0.0f32; N];
+        acc0.copy_from_slice(&out[r * out_stride..][..N]);
         for (k, b) in rhs.chunks_exact(N).enumerate() {
             for j in 0..N {
                 acc0[j] = fma(a0[k], b[j], acc0[j]);
@@ -129,11 +243,8 @@ fn rows_fixed<const N: usize, const FUSED: bool>(
 }
 
 dispatch! {
-    /// `out[m, :] += Σ_r lhs[r, m] · rhs[r, :]`, i.e. out += lhsᵀ·rhs, for `inner` rows `r`,
-    /// where row `r` of `lhs` starts at `r · lhs_stride` and holds `rows` values, row `r` of
-    /// `rhs` starts at `r · rhs_stride` and holds `cols` values, and `out` is `(rows, cols)`
-    /// row-major. This is the shape of weight gradients: (features × samples)·(samples × units).
-    pub(crate) fn add_matmul_tn(
+    /// [`add_matmul_tn`] for the widths of [`hand_written`].
+    pub(crate) fn add_matmul_tn_fixed(
         rows: usize,
         inner: usize,
         cols: usize,
@@ -148,22 +259,12 @@ dispatch! {
             16 => tn_fixed::<16, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
             32 => tn_fixed::<32, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
             64 => tn_fixed::<64, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
-            _ => {
-                for r in 0..inner {
-                    let a = &lhs[r * lhs_stride..r * lhs_stride + rows];
-                    let b = &rhs[r * rhs_stride..r * rhs_stride + cols];
-                    for (m, &a_m) in a.iter().enumerate() {
-                        for (o, &b_j) in out[m * cols..(m + 1) * cols].iter_mut().zip(b) {
-                            *o = fma!(a_m, b_j, *o);
-                        }
-                    }
-                }
-            }
+            other => debug_assert!(false, "no hand-written product for {other} columns"),
         }
     }
 }
 
-/// [`add_matmul_tn`] for `N` columns: two output rows at a time, held in local arrays while
+/// [`add_matmul_tn_fixed`] for `N` columns: two output rows at a time, held in local arrays while
 /// the `inner` rows stream past.
 #[inline(always)]
 fn tn_fixed<const N: usize, const FUSED: bool>(
@@ -182,8 +283,7 @@ fn tn_fixed<const N: usize, const FUSED: bool>(
         let mut acc0 = [0.0f32; N];
         let mut acc1 = [0.0f32; N];
         for r in 0..inner {
-            let b: &[f32; N] =
-                rhs[r * rhs_stride..r * rhs_stride + N].try_into().unwrap_or(&[0.0; N]);
+            let b = &rhs[r * rhs_stride..][..N];
             let x0 = lhs[r * lhs_stride + m];
             let x1 = if pair { lhs[r * lhs_stride + m + 1] } else { 0.0 };
             for j in 0..N {
@@ -280,44 +380,103 @@ mod tests {
         assert!(worst < 3e-7, "worst absolute error {worst:e}");
     }
 
+    /// Runs `check` on the dispatched path, then with the portable path forced.
+    fn on_both_paths(check: impl Fn()) {
+        check();
+        portable::with(check);
+    }
+
+    /// Every column count up to 70, the widths of larger layers, and row counts on both sides
+    /// of the kernels' pairs of rows, on the dispatched path and on the portable one.
     #[test]
-    fn add_matmul_matches_naive_product() {
-        for cols in [5, 8, 32] {
-            check_add_matmul(3, 4, cols);
-        }
+    fn add_matmul_matches_naive_product_at_every_width() {
+        on_both_paths(|| {
+            for cols in (1..=70).chain([100, 128, 256, 512]) {
+                for rows in 1..=9 {
+                    check_add_matmul(rows, 7, cols);
+                }
+            }
+        });
     }
 
     #[test]
-    fn add_matmul_tn_matches_naive_product() {
-        for (rows, cols) in [(3, 5), (5, 8), (4, 32)] {
-            let (inner, lhs_stride, rhs_stride) = (7, rows + 1, cols + 2);
-            let lhs: Vec<f32> = (0..inner * lhs_stride).map(|i| (i % 11) as f32 * 0.1).collect();
-            let rhs: Vec<f32> = (0..inner * rhs_stride).map(|i| (i % 7) as f32 - 3.0).collect();
-            let mut out = vec![0.5f32; rows * cols];
-            add_matmul_tn(rows, inner, cols, &lhs, lhs_stride, &rhs, rhs_stride, &mut out);
-            for m in 0..rows {
-                for j in 0..cols {
-                    let expected: f32 = 0.5
-                        + (0..inner)
-                            .map(|r| lhs[r * lhs_stride + m] * rhs[r * rhs_stride + j])
-                            .sum::<f32>();
-                    assert!((out[m * cols + j] - expected).abs() < 1e-4, "{rows}x{cols}");
+    fn add_matmul_tn_matches_naive_product_at_every_width() {
+        on_both_paths(|| {
+            for cols in (1..=70).chain([100, 128, 256, 512]) {
+                for rows in 1..=9 {
+                    check_add_matmul_tn(rows, 7, cols);
                 }
+            }
+        });
+    }
+
+    /// On the portable path a hand-written product adds each value's products one after the
+    /// other, unfused, onto the value already there: bit for bit.
+    #[test]
+    fn portable_path_adds_in_order_unfused() {
+        portable::with(|| {
+            for cols in [8, 16, 32, 64] {
+                let (rows, inner) = (3, 9);
+                let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
+                let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.7).cos()).collect();
+                let mut out: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.01).collect();
+                let before = out.clone();
+                add_matmul(rows, inner, cols, &lhs, inner, &rhs, &mut out, cols);
+                for r in 0..rows {
+                    for j in 0..cols {
+                        let expected = (0..inner).fold(before[r * cols + j], |acc, k| {
+                            lhs[r * inner + k] * rhs[k * cols + j] + acc
+                        });
+                        assert_eq!(out[r * cols + j].to_bits(), expected.to_bits(), "{cols}");
+                    }
+                }
+            }
+        });
+        assert!(!portable::forced());
+    }
+
+    fn close(found: f32, expected: f64) -> bool {
+        (f64::from(found) - expected).abs() <= 1e-5 * (1.0 + expected.abs())
+    }
+
+    fn check_add_matmul_tn(rows: usize, inner: usize, cols: usize) {
+        let (lhs_stride, rhs_stride) = (rows + 1, cols + 2);
+        let lhs: Vec<f32> = (0..inner * lhs_stride).map(|i| (i % 11) as f32 * 0.1).collect();
+        let rhs: Vec<f32> = (0..inner * rhs_stride).map(|i| (i % 7) as f32 - 3.0).collect();
+        let mut out = vec![0.5f32; rows * cols];
+        add_matmul_tn(rows, inner, cols, &lhs, lhs_stride, &rhs, rhs_stride, &mut out);
+        for m in 0..rows {
+            for j in 0..cols {
+                let expected: f64 = 0.5
+                    + (0..inner)
+                        .map(|r| {
+                            f64::from(lhs[r * lhs_stride + m]) * f64::from(rhs[r * rhs_stride + j])
+                        })
+                        .sum::<f64>();
+                assert!(close(out[m * cols + j], expected), "{rows}x{cols}");
             }
         }
     }
 
     fn check_add_matmul(rows: usize, inner: usize, cols: usize) {
         let (lhs_stride, out_stride) = (inner + 2, cols + 3);
-        let lhs: Vec<f32> = (0..rows * lhs_stride).map(|i| i as f32 * 0.1).collect();
-        let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 - 7.0) * 0.05).collect();
-        let mut out = vec![1.0f32; rows * out_stride];
+        let lhs: Vec<f32> = (0..rows * lhs_stride).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
+        let rhs: Vec<f32> = (0..inner * cols).map(|i| ((i % 17) as f32 - 7.0) * 0.05).collect();
+        let mut out: Vec<f32> = (0..rows * out_stride).map(|i| (i % 5) as f32 * 0.3).collect();
+        let before = out.clone();
         add_matmul(rows, inner, cols, &lhs, lhs_stride, &rhs, &mut out, out_stride);
         for r in 0..rows {
             for j in 0..cols {
-                let expected: f32 = 1.0
-                    + (0..inner).map(|k| lhs[r * lhs_stride + k] * rhs[k * cols + j]).sum::<f32>();
-                assert!((out[r * out_stride + j] - expected).abs() < 1e-4, "cols {cols}");
+                let expected: f64 = f64::from(before[r * out_stride + j])
+                    + (0..inner)
+                        .map(|k| f64::from(lhs[r * lhs_stride + k]) * f64::from(rhs[k * cols + j]))
+                        .sum::<f64>();
+                assert!(close(out[r * out_stride + j], expected), "{rows}x{cols}");
+            }
+            if r + 1 < rows {
+                // The gap between rows is left alone.
+                let gap = r * out_stride + cols..(r + 1) * out_stride;
+                assert_eq!(out[gap.clone()], before[gap]);
             }
         }
     }

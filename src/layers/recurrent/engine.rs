@@ -2,7 +2,7 @@
 //! `steps.rs`, and inference through a folded `Embedding` table.
 
 use super::dropout::{ChunkDropout, DropoutMasks};
-use super::steps::{Chunk, ChunkInput, CHUNK};
+use super::steps::{chunk_rows, Chunk, ChunkInput};
 use super::weights::{ChunkGradients, Packed};
 use super::{Cell, Rnn};
 use crate::kernels::{self, FlushDenormals};
@@ -218,7 +218,8 @@ impl<C: Cell> Rnn<C> {
                 training: false,
             },
         };
-        let sizes: Vec<usize> = (0..batch).step_by(CHUNK).map(|b| CHUNK.min(batch - b)).collect();
+        let chunk = chunk_rows(units);
+        let sizes: Vec<usize> = (0..batch).step_by(chunk).map(|b| chunk.min(batch - b)).collect();
         let fits = cache.chunks.len() == sizes.len()
             && cache.chunks.iter().zip(&sizes).all(|(c, &rows)| c.fits(rows, steps, units));
         if !fits {
@@ -252,12 +253,13 @@ impl<C: Cell> Rnn<C> {
         };
         // Chunks of samples run in parallel; each chunk's arithmetic is independent of how many
         // threads there are, so results are too.
+        let chunk_len = chunk_rows(units);
         let mut work: Vec<_> =
-            cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), CHUNK)).collect();
+            cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), chunk_len)).collect();
         let this = &*self;
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
-            let rows = index * CHUNK..index * CHUNK + chunk.rows();
+            let rows = index * chunk_len..index * chunk_len + chunk.rows();
             let masks = if training { dropout.rows(rows.clone()) } else { ChunkDropout::NONE };
             let input = input.samples(rows.clone(), steps, features);
             let mask = mask.map(|m| m.slice(s![rows, ..]));
@@ -316,16 +318,17 @@ impl<C: Cell> Rnn<C> {
             Some(order) => CowArray::from(grad_output.select(Axis(0), order)),
             None => grad_output.as_standard_layout(),
         };
+        let chunk_len = chunk_rows(units);
         let mut d_input = input_grad.then(|| Array3::<f32>::zeros((batch, steps, features)));
         let mut d_input_chunks: Vec<Option<ArrayViewMut3<'_, f32>>> = match &mut d_input {
-            Some(d) => d.axis_chunks_iter_mut(Axis(0), CHUNK).map(Some).collect(),
+            Some(d) => d.axis_chunks_iter_mut(Axis(0), chunk_len).map(Some).collect(),
             None => cache.chunks.iter().map(|_| None).collect(),
         };
         let mut work: Vec<_> = cache
             .chunks
             .iter_mut()
-            .zip(cache.input.axis_chunks_iter(Axis(0), CHUNK))
-            .zip(grad_output.axis_chunks_iter(Axis(0), CHUNK))
+            .zip(cache.input.axis_chunks_iter(Axis(0), chunk_len))
+            .zip(grad_output.axis_chunks_iter(Axis(0), chunk_len))
             .zip(d_input_chunks.iter_mut())
             .enumerate()
             .collect();
@@ -336,7 +339,7 @@ impl<C: Cell> Rnn<C> {
             .par_iter_mut()
             .map(|(index, (((chunk, x), grad), d_input))| {
                 let _flush = FlushDenormals::new();
-                let rows = *index * CHUNK..*index * CHUNK + x.len_of(Axis(0));
+                let rows = *index * chunk_len..*index * chunk_len + x.len_of(Axis(0));
                 let masks = dropout.rows(rows.clone());
                 let mask = mask.map(|m| m.slice(s![rows, ..]));
                 let d_input = match d_input {

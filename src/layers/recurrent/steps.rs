@@ -16,8 +16,16 @@ use crate::kernels;
 use ndarray::ArrayView2;
 use std::ops::Range;
 
-/// Samples per parallel chunk. Fixed, so that results do not depend on the thread count.
-pub(super) const CHUNK: usize = 8;
+/// Samples per parallel chunk of a layer of `units` units: a function of the layer alone, so
+/// that results do not depend on the thread count. Wider layers take more samples, over which
+/// the GEMM's packing of the recurrent kernel, once a step and gate, is shared.
+pub(super) fn chunk_rows(units: usize) -> usize {
+    if units > 64 {
+        16
+    } else {
+        8
+    }
+}
 
 /// Steps whose input projection (forward) or weight gradients (backward) are computed together:
 /// few enough for their rows to stay in cache between the products and the recurrence.
