@@ -202,7 +202,8 @@ def main():
     note = (f"{meta['cpu']}, {meta['cores']} cores, {meta['date']}; rnnkit {meta['rnnkit'].split()[0]},"
             f" {torch_version} with 2 threads; medians of {meta['repeats']} runs")
     with open(args.summary, "w") as out:
-        json.dump({"title": "rnnkit and PyTorch, both with flush-to-zero", "note": note,
+        json.dump({"title": "rnnkit and PyTorch (2 threads), both with flush-to-zero;"
+                            " rnnkit / PyTorch above each pair", "note": note,
                    "rows": summary_rows}, out, indent=1)
 
 
