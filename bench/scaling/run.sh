@@ -16,6 +16,10 @@
 #   REPEATS          runs per row, contender and mode (default 3); the tables quote medians
 #   MEASURE_SECONDS  seconds of timed training, then of timed inference, per run (default 3)
 #   ROWS             which rows (default "1 2 3 4 5 6 7 8")
+#   CONTENDERS       which to run (default "rnnkit torch")
+#   TORCH_FROM       the logs folder of an earlier run (its WORK/logs): when torch is not among
+#                    the contenders, its PyTorch runs are reused, and results.md says so (to
+#                    measure another rnnkit engine against the same PyTorch numbers)
 #   RNNKIT_DIR       the rnnkit checkout to measure (default: this one)
 #   CARGO_TARGET_DIR where the runner is built (default: $RNNKIT_DIR/target)
 #   TORCH_VENV       (default /tmp/rnnkit-torch-venv) torch + numpy (~5 GB with its CUDA wheels)
@@ -29,6 +33,8 @@ here=bench/scaling
 REPEATS=${REPEATS:-3}
 MEASURE_SECONDS=${MEASURE_SECONDS:-3}
 ROWS=${ROWS:-1 2 3 4 5 6 7 8}
+CONTENDERS=${CONTENDERS:-rnnkit torch}
+TORCH_FROM=${TORCH_FROM:-}
 RNNKIT_DIR=$(cd "${RNNKIT_DIR:-.}" && pwd)
 TORCH_VENV=${TORCH_VENV:-/tmp/rnnkit-torch-venv}
 RESULTS=${RESULTS:-$here/results.md}
@@ -74,6 +80,7 @@ mkdir -p "$logs"
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "rnnkit=$(git -C "$RNNKIT_DIR" log -1 --format='%h %s' | cut -c1-100)"
   echo "rnnkit_branch=$(git -C "$RNNKIT_DIR" rev-parse --abbrev-ref HEAD)"
+  echo "rnnkit_library=$(git -C "$RNNKIT_DIR" log -1 --format='%h %s' -- src | cut -c1-100)"
   echo "harness=$(git log -1 --format='%h')"
   echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
   echo "cores=$(nproc)"
@@ -97,8 +104,10 @@ measure() {
   if timeout "$TIMEOUT" "${command[@]}" >"$logs/$name.log" 2>"$logs/$name.err"; then
     python3 -c 'import json, sys
 r = json.loads([l for l in open(sys.argv[1]) if l.startswith("RESULT ")][-1][7:])
-print("  %-7s %-8s train %9.1f/s  inference %9.1f/s"
-      % (sys.argv[2], sys.argv[3], r["train_sps"], r["infer_sps"]))' \
+flush = r.get("set_flush_denormal")
+note = "  torch.set_flush_denormal(True): %s" % flush if r["ftz"] and flush is not None else ""
+print("  %-7s %-8s train %9.1f/s  inference %9.1f/s%s"
+      % (sys.argv[2], sys.argv[3], r["train_sps"], r["infer_sps"], note))' \
       "$logs/$name.log" "$contender" "$mode"
   else
     echo "  $contender $mode failed or timed out; see $logs/$name.err"
@@ -114,12 +123,18 @@ for run in $(seq 1 "$REPEATS"); do
     if [ $(((row + run) % 2)) = 0 ]; then order=(rnnkit torch); else order=(torch rnnkit); fi
     if [ $((run % 2)) = 1 ]; then modes=(shipped ftz); else modes=(ftz shipped); fi
     for contender in "${order[@]}"; do
+      [[ " $CONTENDERS " == *" $contender "* ]] || continue
       for mode in "${modes[@]}"; do
         measure "$row" "$contender" "$mode" "$run"
       done
     done
   done
 done
+
+if [[ " $CONTENDERS " != *" torch "* ]] && [ -n "$TORCH_FROM" ]; then
+  cp "$TORCH_FROM"/*-torch-*.log "$logs/"
+  echo "torch_from=$(sed -n 's/^date=//p' "$TORCH_FROM/meta.txt")" >>"$logs/meta.txt"
+fi
 
 echo "== results"
 python3 $here/summarize.py --logs "$logs" --out "$RESULTS" --summary "$WORK/summary.json" \

@@ -137,10 +137,13 @@ def main():
         f" medians of {meta['repeats']} alternated runs of {meta['measure_seconds']} s each per"
         " row, contender and mode.",
         "",
-        f"- rnnkit: commit {meta['rnnkit']} (branch `{meta['rnnkit_branch']}`), 2 rayon threads;"
-        f" harness commit {meta['harness']}",
+        f"- rnnkit: checkout at {meta['rnnkit']} (branch `{meta['rnnkit_branch']}`); its library"
+        f" (src/) last changed in {meta.get('rnnkit_library', '—')}; 2 rayon threads; harness"
+        f" commit {meta['harness']}",
         f"- {torch_version}, 2 threads; flush-to-zero runs: `torch.set_flush_denormal(True)`"
-        f" returned {' / '.join(flush) or '—'}",
+        f" returned {' / '.join(flush) or '—'}"
+        + (f"; **PyTorch was not re-measured: its runs are those of {meta['torch_from']}**"
+           " (the load averages below are this run's)" if "torch_from" in meta else ""),
         f"- machine: {meta['cpu']}, {meta['cores']} cores, AVX-512F: {meta['avx512f']},"
         f" {meta['memory']}",
         f"- chart: [`{args.chart}`](../../{args.chart})",
