@@ -202,7 +202,11 @@ def main():
     lines += ["", NOTES]
     with open(args.out, "w") as out:
         out.write("\n".join(lines).rstrip("\n") + "\n")
-    note = (f"{meta['cpu']}, {meta['cores']} cores, {meta['date']}; rnnkit {meta['rnnkit'].split()[0]},"
+    library = meta.get("rnnkit_library", meta["rnnkit"]).split()[0]
+    loads = [float(open(path).read().split()[0])
+             for path in glob.glob(os.path.join(args.logs, "load-*.txt"))]
+    load_range = f"; load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
+    note = (f"{meta['cpu']}, {meta['cores']} cores, {meta['date']}{load_range}; rnnkit {library},"
             f" {torch_version} with 2 threads; medians of {meta['repeats']} runs")
     with open(args.summary, "w") as out:
         json.dump({"title": "rnnkit and PyTorch (2 threads), both with flush-to-zero;"
