@@ -138,6 +138,9 @@
 //! | `Flatten()` | [`Flatten::new()`](crate::layers::Flatten) |
 //! | `Masking(mask_value=0.0)` | [`Masking::new(0.0)`](crate::layers::Masking) |
 //! | `layer.trainable = False` | `.trainable(false)` when adding it |
+//! | `model.layers`, `model.get_layer("lstm")`, `model.pop()` | [`model.layers()`](crate::model::Sequential::layers) (and `layers_mut()`), [`model.get_layer("lstm")?`](crate::model::Sequential::get_layer) (and `get_layer_mut`), [`model.pop()?`](crate::model::Sequential::pop) |
+//! | `layer.get_weights()`, `layer.set_weights(w)` | `layer.get_weights()`, `layer.set_weights(w)?` ([`LayerExt`](crate::layers::LayerExt)) |
+//! | `model.get_layer("lstm").trainable = False`, then `compile` | `model.get_layer_mut("lstm")?.set_trainable(false)`, then `compile`: as in Keras, freezing or unfreezing takes effect at the next `compile` |
 //! | `model.save_weights(path)`, `model.load_weights(path)` | the same names, safetensors files written atomically |
 //! | `callbacks=[EarlyStopping(...), ModelCheckpoint(...), TerminateOnNaN()]` | `model.fit_with_callbacks(&x, &y, &config, &mut [&mut early_stopping, ...])` |
 //! | `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)` | [`Sgd::new(0.01)`](crate::optimizers::Sgd) `.momentum(0.0).nesterov(false)` |
