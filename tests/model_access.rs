@@ -127,3 +127,56 @@ fn freezing_after_compile_takes_effect_at_the_next_compile() {
     model.train_on_batch(&x, &y).unwrap();
     assert_ne!(weights(&model, "dense"), frozen);
 }
+
+/// A (5, 2) table whose row i is (i, -i) / 10.
+fn pretrained() -> Array2<f32> {
+    Array2::from_shape_fn((5, 2), |(i, j)| if j == 0 { i as f32 } else { -(i as f32) } / 10.0)
+}
+
+#[test]
+fn embedding_starts_from_the_given_matrix_and_looks_it_up() {
+    let mut model = Sequential::new();
+    model.add(Embedding::new(5, 2).input_length(3).embeddings(pretrained()));
+    let ids = ndarray::arr2(&[[4.0f32, 0.0, 2.0]]);
+    let out = model.predict(&ids, 32).unwrap();
+    assert_eq!(out.shape(), &[1, 3, 2]);
+    let rows: Vec<f32> = out.iter().copied().collect();
+    assert_eq!(rows, [0.4, -0.4, 0.0, 0.0, 0.2, -0.2]);
+    assert_eq!(model.get_weights()[0], pretrained().into_dyn());
+}
+
+#[test]
+fn a_frozen_pretrained_embedding_stays_until_unfrozen_and_recompiled() {
+    let mut model = Sequential::new().seed(2);
+    model.add(Embedding::new(5, 2).input_length(3).embeddings(pretrained()).trainable(false));
+    model.add(SimpleRnn::new(3));
+    model.add(Dense::new(1).activation(Activation::Sigmoid));
+    model.compile(Sgd::new(0.5), Loss::BinaryCrossentropy, &[]).unwrap();
+    let x = ndarray::arr2(&[[1.0f32, 2.0, 3.0], [4.0, 3.0, 1.0]]);
+    let y = ndarray::arr1(&[1.0f32, 0.0]);
+    let rnn = weights(&model, "simple_rnn");
+    model.train_on_batch(&x, &y).unwrap();
+    assert_eq!(weights(&model, "embedding")[0], pretrained().into_dyn());
+    assert_ne!(weights(&model, "simple_rnn"), rnn);
+    // Fine-tuning: unfreeze, compile again, train.
+    model.get_layer_mut("embedding").unwrap().set_trainable(true);
+    model.compile(Sgd::new(0.5), Loss::BinaryCrossentropy, &[]).unwrap();
+    model.train_on_batch(&x, &y).unwrap();
+    let tuned = &weights(&model, "embedding")[0];
+    assert_ne!(*tuned, pretrained().into_dyn());
+    // Id 0 and the id no sample reads keep their rows; the rows read move.
+    assert_eq!(tuned.as_slice().unwrap()[..2], [0.0, 0.0]);
+    assert_ne!(tuned.as_slice().unwrap()[2..4], [0.1, -0.1]);
+}
+
+#[test]
+fn an_embedding_matrix_of_the_wrong_shape_is_an_error_at_build() {
+    let mut model = Sequential::new();
+    model.add(Embedding::new(6, 2).embeddings(pretrained()));
+    let error = model.build(&[3]).unwrap_err();
+    assert!(matches!(error, Error::WeightMismatch { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("embedding"), "{message}");
+    assert!(message.contains("(6, 2)"), "{message}");
+    assert!(message.contains("(5, 2)"), "{message}");
+}

@@ -156,7 +156,7 @@
 //! | `pad_sequences(seqs, maxlen=500)` | [`pad_sequences(&seqs, Some(500), Padding::Pre, Truncating::Pre, 0.0)?`](crate::text::pad_sequences) |
 //! | `Tokenizer(char_level=True)`, `sequences_to_texts(seqs)`, `word_docs` | [`Tokenizer::new().char_level(true)`](crate::text::Tokenizer::char_level), [`sequences_to_texts(&seqs)`](crate::text::Tokenizer::sequences_to_texts), `word_docs()` |
 //! | `texts_to_matrix(texts, mode='tfidf')`, `sequences_to_matrix(seqs, mode='count')` | [`texts_to_matrix(&texts, MatrixMode::Tfidf)?`](crate::text::Tokenizer::texts_to_matrix), `sequences_to_matrix(&seqs, MatrixMode::Count)?` ([`MatrixMode`](crate::text::MatrixMode): `Binary`, `Count`, `Tfidf`, `Freq`) |
-//! | GloVe vectors into `embedding_matrix`, then `model.layers[0].set_weights([embedding_matrix])` | [`WordVectors::read(path, VectorFormat::Glove)?`](crate::text::WordVectors), `.embedding_matrix(&tokenizer, 10_000)?`, then the matrix as the model's first weight in `set_weights` |
+//! | GloVe vectors into `embedding_matrix`, then `Embedding(10000, 100, weights=[embedding_matrix], trainable=False)` | [`WordVectors::read(path, VectorFormat::Glove)?`](crate::text::WordVectors), `.embedding_matrix(&tokenizer, 10_000)?`, then [`Embedding::new(10_000, 100).embeddings(matrix).trainable(false)`](crate::layers::Embedding::embeddings) |
 //!
 //! # Names and defaults that differ, and why
 //!
