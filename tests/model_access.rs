@@ -180,3 +180,21 @@ fn an_embedding_matrix_of_the_wrong_shape_is_an_error_at_build() {
     assert!(message.contains("(6, 2)"), "{message}");
     assert!(message.contains("(5, 2)"), "{message}");
 }
+
+#[test]
+fn from_layers_builds_the_same_model_as_add() {
+    let mut listed = Sequential::from_layers(vec![
+        Box::new(Embedding::new(20, 4).input_length(5)),
+        Box::new(Lstm::new(3)),
+        Box::new(Dense::new(2)),
+    ]);
+    let mut added = Sequential::new();
+    added.add(Embedding::new(20, 4).input_length(5));
+    added.add(Lstm::new(3));
+    added.add(Dense::new(2));
+    let names: Vec<&str> = listed.layers().map(|l| l.name()).collect();
+    assert_eq!(names, ["embedding", "lstm", "dense"]);
+    assert_eq!(listed.summary().unwrap().total_params(), 20 * 4 + 4 * (4 * 3 + 3 * 3 + 3) + 8);
+    assert_eq!(listed.get_weights(), added.get_weights());
+    assert_eq!(listed.summary().unwrap().to_string(), added.summary().unwrap().to_string());
+}

@@ -138,6 +138,7 @@
 //! | `Flatten()` | [`Flatten::new()`](crate::layers::Flatten) |
 //! | `Masking(mask_value=0.0)` | [`Masking::new(0.0)`](crate::layers::Masking) |
 //! | `layer.trainable = False` | `.trainable(false)` when adding it |
+//! | `keras.Sequential([Embedding(...), LSTM(32), Dense(1)])` | [`Sequential::from_layers(vec![Box::new(Embedding::new(..)), Box::new(Lstm::new(32)), Box::new(Dense::new(1))])`](crate::model::Sequential::from_layers) |
 //! | `model.layers`, `model.get_layer("lstm")`, `model.pop()` | [`model.layers()`](crate::model::Sequential::layers) (and `layers_mut()`), [`model.get_layer("lstm")?`](crate::model::Sequential::get_layer) (and `get_layer_mut`), [`model.pop()?`](crate::model::Sequential::pop) |
 //! | `layer.get_weights()`, `layer.set_weights(w)` | `layer.get_weights()`, `layer.set_weights(w)?` ([`LayerExt`](crate::layers::LayerExt)) |
 //! | `model.get_layer("lstm").trainable = False`, then `compile` | `model.get_layer_mut("lstm")?.set_trainable(false)`, then `compile`: as in Keras, freezing or unfreezing takes effect at the next `compile` |

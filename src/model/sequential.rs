@@ -76,6 +76,31 @@ impl Sequential {
         }
     }
 
+    /// A model of `layers`, added in order, as Keras' `keras.Sequential([...])`: the same as
+    /// [`Sequential::new`] followed by [`Sequential::add`] for each layer (seed 0; for another
+    /// seed, use `Sequential::new().seed(s)` and `add`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::from_layers(vec![
+    ///     Box::new(Embedding::new(10_000, 32).input_length(500)),
+    ///     Box::new(SimpleRnn::new(32)),
+    ///     Box::new(Dense::new(1).activation(Activation::Sigmoid)),
+    /// ]);
+    /// assert_eq!(model.summary()?.total_params(), 322_113);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_layers(layers: Vec<Box<dyn Layer>>) -> Self {
+        let mut model = Sequential::new();
+        for layer in layers {
+            model.add_boxed(layer);
+        }
+        model
+    }
+
     /// Seeds the generator that initialises the weights and shuffles the data; set it before
     /// adding layers. Default: 0.
     pub fn seed(mut self, seed: u64) -> Self {
@@ -87,7 +112,10 @@ impl Sequential {
     /// of its input is known. A layer that cannot be built stays unbuilt, and every call that
     /// needs the model (`summary`, `build`, `fit`, ...) reports why.
     pub fn add(&mut self, layer: impl Layer + 'static) {
-        let mut layer: Box<dyn Layer> = Box::new(layer);
+        self.add_boxed(Box::new(layer));
+    }
+
+    fn add_boxed(&mut self, mut layer: Box<dyn Layer>) {
         let stem = snake_case(layer.class_name());
         let taken = |name: &str| self.layers.iter().any(|l| l.name() == name);
         let mut name = stem.clone();
