@@ -98,6 +98,15 @@ pub enum Error {
         found: String,
     },
 
+    /// A model has no layer of the name asked for (`get_layer`), or no layer at all (`pop`).
+    #[error("no layer named '{name}' in the model; its layers are: {available}")]
+    NoSuchLayer {
+        /// The name asked for.
+        name: String,
+        /// The model's layer names, in order (`(none)` for an empty model).
+        available: String,
+    },
+
     /// A list of weights given to `set_weights` has the wrong length.
     #[error(
         "{layer}: received {found} weights, expected {expected} weights (in Keras' order: {names})"

@@ -138,6 +138,10 @@
 //! | `Flatten()` | [`Flatten::new()`](crate::layers::Flatten) |
 //! | `Masking(mask_value=0.0)` | [`Masking::new(0.0)`](crate::layers::Masking) |
 //! | `layer.trainable = False` | `.trainable(false)` when adding it |
+//! | `keras.Sequential([Embedding(...), LSTM(32), Dense(1)])` | [`Sequential::from_layers(vec![Box::new(Embedding::new(..)), Box::new(Lstm::new(32)), Box::new(Dense::new(1))])`](crate::model::Sequential::from_layers) |
+//! | `model.layers`, `model.get_layer("lstm")`, `model.pop()` | [`model.layers()`](crate::model::Sequential::layers) (and `layers_mut()`), [`model.get_layer("lstm")?`](crate::model::Sequential::get_layer) (and `get_layer_mut`), [`model.pop()?`](crate::model::Sequential::pop) |
+//! | `layer.get_weights()`, `layer.set_weights(w)` | `layer.get_weights()`, `layer.set_weights(w)?` ([`LayerExt`](crate::layers::LayerExt)) |
+//! | `model.get_layer("lstm").trainable = False`, then `compile` | `model.get_layer_mut("lstm")?.set_trainable(false)`, then `compile`: as in Keras, freezing or unfreezing takes effect at the next `compile` |
 //! | `model.save_weights(path)`, `model.load_weights(path)` | the same names, safetensors files written atomically |
 //! | `callbacks=[EarlyStopping(...), ModelCheckpoint(...), TerminateOnNaN()]` | `model.fit_with_callbacks(&x, &y, &config, &mut [&mut early_stopping, ...])` |
 //! | `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)` | [`Sgd::new(0.01)`](crate::optimizers::Sgd) `.momentum(0.0).nesterov(false)` |
@@ -153,7 +157,7 @@
 //! | `pad_sequences(seqs, maxlen=500)` | [`pad_sequences(&seqs, Some(500), Padding::Pre, Truncating::Pre, 0.0)?`](crate::text::pad_sequences) |
 //! | `Tokenizer(char_level=True)`, `sequences_to_texts(seqs)`, `word_docs` | [`Tokenizer::new().char_level(true)`](crate::text::Tokenizer::char_level), [`sequences_to_texts(&seqs)`](crate::text::Tokenizer::sequences_to_texts), `word_docs()` |
 //! | `texts_to_matrix(texts, mode='tfidf')`, `sequences_to_matrix(seqs, mode='count')` | [`texts_to_matrix(&texts, MatrixMode::Tfidf)?`](crate::text::Tokenizer::texts_to_matrix), `sequences_to_matrix(&seqs, MatrixMode::Count)?` ([`MatrixMode`](crate::text::MatrixMode): `Binary`, `Count`, `Tfidf`, `Freq`) |
-//! | GloVe vectors into `embedding_matrix`, then `model.layers[0].set_weights([embedding_matrix])` | [`WordVectors::read(path, VectorFormat::Glove)?`](crate::text::WordVectors), `.embedding_matrix(&tokenizer, 10_000)?`, then the matrix as the model's first weight in `set_weights` |
+//! | GloVe vectors into `embedding_matrix`, then `Embedding(10000, 100, weights=[embedding_matrix], trainable=False)` | [`WordVectors::read(path, VectorFormat::Glove)?`](crate::text::WordVectors), `.embedding_matrix(&tokenizer, 10_000)?`, then [`Embedding::new(10_000, 100).embeddings(matrix).trainable(false)`](crate::layers::Embedding::embeddings) |
 //!
 //! # Names and defaults that differ, and why
 //!

@@ -4,7 +4,7 @@ use super::{not_built, Layer, LayerBase, LookupTable, Mask, Param};
 use crate::initializers;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn};
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
@@ -47,6 +47,8 @@ pub struct Embedding {
     output_dim: usize,
     mask_zero: bool,
     embeddings: Option<Param>,
+    /// The table to start from instead of random weights (`Embedding::embeddings`).
+    initial: Option<Array2<f32>>,
     /// Row of the table read for each input position, kept for the backward scatter.
     cached_ids: Option<Vec<usize>>,
 }
@@ -61,6 +63,7 @@ impl Embedding {
             output_dim,
             mask_zero: false,
             embeddings: None,
+            initial: None,
             cached_ids: None,
         }
     }
@@ -76,6 +79,30 @@ impl Embedding {
     /// Default: `false`.
     pub fn mask_zero(mut self, mask_zero: bool) -> Self {
         self.mask_zero = mask_zero;
+        self
+    }
+
+    /// Starts the table as `matrix` (pretrained word vectors, row `i` for id `i`) instead of
+    /// random weights, as Keras' `weights=[matrix]` or
+    /// `embeddings_initializer=Constant(matrix)`. With `.trainable(false)` the table stays as
+    /// given. `build` returns [`Error::WeightMismatch`] when `matrix` is not `(input_dim,
+    /// output_dim)`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::array;
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let matrix = array![[0.0, 0.0], [0.1, 0.2], [0.3, 0.4]];
+    /// let mut model = Sequential::new();
+    /// model.add(Embedding::new(3, 2).input_length(4).embeddings(matrix.clone()).trainable(false));
+    /// model.build(&[4])?;
+    /// assert_eq!(model.get_weights()[0], matrix.into_dyn());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn embeddings(mut self, matrix: Array2<f32>) -> Self {
+        self.initial = Some(matrix);
         self
     }
 
@@ -136,7 +163,21 @@ impl Layer for Embedding {
             "input_dim/output_dim",
             &[&[self.input_dim, self.output_dim]],
         )?;
-        let table = initializers::uniform(&[self.input_dim, self.output_dim], rng);
+        let table = match &self.initial {
+            Some(matrix) if matrix.dim() != (self.input_dim, self.output_dim) => {
+                return Err(Error::WeightMismatch {
+                    layer: self.base.name.clone(),
+                    index: 0,
+                    expected: format!(
+                        "embeddings ({}, {}) (input_dim, output_dim)",
+                        self.input_dim, self.output_dim
+                    ),
+                    found: crate::shape::array_shape(matrix.shape()),
+                })
+            }
+            Some(matrix) => matrix.clone().into_dyn(),
+            None => initializers::uniform(&[self.input_dim, self.output_dim], rng),
+        };
         self.embeddings = Some(Param::new("embeddings", table));
         let output_shape = input_shape.iter().copied().chain([self.output_dim]).collect();
         Ok(self.base.built(input_shape, output_shape))

@@ -6,6 +6,7 @@ use super::history::{History, Scores};
 use super::progress::Progress;
 use super::sequential::{Compiled, Sequential};
 use crate::callbacks::Callback;
+use crate::layers::LayerExt;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
@@ -19,6 +20,10 @@ impl Sequential {
     /// Sets the optimizer, the loss and the metrics that `fit` and `evaluate` use, as Keras'
     /// `compile`. Compiling again resets the optimizer's state.
     ///
+    /// Which layers train is decided here, as in Keras: a layer frozen or unfrozen
+    /// (`set_trainable`) after `compile` keeps its previous behaviour until `compile` is called
+    /// again.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] when a hyper-parameter of the optimizer is out of its domain.
     pub fn compile(
@@ -28,8 +33,13 @@ impl Sequential {
         metrics: &[Metric],
     ) -> Result<()> {
         optimizer.validate()?;
-        self.compiled =
-            Some(Compiled { optimizer: Box::new(optimizer), loss, metrics: metrics.to_vec() });
+        let trainable = self.layers.iter().map(|l| l.is_trainable()).collect();
+        self.compiled = Some(Compiled {
+            optimizer: Box::new(optimizer),
+            loss,
+            metrics: metrics.to_vec(),
+            trainable,
+        });
         Ok(())
     }
 
@@ -235,7 +245,7 @@ impl Sequential {
         }
         self.backward(grad)?;
         let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
-        compiled.optimizer.apply(&mut self.trainable_params());
+        compiled.optimizer.apply(&mut self.trainable_params(&compiled.trainable));
         self.compiled = Some(compiled);
         Ok((value, output, mask))
     }

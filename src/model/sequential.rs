@@ -53,6 +53,9 @@ pub(super) struct Compiled {
     pub(super) optimizer: Box<dyn Optimizer>,
     pub(super) loss: Loss,
     pub(super) metrics: Vec<Metric>,
+    /// Each layer's trainability when `compile` was called: freezing or unfreezing a layer
+    /// takes effect at the next `compile`, as in Keras.
+    pub(super) trainable: Vec<bool>,
 }
 
 impl Default for Sequential {
@@ -73,6 +76,31 @@ impl Sequential {
         }
     }
 
+    /// A model of `layers`, added in order, as Keras' `keras.Sequential([...])`: the same as
+    /// [`Sequential::new`] followed by [`Sequential::add`] for each layer (seed 0; for another
+    /// seed, use `Sequential::new().seed(s)` and `add`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::from_layers(vec![
+    ///     Box::new(Embedding::new(10_000, 32).input_length(500)),
+    ///     Box::new(SimpleRnn::new(32)),
+    ///     Box::new(Dense::new(1).activation(Activation::Sigmoid)),
+    /// ]);
+    /// assert_eq!(model.summary()?.total_params(), 322_113);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_layers(layers: Vec<Box<dyn Layer>>) -> Self {
+        let mut model = Sequential::new();
+        for layer in layers {
+            model.add_boxed(layer);
+        }
+        model
+    }
+
     /// Seeds the generator that initialises the weights and shuffles the data; set it before
     /// adding layers. Default: 0.
     pub fn seed(mut self, seed: u64) -> Self {
@@ -84,7 +112,10 @@ impl Sequential {
     /// of its input is known. A layer that cannot be built stays unbuilt, and every call that
     /// needs the model (`summary`, `build`, `fit`, ...) reports why.
     pub fn add(&mut self, layer: impl Layer + 'static) {
-        let mut layer: Box<dyn Layer> = Box::new(layer);
+        self.add_boxed(Box::new(layer));
+    }
+
+    fn add_boxed(&mut self, mut layer: Box<dyn Layer>) {
         let stem = snake_case(layer.class_name());
         let taken = |name: &str| self.layers.iter().any(|l| l.name() == name);
         let mut name = stem.clone();
@@ -159,9 +190,80 @@ impl Sequential {
         Ok(())
     }
 
-    /// The layers, in order.
+    /// The layers, in order (Keras' `model.layers`).
     pub fn layers(&self) -> impl Iterator<Item = &dyn Layer> {
         self.layers.iter().map(|l| l.as_ref())
+    }
+
+    /// The layers, in order, to change (rename, freeze, `set_weights`). Freezing or unfreezing
+    /// a layer takes effect at the next [`Sequential::compile`], as in Keras.
+    pub fn layers_mut(&mut self) -> impl Iterator<Item = &mut (dyn Layer + 'static)> {
+        self.layers.iter_mut().map(|l| l.as_mut())
+    }
+
+    /// The layer named `name`, as Keras' `model.get_layer(name)`. A layer's own weights are
+    /// then read with [`LayerExt::get_weights`] and replaced with [`LayerExt::set_weights`].
+    ///
+    /// # Errors
+    /// [`Error::NoSuchLayer`], listing the model's layer names, when no layer has that name.
+    ///
+    /// # Examples
+    /// ```
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Embedding::new(100, 8).input_length(10));
+    /// model.add(Lstm::new(4));
+    /// let lstm = model.get_layer("lstm")?;
+    /// assert_eq!(lstm.get_weights().len(), 3); // kernel, recurrent_kernel, bias
+    /// // Freeze it; as in Keras, this takes effect at the next `compile`.
+    /// model.get_layer_mut("lstm")?.set_trainable(false);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_layer(&self, name: &str) -> Result<&dyn Layer> {
+        match self.layers.iter().position(|l| l.name() == name) {
+            Some(index) => Ok(self.layers[index].as_ref()),
+            None => Err(self.no_such_layer(name)),
+        }
+    }
+
+    /// The layer named `name`, to change, as [`Sequential::get_layer`].
+    ///
+    /// # Errors
+    /// [`Error::NoSuchLayer`], listing the model's layer names, when no layer has that name.
+    pub fn get_layer_mut(&mut self, name: &str) -> Result<&mut (dyn Layer + 'static)> {
+        match self.layers.iter().position(|l| l.name() == name) {
+            Some(index) => Ok(self.layers[index].as_mut()),
+            None => Err(self.no_such_layer(name)),
+        }
+    }
+
+    fn no_such_layer(&self, name: &str) -> Error {
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
+        let available = if names.is_empty() { "(none)".into() } else { names.join(", ") };
+        Error::NoSuchLayer { name: name.into(), available }
+    }
+
+    /// Removes the last layer and returns it, as Keras' `model.pop()`: the model's output is
+    /// then the previous layer's. Popping the only layer leaves an empty model that has
+    /// forgotten its input shape.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchLayer`] for a model without layers.
+    pub fn pop(&mut self) -> Result<Box<dyn Layer>> {
+        let layer = self.layers.pop().ok_or_else(|| Error::NoSuchLayer {
+            name: "(the last layer, for pop)".into(),
+            available: "(none)".into(),
+        })?;
+        self.built = self.built.min(self.layers.len());
+        if let Some(compiled) = &mut self.compiled {
+            compiled.trainable.truncate(self.layers.len());
+        }
+        if self.layers.is_empty() {
+            self.forget_input_shape();
+        }
+        Ok(layer)
     }
 
     /// The model's table of layers, output shapes and parameter counts, as Keras' `summary()`.
@@ -296,9 +398,18 @@ impl Sequential {
         Ok(())
     }
 
-    /// The trainable weights, in a fixed order (the optimizer's slots follow it).
-    pub(super) fn trainable_params(&mut self) -> Vec<&mut Param> {
-        self.layers.iter_mut().filter(|l| l.is_trainable()).flat_map(|l| l.params_mut()).collect()
+    /// The trainable weights, in a fixed order (the optimizer's slots follow it). `at_compile` holds
+    /// each layer's flag at `compile`: a layer is trained if it was trainable then (Keras' rule); a layer added after `compile`
+    /// follows its own flag.
+    pub(super) fn trainable_params(&mut self, at_compile: &[bool]) -> Vec<&mut Param> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .filter(|(index, l)| {
+                at_compile.get(*index).copied().unwrap_or_else(|| l.is_trainable())
+            })
+            .flat_map(|(_, l)| l.params_mut())
+            .collect()
     }
 
     /// Sets every gradient to zero.

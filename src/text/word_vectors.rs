@@ -23,25 +23,21 @@
 //! assert_eq!((coverage.found, coverage.words), (3, 5));
 //! println!("{coverage}"); // found vectors for 3 of 5 words (60.0%)
 //!
-//! // 1. The pretrained vectors, frozen: train the layers above them.
+//! // 1. The pretrained vectors, frozen (Keras' `weights=[matrix], trainable=False`): train the
+//! //    layers above them.
 //! let mut model = Sequential::new();
-//! model.add(Embedding::new(6, 3).input_length(4).trainable(false));
+//! model.add(Embedding::new(6, 3).input_length(4).embeddings(matrix.clone()).trainable(false));
 //! model.add(SimpleRnn::new(4));
 //! model.add(Dense::new(1).activation(Activation::Sigmoid));
-//! let mut weights = model.get_weights();
-//! weights[0] = matrix.into_dyn(); // the Embedding's `embeddings`, as Keras' set_weights
-//! model.set_weights(weights)?;
 //! model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
 //! // model.fit(&x_train, &y_train, &FitConfig::default())?;
+//! assert_eq!(model.get_layer("embedding")?.get_weights()[0], matrix.into_dyn());
 //!
-//! // 2. Fine-tuning: the same model with a trainable Embedding, from the trained weights, at a
-//! //    lower learning rate.
-//! let mut tuned = Sequential::new();
-//! tuned.add(Embedding::new(6, 3).input_length(4));
-//! tuned.add(SimpleRnn::new(4));
-//! tuned.add(Dense::new(1).activation(Activation::Sigmoid));
-//! tuned.set_weights(model.get_weights())?;
-//! tuned.compile(RmsProp::new(1e-4), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+//! // 2. Fine-tuning: unfreeze the Embedding and compile again (as in Keras, a change of
+//! //    `trainable` takes effect at the next `compile`), at a lower learning rate.
+//! model.get_layer_mut("embedding")?.set_trainable(true);
+//! model.compile(RmsProp::new(1e-4), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+//! // model.fit(&x_train, &y_train, &FitConfig::default())?;
 //! # Ok(())
 //! # }
 //! ```
