@@ -9,7 +9,9 @@ use rnnkit::layers::Param;
 use rnnkit::optimizers::schedules::{
     CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay,
 };
-use rnnkit::optimizers::{Adagrad, AdamW, LearningRate, LearningRateControl, Nadam, Optimizer};
+use rnnkit::optimizers::{
+    Adagrad, AdamW, LearningRate, LearningRateControl, Nadam, Optimizer, RmsProp, Sgd,
+};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -159,4 +161,58 @@ fn bad_hyper_parameters_are_refused() {
     assert!(Adagrad::new(0.001).epsilon(0.0).validate().is_err());
     assert!(Nadam::new(f32::NAN).validate().is_err());
     assert!(Nadam::new(ExponentialDecay::new(0.1, 0, 0.5)).validate().is_err());
+}
+
+/// One weight w = 2 with gradient 1, updated through `Optimizer::apply` for each entry of
+/// `expected`; each value must match to 1e-6.
+fn assert_path(optimizer: &mut dyn Optimizer, expected: &[f32]) {
+    let mut param = Param::new("w", ndarray::arr1(&[2.0f32]).into_dyn());
+    for (step, want) in expected.iter().enumerate() {
+        param.grad.fill(1.0);
+        optimizer.apply(&mut [&mut param]);
+        let got = param.value[0];
+        assert!((got - want).abs() < 1e-6, "step {}: {got} ≠ {want}", step + 1);
+    }
+}
+
+#[test]
+fn weight_decay_on_sgd_is_decoupled_and_applied_before_the_update() {
+    // Keras 3 `BaseOptimizer.apply`: w ← w − w·wd·lr, then SGD's w ← w − lr·g.
+    // lr 0.1, wd 0.5, g 1: step 1: 2 − 2·0.05 = 1.9, then 1.9 − 0.1 = 1.8;
+    // step 2: 1.8 − 1.8·0.05 = 1.71, then 1.71 − 0.1 = 1.61.
+    assert_path(&mut Sgd::new(0.1).weight_decay(0.5), &[1.8, 1.61]);
+}
+
+#[test]
+fn rmsprop_takes_a_schedule_and_weight_decay_as_keras_does() {
+    // The schedule is read at step − 1 (0.1 for update 1, 0.01 after), ρ 0.9, ε 1e-7, wd 0.5.
+    // Update 1: w = 2 − 2·0.5·0.1 = 1.9; v = 0.1·1² = 0.1; w = 1.9 − 0.1/√(0.1 + 1e-7)
+    // = 1.5837724. Update 2: w = 1.5837724·(1 − 0.5·0.01) = 1.5758535; v = 0.9·0.1 + 0.1
+    // = 0.19; w = 1.5758535 − 0.01/√(0.19 + 1e-7) = 1.5529120.
+    let schedule = PiecewiseConstantDecay::new(vec![0], vec![0.1, 0.01]);
+    let mut rmsprop = RmsProp::new(schedule).weight_decay(0.5);
+    assert_eq!(rmsprop.learning_rate(), 0.1);
+    assert_path(&mut rmsprop, &[1.583_772_4, 1.552_912]);
+    assert_eq!(rmsprop.learning_rate(), 0.01);
+    assert!(rmsprop.set_learning_rate(0.5).is_err());
+}
+
+#[test]
+fn every_optimizer_has_a_settable_constant_rate_and_checks_weight_decay() {
+    let mut optimizers: Vec<Box<dyn Optimizer>> = vec![
+        Box::new(Sgd::new(0.01)),
+        Box::new(RmsProp::new(0.01)),
+        Box::new(rnnkit::optimizers::Adam::new(0.01)),
+        Box::new(AdamW::new(0.01)),
+        Box::new(Adagrad::new(0.01)),
+        Box::new(Nadam::new(0.01)),
+    ];
+    for optimizer in &mut optimizers {
+        optimizer.set_learning_rate(0.005).unwrap();
+        assert_eq!(optimizer.current_learning_rate(), 0.005, "{optimizer:?}");
+        assert!(optimizer.set_learning_rate(f32::NAN).is_err());
+    }
+    assert!(Sgd::new(0.01).weight_decay(-1.0).validate().is_err());
+    assert!(RmsProp::new(0.01).weight_decay(f32::INFINITY).validate().is_err());
+    assert!(rnnkit::optimizers::Adam::new(0.01).weight_decay(0.1).validate().is_ok());
 }

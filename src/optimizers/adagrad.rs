@@ -1,7 +1,7 @@
 //! Adagrad with Keras 3's rule.
 
-use super::weight_decay::{apply_weight_decay, check_weight_decay};
-use super::{Clipping, LearningRate, LearningRateControl, Optimizer};
+use super::base::shared_builders;
+use super::{LearningRate, Optimizer, OptimizerBase};
 use crate::{Error, Result};
 use ndarray::{ArrayD, Zip};
 
@@ -18,12 +18,9 @@ use ndarray::{ArrayD, Zip};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adagrad {
-    learning_rate: LearningRate,
+    base: OptimizerBase,
     initial_accumulator_value: f32,
     epsilon: f32,
-    weight_decay: Option<f32>,
-    clipping: Clipping,
-    iterations: u64,
     accumulators: Vec<ArrayD<f32>>,
 }
 
@@ -32,12 +29,9 @@ impl Adagrad {
     /// Keras' defaults.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adagrad {
-            learning_rate: learning_rate.into(),
+            base: OptimizerBase::new(learning_rate, None),
             initial_accumulator_value: 0.1,
             epsilon: 1e-7,
-            weight_decay: None,
-            clipping: Clipping::default(),
-            iterations: 0,
             accumulators: Vec::new(),
         }
     }
@@ -53,32 +47,21 @@ impl Adagrad {
         self.epsilon = epsilon;
         self
     }
-
-    /// Decoupled weight decay (w ← w − w·wd·lr before each update). Default: none.
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = Some(weight_decay);
-        self
-    }
-
-    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
-    pub fn clipping(mut self, clipping: Clipping) -> Self {
-        self.clipping = clipping;
-        self
-    }
 }
 
+shared_builders!(Adagrad);
+
 impl Optimizer for Adagrad {
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate.at(self.iterations)
+    fn base(&self) -> &OptimizerBase {
+        &self.base
     }
 
-    fn clipping(&self) -> Clipping {
-        self.clipping
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
     }
 
     fn validate(&self) -> Result<()> {
-        self.learning_rate.validate()?;
-        check_weight_decay(self.weight_decay)?;
+        self.base.validate()?;
         let initial = self.initial_accumulator_value;
         if !(initial.is_finite() && initial >= 0.0) {
             return Err(Error::invalid(
@@ -90,12 +73,11 @@ impl Optimizer for Adagrad {
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
         }
-        self.clipping.validate()
+        Ok(())
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
-        let lr = self.learning_rate.at(step.saturating_sub(1));
-        apply_weight_decay(value, self.weight_decay, lr);
+        let lr = self.base.decay_and_rate(value, step);
         while self.accumulators.len() <= slot {
             self.accumulators.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
         }
@@ -108,23 +90,5 @@ impl Optimizer for Adagrad {
             *a += g * g;
             *w -= lr * g / (*a + eps).sqrt();
         });
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-
-    fn advance(&mut self) {
-        self.iterations += 1;
-    }
-}
-
-impl LearningRateControl for Adagrad {
-    fn current_learning_rate(&self) -> f32 {
-        Optimizer::learning_rate(self)
-    }
-
-    fn set_learning_rate(&mut self, rate: f32) -> Result<()> {
-        self.learning_rate.set(rate)
     }
 }

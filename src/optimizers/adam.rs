@@ -1,6 +1,7 @@
 //! Adam with Keras 3's rule.
 
-use super::{check_learning_rate, check_unit_interval, slot_state, Clipping, Optimizer};
+use super::base::shared_builders;
+use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
 use crate::{Error, Result};
 use ndarray::{ArrayD, Zip};
 
@@ -8,7 +9,7 @@ use ndarray::{ArrayD, Zip};
 ///
 /// m ← m + (g − m)·(1 − β₁); v ← v + (g² − v)·(1 − β₂); α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ);
 /// w ← w − α·m / (√v + ε) (`keras/src/optimizers/adam.py`). Defaults: β₁ = 0.9, β₂ = 0.999,
-/// ε = 1e-7.
+/// ε = 1e-7, no weight decay. The learning rate is a constant or a schedule.
 ///
 /// # Examples
 /// ```
@@ -18,26 +19,30 @@ use ndarray::{ArrayD, Zip};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adam {
-    learning_rate: f32,
+    base: OptimizerBase,
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
-    clipping: Clipping,
-    iterations: u64,
     momentums: Vec<ArrayD<f32>>,
     velocities: Vec<ArrayD<f32>>,
 }
 
 impl Adam {
-    /// Adam with the given learning rate (Keras' default is 0.001) and Keras' defaults.
-    pub fn new(learning_rate: f32) -> Self {
+    /// Adam with the given learning rate (Keras' default is 0.001) or schedule, and Keras'
+    /// defaults.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        Adam::with_weight_decay(learning_rate, None)
+    }
+
+    pub(super) fn with_weight_decay(
+        learning_rate: impl Into<LearningRate>,
+        weight_decay: Option<f32>,
+    ) -> Self {
         Adam {
-            learning_rate,
+            base: OptimizerBase::new(learning_rate, weight_decay),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
-            clipping: Clipping::default(),
-            iterations: 0,
             momentums: Vec::new(),
             velocities: Vec::new(),
         }
@@ -60,37 +65,34 @@ impl Adam {
         self.epsilon = epsilon;
         self
     }
-
-    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
-    pub fn clipping(mut self, clipping: Clipping) -> Self {
-        self.clipping = clipping;
-        self
-    }
 }
 
+shared_builders!(Adam);
+
 impl Optimizer for Adam {
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
+    fn base(&self) -> &OptimizerBase {
+        &self.base
     }
 
-    fn clipping(&self) -> Clipping {
-        self.clipping
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
     }
 
     fn validate(&self) -> Result<()> {
-        check_learning_rate(self.learning_rate)?;
+        self.base.validate()?;
         check_unit_interval("beta_1", self.beta_1, false)?;
         check_unit_interval("beta_2", self.beta_2, false)?;
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
         }
-        self.clipping.validate()
+        Ok(())
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
+        let lr = self.base.decay_and_rate(value, step);
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let t = step as i32;
-        let alpha = self.learning_rate * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
+        let alpha = lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
         let m = slot_state(&mut self.momentums, slot, value);
         Zip::from(&mut *m).and(grad).par_for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
         let v = slot_state(&mut self.velocities, slot, value);
@@ -99,13 +101,5 @@ impl Optimizer for Adam {
         Zip::from(value).and(m).and(&self.velocities[slot]).par_for_each(|w, &m, &v| {
             *w -= m * alpha / (v.sqrt() + eps);
         });
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-
-    fn advance(&mut self) {
-        self.iterations += 1;
     }
 }

@@ -4,6 +4,7 @@
 use super::schedules::{
     CosineDecay, ExponentialDecay, InverseTimeDecay, LearningRateSchedule, PiecewiseConstantDecay,
 };
+use super::Optimizer;
 use crate::{Error, Result};
 use std::sync::Arc;
 
@@ -95,4 +96,14 @@ pub trait LearningRateControl {
     /// [`Error::InvalidArgument`] when the rate is negative or not finite, or when it comes
     /// from a schedule (which Keras refuses to overwrite).
     fn set_learning_rate(&mut self, rate: f32) -> Result<()>;
+}
+
+impl<T: Optimizer + ?Sized> LearningRateControl for T {
+    fn current_learning_rate(&self) -> f32 {
+        self.learning_rate()
+    }
+
+    fn set_learning_rate(&mut self, rate: f32) -> Result<()> {
+        self.base_mut().learning_rate.set(rate)
+    }
 }

@@ -1,19 +1,20 @@
 //! Optimizers with Keras 3's update rules, and Keras' gradient clipping options.
 
-mod adam;
-mod rmsprop;
-mod sgd;
-
 mod adagrad;
+mod adam;
 mod adamw;
+mod base;
 mod learning_rate;
 mod nadam;
+mod rmsprop;
 pub mod schedules;
+mod sgd;
 mod weight_decay;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamw::AdamW;
+pub use base::OptimizerBase;
 pub use learning_rate::{LearningRate, LearningRateControl};
 pub use nadam::Nadam;
 pub use rmsprop::RmsProp;
@@ -91,13 +92,13 @@ impl Clipping {
 /// The model calls [`Optimizer::apply`] once per batch with the trainable weights, always in
 /// the same order, so the optimizer can index its state by position.
 pub trait Optimizer: Debug + Send {
-    /// The learning rate.
-    fn learning_rate(&self) -> f32;
+    /// The state every optimizer shares (learning rate, weight decay, clipping, update count).
+    fn base(&self) -> &OptimizerBase;
 
-    /// The clipping applied to gradients before each update.
-    fn clipping(&self) -> Clipping;
+    /// The shared state, mutably.
+    fn base_mut(&mut self) -> &mut OptimizerBase;
 
-    /// Checks the hyper-parameters.
+    /// Checks the hyper-parameters, the shared ones through [`OptimizerBase`] included.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming the first value out of its domain.
@@ -107,11 +108,26 @@ pub trait Optimizer: Debug + Send {
     /// `step` counts the updates so far, starting at 1.
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64);
 
+    /// The learning rate the next update will use (a schedule's value at the current step).
+    fn learning_rate(&self) -> f32 {
+        let base = self.base();
+        base.learning_rate.at(base.iterations)
+    }
+
+    /// The clipping applied to gradients before each update.
+    fn clipping(&self) -> Clipping {
+        self.base().clipping
+    }
+
     /// How many updates were applied.
-    fn iterations(&self) -> u64;
+    fn iterations(&self) -> u64 {
+        self.base().iterations
+    }
 
     /// Records one more update.
-    fn advance(&mut self);
+    fn advance(&mut self) {
+        self.base_mut().iterations += 1;
+    }
 
     /// Clips the gradients, then applies one update to every weight.
     fn apply(&mut self, params: &mut [&mut Param]) {

@@ -1,9 +1,7 @@
 //! Nadam with Keras 3's momentum schedule.
 
-use super::weight_decay::{apply_weight_decay, check_weight_decay};
-use super::{
-    check_unit_interval, slot_state, Clipping, LearningRate, LearningRateControl, Optimizer,
-};
+use super::base::shared_builders;
+use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
 use crate::{Error, Result};
 use ndarray::{ArrayD, Zip};
 
@@ -24,13 +22,10 @@ use ndarray::{ArrayD, Zip};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Nadam {
-    learning_rate: LearningRate,
+    base: OptimizerBase,
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
-    weight_decay: Option<f32>,
-    clipping: Clipping,
-    iterations: u64,
     /// Π_t, and the update t it was last advanced for.
     u_product: (f32, u64),
     momentums: Vec<ArrayD<f32>>,
@@ -42,13 +37,10 @@ impl Nadam {
     /// defaults.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Nadam {
-            learning_rate: learning_rate.into(),
+            base: OptimizerBase::new(learning_rate, None),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
-            weight_decay: None,
-            clipping: Clipping::default(),
-            iterations: 0,
             u_product: (1.0, 0),
             momentums: Vec::new(),
             velocities: Vec::new(),
@@ -73,47 +65,35 @@ impl Nadam {
         self
     }
 
-    /// Decoupled weight decay (w ← w − w·wd·lr before each update). Default: none.
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = Some(weight_decay);
-        self
-    }
-
-    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
-    pub fn clipping(mut self, clipping: Clipping) -> Self {
-        self.clipping = clipping;
-        self
-    }
-
     /// μ_t = β₁(1 − ½·0.96ᵗ).
     fn momentum_at(&self, t: u64) -> f32 {
         self.beta_1 * (1.0 - 0.5 * 0.96f32.powf(t as f32))
     }
 }
 
+shared_builders!(Nadam);
+
 impl Optimizer for Nadam {
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate.at(self.iterations)
+    fn base(&self) -> &OptimizerBase {
+        &self.base
     }
 
-    fn clipping(&self) -> Clipping {
-        self.clipping
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
     }
 
     fn validate(&self) -> Result<()> {
-        self.learning_rate.validate()?;
-        check_weight_decay(self.weight_decay)?;
+        self.base.validate()?;
         check_unit_interval("beta_1", self.beta_1, false)?;
         check_unit_interval("beta_2", self.beta_2, false)?;
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
         }
-        self.clipping.validate()
+        Ok(())
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
-        let lr = self.learning_rate.at(step.saturating_sub(1));
-        apply_weight_decay(value, self.weight_decay, lr);
+        let lr = self.base.decay_and_rate(value, step);
         if self.u_product.1 != step {
             // Keras advances Π once per update, before updating the weights.
             let (product, _) = self.u_product;
@@ -139,23 +119,5 @@ impl Optimizer for Nadam {
                 *w -= m_hat * lr / (v_hat.sqrt() + eps);
             },
         );
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-
-    fn advance(&mut self) {
-        self.iterations += 1;
-    }
-}
-
-impl LearningRateControl for Nadam {
-    fn current_learning_rate(&self) -> f32 {
-        Optimizer::learning_rate(self)
-    }
-
-    fn set_learning_rate(&mut self, rate: f32) -> Result<()> {
-        self.learning_rate.set(rate)
     }
 }

@@ -1,6 +1,7 @@
 //! RMSprop with Keras 3's rule: epsilon inside the square root.
 
-use super::{check_learning_rate, check_unit_interval, slot_state, Clipping, Optimizer};
+use super::base::shared_builders;
+use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
 use crate::{Error, Result};
 use ndarray::{ArrayD, Zip};
 
@@ -8,7 +9,8 @@ use ndarray::{ArrayD, Zip};
 ///
 /// v ← ρ·v + (1 − ρ)·g²; Δ = lr·g / √(v + ε); w ← w − Δ, or with momentum μ: m ← μ·m + Δ,
 /// w ← w − m. Keras puts ε inside the square root (`keras/src/optimizers/rmsprop.py`);
-/// PyTorch puts it outside. Defaults: ρ = 0.9, ε = 1e-7, μ = 0.
+/// PyTorch puts it outside. Defaults: ρ = 0.9, ε = 1e-7, μ = 0, no weight decay. The learning
+/// rate is a constant or a schedule.
 ///
 /// # Examples
 /// ```
@@ -18,26 +20,23 @@ use ndarray::{ArrayD, Zip};
 /// ```
 #[derive(Clone, Debug)]
 pub struct RmsProp {
-    learning_rate: f32,
+    base: OptimizerBase,
     rho: f32,
     momentum: f32,
     epsilon: f32,
-    clipping: Clipping,
-    iterations: u64,
     velocities: Vec<ArrayD<f32>>,
     momentums: Vec<ArrayD<f32>>,
 }
 
 impl RmsProp {
-    /// RMSprop with the given learning rate (Keras' default is 0.001) and Keras' defaults.
-    pub fn new(learning_rate: f32) -> Self {
+    /// RMSprop with the given learning rate (Keras' default is 0.001) or schedule, and
+    /// Keras' defaults.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         RmsProp {
-            learning_rate,
+            base: OptimizerBase::new(learning_rate, None),
             rho: 0.9,
             momentum: 0.0,
             epsilon: 1e-7,
-            clipping: Clipping::default(),
-            iterations: 0,
             velocities: Vec::new(),
             momentums: Vec::new(),
         }
@@ -60,35 +59,32 @@ impl RmsProp {
         self.epsilon = epsilon;
         self
     }
-
-    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
-    pub fn clipping(mut self, clipping: Clipping) -> Self {
-        self.clipping = clipping;
-        self
-    }
 }
 
+shared_builders!(RmsProp);
+
 impl Optimizer for RmsProp {
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
+    fn base(&self) -> &OptimizerBase {
+        &self.base
     }
 
-    fn clipping(&self) -> Clipping {
-        self.clipping
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
     }
 
     fn validate(&self) -> Result<()> {
-        check_learning_rate(self.learning_rate)?;
+        self.base.validate()?;
         check_unit_interval("rho", self.rho, false)?;
         check_unit_interval("momentum", self.momentum, true)?;
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
         }
-        self.clipping.validate()
+        Ok(())
     }
 
-    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, _step: u64) {
-        let (lr, rho, eps, mu) = (self.learning_rate, self.rho, self.epsilon, self.momentum);
+    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
+        let lr = self.base.decay_and_rate(value, step);
+        let (rho, eps, mu) = (self.rho, self.epsilon, self.momentum);
         let v = slot_state(&mut self.velocities, slot, value);
         if mu == 0.0 {
             Zip::from(value).and(v).and(grad).par_for_each(|w, v, &g| {
@@ -103,13 +99,5 @@ impl Optimizer for RmsProp {
             *m = mu * *m + lr * g / (*v + eps).sqrt();
             *w -= *m;
         });
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-
-    fn advance(&mut self) {
-        self.iterations += 1;
     }
 }

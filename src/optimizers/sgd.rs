@@ -1,13 +1,15 @@
 //! Stochastic gradient descent, with Keras 3's momentum and Nesterov rules.
 
-use super::{check_learning_rate, check_unit_interval, slot_state, Clipping, Optimizer};
+use super::base::shared_builders;
+use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
 use crate::Result;
 use ndarray::{ArrayD, Zip};
 
 /// Gradient descent, as Keras' `SGD`.
 ///
 /// Without momentum: w ← w − lr·g. With momentum μ: m ← μ·m − lr·g, then w ← w + m, or with
-/// Nesterov w ← w + μ·m − lr·g (`keras/src/optimizers/sgd.py`).
+/// Nesterov w ← w + μ·m − lr·g (`keras/src/optimizers/sgd.py`). No weight decay by default.
+/// The learning rate is a constant or a schedule.
 ///
 /// # Examples
 /// ```
@@ -17,23 +19,20 @@ use ndarray::{ArrayD, Zip};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd {
-    learning_rate: f32,
+    base: OptimizerBase,
     momentum: f32,
     nesterov: bool,
-    clipping: Clipping,
-    iterations: u64,
     momentums: Vec<ArrayD<f32>>,
 }
 
 impl Sgd {
-    /// Plain gradient descent with the given learning rate (Keras' default is 0.01).
-    pub fn new(learning_rate: f32) -> Self {
+    /// Plain gradient descent with the given learning rate (Keras' default is 0.01) or
+    /// schedule.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Sgd {
-            learning_rate,
+            base: OptimizerBase::new(learning_rate, None),
             momentum: 0.0,
             nesterov: false,
-            clipping: Clipping::default(),
-            iterations: 0,
             momentums: Vec::new(),
         }
     }
@@ -49,31 +48,28 @@ impl Sgd {
         self.nesterov = nesterov;
         self
     }
-
-    /// Gradient clipping (Keras' `clipnorm`, `clipvalue`, `global_clipnorm`). Default: none.
-    pub fn clipping(mut self, clipping: Clipping) -> Self {
-        self.clipping = clipping;
-        self
-    }
 }
 
+shared_builders!(Sgd);
+
 impl Optimizer for Sgd {
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
+    fn base(&self) -> &OptimizerBase {
+        &self.base
     }
 
-    fn clipping(&self) -> Clipping {
-        self.clipping
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
     }
 
     fn validate(&self) -> Result<()> {
-        check_learning_rate(self.learning_rate)?;
+        self.base.validate()?;
         check_unit_interval("momentum", self.momentum, true)?;
-        self.clipping.validate()
+        Ok(())
     }
 
-    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, _step: u64) {
-        let (lr, mu) = (self.learning_rate, self.momentum);
+    fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
+        let lr = self.base.decay_and_rate(value, step);
+        let mu = self.momentum;
         if mu == 0.0 {
             Zip::from(value).and(grad).par_for_each(|w, &g| *w -= g * lr);
             return;
@@ -84,13 +80,5 @@ impl Optimizer for Sgd {
             *m = *m * mu - g * lr;
             *w += if nesterov { *m * mu - g * lr } else { *m };
         });
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-
-    fn advance(&mut self) {
-        self.iterations += 1;
     }
 }
