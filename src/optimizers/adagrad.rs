@@ -1,7 +1,7 @@
 //! Adagrad with Keras 3's rule.
 
 use super::base::shared_builders;
-use super::{LearningRate, Optimizer, OptimizerBase};
+use super::{check_epsilon, LearningRate, Optimizer, OptimizerBase};
 use crate::{Error, Result};
 use ndarray::{ArrayD, Zip};
 
@@ -70,10 +70,7 @@ impl Optimizer for Adagrad {
                 initial,
             ));
         }
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
-        }
-        Ok(())
+        check_epsilon(self.epsilon)
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {

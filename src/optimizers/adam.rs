@@ -1,8 +1,10 @@
 //! Adam with Keras 3's rule.
 
 use super::base::shared_builders;
-use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
-use crate::{Error, Result};
+use super::{
+    check_epsilon, check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase,
+};
+use crate::Result;
 use ndarray::{ArrayD, Zip};
 
 /// Adam, as Keras' `Adam`.
@@ -82,10 +84,7 @@ impl Optimizer for Adam {
         self.base.validate()?;
         check_unit_interval("beta_1", self.beta_1, false)?;
         check_unit_interval("beta_2", self.beta_2, false)?;
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
-        }
-        Ok(())
+        check_epsilon(self.epsilon)
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {

@@ -171,6 +171,15 @@ pub(crate) fn check_learning_rate(learning_rate: f32) -> Result<()> {
     }
 }
 
+/// Checks ε, the term that keeps a denominator away from zero.
+pub(crate) fn check_epsilon(epsilon: f32) -> Result<()> {
+    if epsilon.is_finite() && epsilon > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid("epsilon", "a positive finite number", epsilon))
+    }
+}
+
 /// Checks a decay or momentum factor.
 pub(crate) fn check_unit_interval(name: &str, value: f32, include_one: bool) -> Result<()> {
     let ok = value >= 0.0 && if include_one { value <= 1.0 } else { value < 1.0 };

@@ -1,8 +1,10 @@
 //! Nadam with Keras 3's momentum schedule.
 
 use super::base::shared_builders;
-use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
-use crate::{Error, Result};
+use super::{
+    check_epsilon, check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase,
+};
+use crate::Result;
 use ndarray::{ArrayD, Zip};
 
 /// Nadam (Adam with Nesterov momentum), as Keras' `Nadam` (`keras/src/optimizers/nadam.py`).
@@ -86,10 +88,7 @@ impl Optimizer for Nadam {
         self.base.validate()?;
         check_unit_interval("beta_1", self.beta_1, false)?;
         check_unit_interval("beta_2", self.beta_2, false)?;
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
-        }
-        Ok(())
+        check_epsilon(self.epsilon)
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {

@@ -1,8 +1,10 @@
 //! RMSprop with Keras 3's rule: epsilon inside the square root.
 
 use super::base::shared_builders;
-use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
-use crate::{Error, Result};
+use super::{
+    check_epsilon, check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase,
+};
+use crate::Result;
 use ndarray::{ArrayD, Zip};
 
 /// RMSprop, as Keras' `RMSprop` (the lesson's optimizer).
@@ -76,10 +78,7 @@ impl Optimizer for RmsProp {
         self.base.validate()?;
         check_unit_interval("rho", self.rho, false)?;
         check_unit_interval("momentum", self.momentum, true)?;
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
-        }
-        Ok(())
+        check_epsilon(self.epsilon)
     }
 
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64) {
