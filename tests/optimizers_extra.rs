@@ -1,5 +1,6 @@
-//! AdamW, Adagrad and Nadam (with constant rates, schedules and weight decay) against Keras 3's
-//! `apply_gradients` on two variables over four steps. The fixtures come from
+//! AdamW, Adagrad and Nadam (with constant rates, schedules and weight decay), and SGD, RMSprop
+//! and Adam with weight decay, against Keras 3's `apply_gradients` on two variables over four
+//! steps. The fixtures come from
 //! `tests/fixtures/generate_training_fixtures.py`.
 
 mod common;
@@ -10,7 +11,7 @@ use rnnkit::optimizers::schedules::{
     CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstantDecay,
 };
 use rnnkit::optimizers::{
-    Adagrad, AdamW, LearningRate, LearningRateControl, Nadam, Optimizer, RmsProp, Sgd,
+    Adagrad, Adam, AdamW, LearningRate, LearningRateControl, Nadam, Optimizer, RmsProp, Sgd,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -95,6 +96,42 @@ fn optimizer(case: &Value) -> Box<dyn Optimizer> {
             }
             Box::new(nadam)
         }
+        "SGD" => {
+            let mut sgd = Sgd::new(lr);
+            if let Some(m) = number(config, "momentum") {
+                sgd = sgd.momentum(m);
+            }
+            if let Some(n) = config.get("nesterov").and_then(Value::as_bool) {
+                sgd = sgd.nesterov(n);
+            }
+            if let Some(wd) = number(config, "weight_decay") {
+                sgd = sgd.weight_decay(wd);
+            }
+            Box::new(sgd)
+        }
+        "RMSprop" => {
+            let mut rmsprop = RmsProp::new(lr);
+            if let Some(r) = number(config, "rho") {
+                rmsprop = rmsprop.rho(r);
+            }
+            if let Some(m) = number(config, "momentum") {
+                rmsprop = rmsprop.momentum(m);
+            }
+            if let Some(e) = number(config, "epsilon") {
+                rmsprop = rmsprop.epsilon(e);
+            }
+            if let Some(wd) = number(config, "weight_decay") {
+                rmsprop = rmsprop.weight_decay(wd);
+            }
+            Box::new(rmsprop)
+        }
+        "Adam" => {
+            let mut adam = Adam::new(lr);
+            if let Some(wd) = number(config, "weight_decay") {
+                adam = adam.weight_decay(wd);
+            }
+            Box::new(adam)
+        }
         other => panic!("no optimizer {other}"),
     }
 }
@@ -104,7 +141,7 @@ fn optimizer_steps_match_keras() {
     let fixtures = fixtures_from("keras_training.json");
     let mut largest = 0.0f32;
     let all = cases(&fixtures, "optimizers");
-    assert_eq!(all.len(), 11);
+    assert_eq!(all.len(), 16);
     for case in all {
         let mut optimizer = optimizer(case);
         optimizer.validate().unwrap();
@@ -202,7 +239,7 @@ fn every_optimizer_has_a_settable_constant_rate_and_checks_weight_decay() {
     let mut optimizers: Vec<Box<dyn Optimizer>> = vec![
         Box::new(Sgd::new(0.01)),
         Box::new(RmsProp::new(0.01)),
-        Box::new(rnnkit::optimizers::Adam::new(0.01)),
+        Box::new(Adam::new(0.01)),
         Box::new(AdamW::new(0.01)),
         Box::new(Adagrad::new(0.01)),
         Box::new(Nadam::new(0.01)),
@@ -214,5 +251,5 @@ fn every_optimizer_has_a_settable_constant_rate_and_checks_weight_decay() {
     }
     assert!(Sgd::new(0.01).weight_decay(-1.0).validate().is_err());
     assert!(RmsProp::new(0.01).weight_decay(f32::INFINITY).validate().is_err());
-    assert!(rnnkit::optimizers::Adam::new(0.01).weight_decay(0.1).validate().is_ok());
+    assert!(Adam::new(0.01).weight_decay(0.1).validate().is_ok());
 }
