@@ -3,8 +3,9 @@
 pub use crate::activations::Activation;
 pub use crate::callbacks::{EarlyStopping, ModelCheckpoint, TerminateOnNaN};
 pub use crate::layers::{
-    Bidirectional, Dense, Dropout, Embedding, Flatten, Gru, Layer, LayerExt, Lstm, Masking,
-    MergeMode, SimpleRnn,
+    Bidirectional, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D, Gru, Layer,
+    LayerExt, LayerNormalization, Lstm, Masking, MergeMode, RepeatVector, SimpleRnn,
+    TimeDistributed,
 };
 pub use crate::losses::Loss;
 pub use crate::metrics::Metric;

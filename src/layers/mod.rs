@@ -11,12 +11,16 @@ mod dense;
 mod dropout;
 mod embedding;
 mod flatten;
+mod global_average_pooling1d;
 mod gru;
 mod layer;
+mod layer_normalization;
 mod lstm;
 mod masking;
 pub(crate) mod recurrent;
+mod repeat_vector;
 mod simple_rnn;
+mod time_distributed;
 
 pub use crate::param::{Mask, Param};
 pub use base::{LayerBase, LayerExt};
@@ -26,13 +30,17 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use global_average_pooling1d::GlobalAveragePooling1D;
 pub use gru::Gru;
 pub use layer::Layer;
+pub use layer_normalization::LayerNormalization;
 pub use lstm::Lstm;
 pub use masking::Masking;
 pub use recurrent::cells::{GruCell, LstmCell, SimpleRnnCell};
 pub use recurrent::{Cell, Recurrent};
+pub use repeat_vector::RepeatVector;
 pub use simple_rnn::SimpleRnn;
+pub use time_distributed::TimeDistributed;
 
 use crate::Error;
 

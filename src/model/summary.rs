@@ -106,16 +106,39 @@ fn rule(
     writeln!(f, "{left}{}{right}", cells.join(&middle.to_string()))
 }
 
+/// One table row; a cell too long for its column wraps at spaces onto more lines, as Keras'
+/// table does (`embedding_1` on one line, `(Embedding)` on the next).
 fn row(f: &mut fmt::Formatter<'_>, border: char, cells: [&str; 3]) -> fmt::Result {
-    let [w0, w1, w2] = WIDTHS;
-    let (a, b, c) = (cells[0], cells[1], cells[2]);
-    writeln!(
-        f,
-        "{border} {a:<0$} {border} {b:<1$} {border} {c:>2$} {border}",
-        w0 - 2,
-        w1 - 2,
-        w2 - 2
-    )
+    let [w0, w1, w2] = WIDTHS.map(|w| w - 2);
+    let [a, b, c] = [wrap(cells[0], w0), wrap(cells[1], w1), wrap(cells[2], w2)];
+    let lines = a.len().max(b.len()).max(c.len());
+    for i in 0..lines {
+        let [a, b, c] = [&a, &b, &c].map(|cell| cell.get(i).map_or("", String::as_str));
+        writeln!(f, "{border} {a:<w0$} {border} {b:<w1$} {border} {c:>w2$} {border}")?;
+    }
+    Ok(())
+}
+
+/// Greedy word wrap to `width` characters; a word longer than a line is cut.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        let fits = line.chars().count() + usize::from(!line.is_empty()) + word.len() <= width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        while word.len() > width {
+            lines.push(word.drain(..width).collect());
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.extend(word);
+    }
+    lines.push(line);
+    lines
 }
 
 impl fmt::Display for Summary {
@@ -138,5 +161,20 @@ impl fmt::Display for Summary {
         writeln!(f, " Total params: {} ({})", thousands(total), memory_size(total))?;
         writeln!(f, " Trainable params: {} ({})", thousands(trainable), memory_size(trainable))?;
         write!(f, " Non-trainable params: {} ({})", thousands(frozen), memory_size(frozen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn long_cells_wrap_at_spaces_and_cut_long_words() {
+        assert_eq!(wrap("dense (Dense)", 36), ["dense (Dense)"]);
+        assert_eq!(
+            wrap("layer_normalization (LayerNormalization)", 36),
+            ["layer_normalization", "(LayerNormalization)"]
+        );
+        assert_eq!(wrap("abcdefgh ij", 4), ["abcd", "efgh", "ij"]);
     }
 }
