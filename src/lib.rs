@@ -60,6 +60,7 @@
 //!   `fit` take.
 //! - [`param`]: weights with their gradients, and timestep masks.
 //! - [`text`] and [`datasets`]: tokenizing, padding, and the IMDB reviews.
+//! - [`sampling`]: drawing the next token from a softmax with a temperature.
 //! - [`prelude`]: everything a typical program needs.
 //! - [`doc`]: guides, documentation only.
 //!
@@ -103,6 +104,7 @@ pub mod optimizers;
 pub mod param;
 mod plot;
 pub mod prelude;
+pub mod sampling;
 mod saving;
 mod shape;
 pub mod text;
