@@ -43,9 +43,9 @@
 //! };
 //! let history = model.fit(&x, &y, &config)?;
 //! println!("{:?}", history.metric("val_accuracy"));
-//! let scores = model.evaluate(&x, &y, 32)?;
+//! let scores = model.evaluate(&x, &y)?;
 //! println!("{scores}");
-//! let probabilities = model.predict(&x, 32)?;
+//! let probabilities = model.predict(&x)?;
 //! assert_eq!(probabilities.shape(), &[40, 1]);
 //! # Ok(())
 //! # }

@@ -60,13 +60,13 @@ fn round_trip_predicts_bit_identically() -> TestResult {
     let path = dir.join("model.safetensors");
     let mut trained = trained_and_saved(&path)?;
     let (x, _) = data();
-    let expected = trained.predict(&x, 16)?;
+    let expected = trained.predict_batched(&x, 16)?;
 
     let mut fresh = model(6, 2)?;
-    assert_ne!(bits(&[fresh.predict(&x, 16)?]), bits(std::slice::from_ref(&expected)));
+    assert_ne!(bits(&[fresh.predict_batched(&x, 16)?]), bits(std::slice::from_ref(&expected)));
     fresh.load_weights(&path)?;
     assert_eq!(bits(&fresh.get_weights()), bits(&trained.get_weights()));
-    assert_eq!(bits(&[fresh.predict(&x, 16)?]), bits(&[expected]));
+    assert_eq!(bits(&[fresh.predict_batched(&x, 16)?]), bits(&[expected]));
     // Saving the loaded model writes the same bytes.
     let again = dir.join("again.safetensors");
     fresh.save_weights(&again)?;
@@ -425,7 +425,7 @@ fn readme_saving_and_resuming() -> TestResult {
     // --- end of README ---
     let mut again = lesson_model()?;
     again.load_weights("sentiment.safetensors")?;
-    assert_eq!(bits(&[again.predict(&x, 32)?]), bits(&[model.predict(&x, 32)?]));
+    assert_eq!(bits(&[again.predict(&x)?]), bits(&[model.predict(&x)?]));
     assert_ne!(bits(&restored.get_weights()), bits(&model.get_weights()), "resumed training");
     assert_eq!(checkpoint.last_saved(), Some(Path::new("checkpoints/best.safetensors")));
     assert!(dir.join("checkpoints/best.safetensors").exists());

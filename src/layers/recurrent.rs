@@ -104,7 +104,7 @@ impl<C: Cell> Recurrent<C> {
     /// model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
     /// // Masks while training only: predicting twice gives the same numbers.
     /// let reviews = ndarray::Array2::<f32>::ones((2, 500));
-    /// assert_eq!(model.predict(&reviews, 32)?, model.predict(&reviews, 32)?);
+    /// assert_eq!(model.predict(&reviews)?, model.predict(&reviews)?);
     /// # Ok(())
     /// # }
     /// ```
