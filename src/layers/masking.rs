@@ -1,6 +1,7 @@
 //! `Masking`: marks the timesteps whose features all equal a padding value.
 
 use super::{Layer, LayerBase, Mask};
+use crate::saving::Config;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, Axis, Ix3, Zip};
@@ -65,6 +66,13 @@ impl Masking {
 impl Layer for Masking {
     fn class_name(&self) -> &'static str {
         "Masking"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([(
+            "mask_value".to_string(),
+            crate::saving::f32_value(self.mask_value),
+        )]))
     }
 
     fn base(&self) -> &LayerBase {

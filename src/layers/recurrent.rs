@@ -15,6 +15,7 @@ mod weights;
 
 use super::{FoldsLookup, Layer, LayerBase, Mask, Param};
 use crate::initializers;
+use crate::saving::Config;
 use crate::shape::keras_shape;
 use crate::{Error, Result};
 pub use cell::Cell;
@@ -154,6 +155,10 @@ impl<C: Cell> Layer for Recurrent<C> {
 
     fn base(&self) -> &LayerBase {
         &self.rnn.base
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(crate::saving::recurrent_config(&self.rnn))
     }
 
     fn base_mut(&mut self) -> &mut LayerBase {
