@@ -3,7 +3,7 @@
 //! [`Lstm`](layers::Lstm), [`Gru`](layers::Gru), [`Bidirectional`](layers::Bidirectional),
 //! [`Dense`](layers::Dense), [`Dropout`](layers::Dropout), [`Flatten`](layers::Flatten),
 //! [`Masking`](layers::Masking)), a `summary()` with Keras' parameter counts, `compile` / `fit` /
-//! `evaluate` / `predict` with callbacks, and saved weights, with Keras' names, defaults and
+//! `evaluate` / `predict` with callbacks, and whole saved models, with Keras' names, defaults and
 //! numbers, fast on a CPU.
 //!
 //! Coming from Keras? [`doc::keras_users`] sets the Keras program and the rnnkit one side by

@@ -415,14 +415,15 @@ fn readme_saving_and_resuming() -> TestResult {
         &mut [&mut early_stopping, &mut checkpoint, &mut terminate_on_nan],
     )?;
     println!("{}", history.stop_reason()); // e.g. "early stopping at epoch 4 (val_loss best at epoch 3)"
-    model.save_weights("sentiment.safetensors")?;
+    model.save("sentiment.safetensors")?;
 
-    // Later: the same architecture, then the weights; predictions are bit-identical.
-    let mut restored = lesson_model()?;
-    restored.load_weights("sentiment.safetensors")?;
-    restored.fit(&x, &y, &config)?; // resume training
+    // Later, in another program: no architecture to rebuild, no compile.
+    let mut restored = Sequential::load("sentiment.safetensors")?;
+    let probabilities = restored.predict(&x)?; // bit-identical to model.predict(&x)
+    restored.fit(&x, &y, &config)?; // resumes with the optimizer's state
 
     // --- end of README ---
+    assert_eq!(bits(&[probabilities]), bits(&[model.predict(&x)?]));
     let mut again = lesson_model()?;
     again.load_weights("sentiment.safetensors")?;
     assert_eq!(bits(&[again.predict(&x)?]), bits(&[model.predict(&x)?]));

@@ -519,3 +519,28 @@ fn the_file_records_the_compile_settings_and_optimizer_state() -> TestResult {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn load_weights_reads_a_model_file_of_the_same_architecture() -> TestResult {
+    let dir = scratch("load-weights");
+    let path = dir.join("model.safetensors");
+    let x = ids(12, 8, 30, 6);
+    let mut trained = sentiment_model(3, false);
+    trained.compile(Adam::new(0.01), Loss::BinaryCrossentropy, &[])?;
+    trained.fit(&x, &labels(&x), &FitConfig { verbose: 0, ..FitConfig::default() })?;
+    trained.save(&path)?;
+    let mut fresh = sentiment_model(8, false);
+    fresh.load_weights(&path)?;
+    assert_eq!(bits(&fresh.get_weights()), bits(&trained.get_weights()));
+
+    let mut other = Sequential::new();
+    other.add(Embedding::new(30, 6).input_length(8));
+    other.add(Gru::new(5));
+    other.add(Dense::new(1).activation(Activation::Sigmoid));
+    let before = bits(&other.get_weights());
+    let message = other.load_weights(&path).unwrap_err().to_string();
+    assert!(message.contains("is not this model"), "{message}");
+    assert_eq!(bits(&other.get_weights()), before);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -143,6 +143,8 @@
 //! | `layer.get_weights()`, `layer.set_weights(w)` | `layer.get_weights()`, `layer.set_weights(w)?` ([`LayerExt`](crate::layers::LayerExt)) |
 //! | `model.get_layer("lstm").trainable = False`, then `compile` | `model.get_layer_mut("lstm")?.set_trainable(false)`, then `compile`: as in Keras, freezing or unfreezing takes effect at the next `compile` |
 //! | `model.save_weights(path)`, `model.load_weights(path)` | the same names, safetensors files written atomically |
+//! | `model.save("m.keras")`, `keras.models.load_model("m.keras")` | [`model.save("m.safetensors")?`](crate::model::Sequential::save), [`Sequential::load("m.safetensors")?`](crate::model::Sequential::load): architecture, weights, compile settings and optimizer state in one safetensors file; resumed training is bit-identical to uninterrupted training |
+//! | `model.to_json()`, `keras.models.model_from_json(json)` | [`model.to_json()?`](crate::model::Sequential::to_json), [`Sequential::from_json(&json)?`](crate::model::Sequential::from_json): Keras-style `{"class_name", "config"}` per layer |
 //! | `callbacks=[EarlyStopping(...), ModelCheckpoint(...), TerminateOnNaN()]` | `model.fit_with_callbacks(&x, &y, &config, &mut [&mut early_stopping, ...])` |
 //! | `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)` | [`Sgd::new(0.01)`](crate::optimizers::Sgd) `.momentum(0.0).nesterov(false)` |
 //! | `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7)` | [`RmsProp::new(0.001)`](crate::optimizers::RmsProp) `.rho(0.9).momentum(0.0).epsilon(1e-7)` |

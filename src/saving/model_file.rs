@@ -171,6 +171,15 @@ pub(super) fn load(path: &Path) -> Result<Sequential> {
     read_model(path, &tensors, &metadata).map_err(in_file)
 }
 
+/// Whether the file at `path` is a model file (has the `rnnkit.model` metadata); `false` when it
+/// cannot be read.
+pub(super) fn holds_model(path: &Path) -> bool {
+    let Ok(buffer) = std::fs::read(path) else { return false };
+    SafeTensors::read_metadata(&buffer).is_ok_and(|(_, header)| {
+        header.metadata().as_ref().is_some_and(|m| m.contains_key(MODEL_KEY))
+    })
+}
+
 /// Checks the checksum of the tensors and of `metadata`, and removes it from `metadata`.
 fn verify(path: &Path, tensors: &SafeTensors<'_>, metadata: &mut Value) -> Result<()> {
     let stored = metadata.as_object_mut().and_then(|m| m.remove("checksum"));
