@@ -86,7 +86,7 @@ fn scaling(c: &mut Criterion) {
             b.iter(|| model.train_on_batch(black_box(&x), black_box(&y)).map(|s| s.loss))
         });
         group.bench_function(BenchmarkId::new("predict", &id), |b| {
-            b.iter(|| model.predict(black_box(&x), batch).map(|p| p.len()))
+            b.iter(|| model.predict_batched(black_box(&x), batch).map(|p| p.len()))
         });
     }
     group.finish();

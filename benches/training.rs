@@ -33,7 +33,7 @@ fn training(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1024));
     group.sample_size(20);
     group.bench_function("predict_1024", |b| {
-        b.iter(|| model.predict(black_box(&x_eval), 32).map(|p| p.len()))
+        b.iter(|| model.predict(black_box(&x_eval)).map(|p| p.len()))
     });
     group.finish();
 }
@@ -93,7 +93,7 @@ fn sizes(c: &mut Criterion) {
             b.iter(|| model.train_on_batch(black_box(&x), black_box(&y)).map(|s| s.loss))
         });
         group.bench_function("predict", |b| {
-            b.iter(|| model.predict(black_box(&x), size.batch).map(|p| p.len()))
+            b.iter(|| model.predict_batched(black_box(&x), size.batch).map(|p| p.len()))
         });
         group.finish();
     }

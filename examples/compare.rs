@@ -164,7 +164,7 @@ fn train(ids: &Path, epochs: usize, batch_size: usize, seed: u64) -> Outcome<()>
     }
 
     let mark = Instant::now();
-    let scores = model.evaluate(&x_test, &y_test, batch_size)?;
+    let scores = model.evaluate_batched(&x_test, &y_test, batch_size)?;
     let evaluate_s = mark.elapsed().as_secs_f64();
     let result = json!({
         "kind": "train", "contender": "rnnkit", "version": env!("CARGO_PKG_VERSION"),

@@ -25,13 +25,13 @@ fn main() -> rnnkit::Result<()> {
         FitConfig { epochs: 2, batch_size: 32, validation_split: 0.2, ..FitConfig::default() };
     let history = model.fit(&x, &y, &config)?;
     println!("{:?}", history.metric("val_accuracy"));
-    let scores = model.evaluate(&x, &y, 32)?;
+    let scores = model.evaluate(&x, &y)?;
     println!(
         "loss = {}, accuracy = {}",
         scores.loss,
         scores.metric("accuracy").unwrap_or(f32::NAN)
     );
-    let probabilities = model.predict(&x, 32)?;
+    let probabilities = model.predict(&x)?;
     assert_eq!(probabilities.shape(), &[256, 1]);
     Ok(())
 }

@@ -141,6 +141,12 @@ pub enum Error {
         message: String,
     },
 
+    /// A model's configuration (from [`Sequential::from_json`](crate::model::Sequential::from_json)
+    /// or a saved model) cannot be read: a missing or unknown key, a value of the wrong type or
+    /// out of its domain, an unknown class.
+    #[error("invalid model configuration: {0}")]
+    Config(String),
+
     /// A download failed.
     #[error("downloading {url} failed: {message}")]
     Download {

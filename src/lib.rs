@@ -3,7 +3,7 @@
 //! [`Lstm`](layers::Lstm), [`Gru`](layers::Gru), [`Bidirectional`](layers::Bidirectional),
 //! [`Dense`](layers::Dense), [`Dropout`](layers::Dropout), [`Flatten`](layers::Flatten),
 //! [`Masking`](layers::Masking)), a `summary()` with Keras' parameter counts, `compile` / `fit` /
-//! `evaluate` / `predict` with callbacks, and saved weights, with Keras' names, defaults and
+//! `evaluate` / `predict` with callbacks, and whole saved models, with Keras' names, defaults and
 //! numbers, fast on a CPU.
 //!
 //! Coming from Keras? [`doc::keras_users`] sets the Keras program and the rnnkit one side by
@@ -43,9 +43,9 @@
 //! };
 //! let history = model.fit(&x, &y, &config)?;
 //! println!("{:?}", history.metric("val_accuracy"));
-//! let scores = model.evaluate(&x, &y, 32)?;
+//! let scores = model.evaluate(&x, &y)?;
 //! println!("{scores}");
-//! let probabilities = model.predict(&x, 32)?;
+//! let probabilities = model.predict(&x)?;
 //! assert_eq!(probabilities.shape(), &[40, 1]);
 //! # Ok(())
 //! # }

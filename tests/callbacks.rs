@@ -252,7 +252,7 @@ fn early_stopping_restores_the_best_epoch_in_fit() -> TestResult {
         // The restored model scores as the best epoch did.
         if restore {
             let (x_val, y_val) = (x.slice(ndarray::s![96.., ..]), y.slice(ndarray::s![96..]));
-            let scores = model.evaluate(&x_val, &y_val, 16)?;
+            let scores = model.evaluate_batched(&x_val, &y_val, 16)?;
             let gap = (scores.loss - val_loss[best_epoch - 1]).abs();
             assert!(
                 gap <= 1e-6,
@@ -365,7 +365,7 @@ fn terminate_on_nan_stops_cleanly_and_fit_without_it_errs() -> TestResult {
     // EarlyStopping's train-end restore still ran (the only monitored epoch is the best).
     assert_eq!(early.best_epoch(), Some(1));
     let (x_val, y_val) = (x.slice(ndarray::s![60.., ..]), y.slice(ndarray::s![60..]));
-    let restored = model.evaluate(&x_val, &y_val, 16)?.loss;
+    let restored = model.evaluate_batched(&x_val, &y_val, 16)?.loss;
     assert!((restored - val_loss).abs() <= 1e-6, "{restored} vs {val_loss}");
     Ok(())
 }

@@ -165,16 +165,16 @@ fn predict_and_evaluate_ignore_dropout_and_the_mask_passes_through() -> TestResu
     plain.set_weights(dropped.get_weights())?;
     // Bit-identical: Dropout is the identity in inference, and the Embedding's mask still
     // reaches the SimpleRnn (without it, the padded steps would change the state).
-    let a = dropped.predict(&x, 8)?;
-    let b = plain.predict(&x, 8)?;
+    let a = dropped.predict_batched(&x, 8)?;
+    let b = plain.predict_batched(&x, 8)?;
     assert_eq!(a, b);
-    assert_eq!(dropped.evaluate(&x, &y, 8)?, plain.evaluate(&x, &y, 8)?);
+    assert_eq!(dropped.evaluate_batched(&x, &y, 8)?, plain.evaluate_batched(&x, &y, 8)?);
     let mut unmasked = Sequential::new();
     unmasked.add(Embedding::new(40, 6).input_length(10));
     unmasked.add(SimpleRnn::new(5));
     unmasked.add(Dense::new(1).activation(Activation::Sigmoid));
     unmasked.set_weights(dropped.get_weights())?;
-    assert_ne!(unmasked.predict(&x, 8)?, a, "the mask matters for this data");
+    assert_ne!(unmasked.predict_batched(&x, 8)?, a, "the mask matters for this data");
     Ok(())
 }
 

@@ -64,7 +64,7 @@ fn assert_mentions(error: &Error, facts: &[&str]) {
 #[test]
 fn predict_with_wrong_number_of_steps() {
     let mut model = text_model();
-    let error = model.predict(&Array2::<f32>::zeros((2, 6)), 32).unwrap_err();
+    let error = model.predict(&Array2::<f32>::zeros((2, 6))).unwrap_err();
     let Error::ShapeMismatch { layer, expected, found } = &error else { panic!("{error:?}") };
     assert_eq!(
         (layer.as_str(), expected.as_str(), found.as_str()),
@@ -79,11 +79,11 @@ fn predict_with_wrong_number_of_steps() {
 #[test]
 fn predict_with_wrong_rank() {
     let mut model = sequence_model(0.1);
-    let error = model.predict(&Array2::<f32>::zeros((2, 5)), 32).unwrap_err();
+    let error = model.predict(&Array2::<f32>::zeros((2, 5))).unwrap_err();
     assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
     assert_mentions(&error, &["sequential", "(None, 5, 4)", "(2, 5)"]);
 
-    let error = model.predict(&ArrayD::<f32>::zeros(IxDyn(&[2, 5, 4, 1])), 32).unwrap_err();
+    let error = model.predict(&ArrayD::<f32>::zeros(IxDyn(&[2, 5, 4, 1]))).unwrap_err();
     assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
     assert_mentions(&error, &["sequential", "(None, 5, 4)", "(2, 5, 4, 1)"]);
 }
@@ -179,7 +179,7 @@ fn predict_ids(bad: f32) -> Error {
     model.add(SimpleRnn::new(2));
     let mut x = Array2::<f32>::from_elem((2, 5), 7.0);
     x[[1, 3]] = bad;
-    model.predict(&x, 32).unwrap_err()
+    model.predict(&x).unwrap_err()
 }
 
 #[track_caller]
@@ -243,7 +243,7 @@ fn fit_evaluate_train_on_batch_before_compile() {
     assert!(matches!(error, Error::NotCompiled("fit")), "{error:?}");
     assert_mentions(&error, &["compiled before fit", "model.compile("]);
 
-    let error = model.evaluate(&x, &y, 2).unwrap_err();
+    let error = model.evaluate_batched(&x, &y, 2).unwrap_err();
     assert!(matches!(error, Error::NotCompiled("evaluate")), "{error:?}");
     assert_mentions(&error, &["compiled before evaluate", "model.compile("]);
 
@@ -252,7 +252,7 @@ fn fit_evaluate_train_on_batch_before_compile() {
     assert_mentions(&error, &["compiled before train_on_batch", "model.compile("]);
 
     // predict needs no compile.
-    assert_eq!(model.predict(&x, 2).unwrap().shape(), &[4, 1]);
+    assert_eq!(model.predict_batched(&x, 2).unwrap().shape(), &[4, 1]);
 }
 
 #[test]
@@ -267,7 +267,7 @@ fn x_and_y_lengths_differ() {
         );
     };
     check(model.fit(&ids(4), &y, &quiet(2)).unwrap_err());
-    check(model.evaluate(&ids(4), &y, 2).unwrap_err());
+    check(model.evaluate_batched(&ids(4), &y, 2).unwrap_err());
     check(model.train_on_batch(&ids(4), &y).unwrap_err());
 }
 
@@ -289,9 +289,9 @@ fn empty_x() {
     let no_y = Array2::<f32>::zeros((0, 1));
     for error in [
         model.fit(&empty, &no_y, &quiet(2)).unwrap_err(),
-        model.evaluate(&empty, &no_y, 2).unwrap_err(),
+        model.evaluate_batched(&empty, &no_y, 2).unwrap_err(),
         model.train_on_batch(&empty, &no_y).unwrap_err(),
-        model.predict(&empty, 2).unwrap_err(),
+        model.predict_batched(&empty, 2).unwrap_err(),
     ] {
         assert!(matches!(error, Error::EmptyInput("x")), "{error:?}");
         assert_eq!(error.to_string(), "x is empty; expected at least one sample");
@@ -510,7 +510,7 @@ fn summary_with_unknown_input_shape() {
     let error = Sequential::new().summary().unwrap_err();
     assert!(matches!(error, Error::NotBuilt(_)), "{error:?}");
 
-    let error = Sequential::new().predict(&Array2::<f32>::zeros((1, 3)), 1).unwrap_err();
+    let error = Sequential::new().predict_batched(&Array2::<f32>::zeros((1, 3)), 1).unwrap_err();
     assert!(matches!(error, Error::NotBuilt(_)), "{error:?}");
     assert_mentions(&error, &["no layers"]);
 }
@@ -527,7 +527,7 @@ fn negative_or_non_finite_learning_rate() {
     assert_invalid(error, "learning_rate", "a finite number ≥ 0", "inf");
     // A failed compile leaves the model uncompiled.
     assert!(matches!(
-        model.evaluate(&ids(2), &arr1(&[0.0f32, 1.0]), 2),
+        model.evaluate_batched(&ids(2), &arr1(&[0.0f32, 1.0]), 2),
         Err(Error::NotCompiled(_))
     ));
 }
@@ -623,8 +623,8 @@ fn zero_batch_size() {
     let (x, y) = (ids(4), arr1(&[0.0f32, 1.0, 0.0, 1.0]));
     for error in [
         model.fit(&x, &y, &quiet(0)).unwrap_err(),
-        model.evaluate(&x, &y, 0).unwrap_err(),
-        model.predict(&x, 0).unwrap_err(),
+        model.evaluate_batched(&x, &y, 0).unwrap_err(),
+        model.predict_batched(&x, 0).unwrap_err(),
     ] {
         assert_invalid(error, "batch_size", "a positive integer", "0");
     }
@@ -656,7 +656,7 @@ fn sparse_targets_out_of_range() {
             got,
         );
         assert_invalid(
-            model.evaluate(&x, &y, 3).unwrap_err(),
+            model.evaluate_batched(&x, &y, 3).unwrap_err(),
             "y",
             "integer class ids in 0..3",
             got,
@@ -689,7 +689,8 @@ fn targets_with_the_wrong_shape() {
 
     // One-hot targets with the wrong number of classes.
     let mut model = classifier(3, Loss::CategoricalCrossentropy);
-    let error = model.evaluate(&sequences(2), &arr2(&[[0.0f32, 1.0], [1.0, 0.0]]), 2).unwrap_err();
+    let error =
+        model.evaluate_batched(&sequences(2), &arr2(&[[0.0f32, 1.0], [1.0, 0.0]]), 2).unwrap_err();
     assert!(matches!(error, Error::ShapeMismatch { .. }), "{error:?}");
     assert_mentions(&error, &["categorical_crossentropy targets", "(None, 3)", "(2, 2)"]);
 

@@ -42,7 +42,7 @@ fn forward_outputs_match_keras() {
         let mut model = model_with_weights(case);
         let x = array(&case["x"]);
         let expected = array(&case["y"]);
-        let output = model.predict(&x, 2).unwrap();
+        let output = model.predict_batched(&x, 2).unwrap();
         let diff = max_abs_diff(&output, &expected);
         assert!(diff <= TOLERANCE, "{name}: max |rnnkit − keras| = {diff:e}");
     }
@@ -68,7 +68,8 @@ fn evaluate_matches_keras() {
         let mut model = model_with_weights(case);
         compile(&mut model, case);
         let batch_size = case["batch_size"].as_u64().unwrap() as usize;
-        let scores = model.evaluate(&array(&case["x"]), &array(&case["y"]), batch_size).unwrap();
+        let scores =
+            model.evaluate_batched(&array(&case["x"]), &array(&case["y"]), batch_size).unwrap();
         let loss = case["result_loss"].as_f64().unwrap() as f32;
         let accuracy = case["result_accuracy"].as_f64().unwrap() as f32;
         assert!((scores.loss - loss).abs() <= TOLERANCE, "{name}: loss {} vs {loss}", scores.loss);

@@ -290,7 +290,7 @@ fn states(w: &Weights, ids: &[f32]) -> Vec<Array1<f64>> {
 fn the_reference_recurrence_reproduces_the_model() -> Result<()> {
     let (mut model, x, y) = tiny_model()?;
     let w = weights(&model);
-    let predicted = model.predict(&x, 8)?;
+    let predicted = model.predict_batched(&x, 8)?;
     for (i, row) in x.rows().into_iter().enumerate() {
         let loss = loss_from(&w, row.as_slice().unwrap(), f64::from(y[i]), None, &Array1::zeros(4));
         let p = f64::from(predicted[[i, 0]]);

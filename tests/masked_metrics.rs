@@ -43,7 +43,7 @@ fn name(case: &Value) -> &str {
 fn predictions_match_keras() {
     for case in cases() {
         let mut model = compiled(&case);
-        let output = model.predict(&array(&case["x"]), 32).expect("predict");
+        let output = model.predict(&array(&case["x"])).expect("predict");
         let difference = max_abs_diff(&output, &array(&case["predict"]));
         assert!(difference < TOLERANCE, "{}: predict differs by {difference}", name(&case));
     }
@@ -53,7 +53,7 @@ fn predictions_match_keras() {
 fn evaluate_counts_only_real_steps() {
     for case in cases() {
         let mut model = compiled(&case);
-        let scores = model.evaluate(&array(&case["x"]), &array(&case["y"]), 32).expect("evaluate");
+        let scores = model.evaluate(&array(&case["x"]), &array(&case["y"])).expect("evaluate");
         let expected = &case["evaluate"];
         let accuracy = scores.metric("accuracy").expect("accuracy");
         assert!(

@@ -140,7 +140,7 @@ fn masked_sequences_match_keras_evaluate() {
         let mut model = masked_model(case);
         let x = array(&case["x"]);
         let y = array(&case["y"]);
-        let output = model.predict(&x, 32).unwrap();
+        let output = model.predict(&x).unwrap();
         let forward = (&output - &array(&case["predictions"])).mapv(f32::abs);
         assert!(forward.iter().all(|&d| d < 1e-5), "{}: forward differs", case["name"]);
         let mask = x.mapv(|id| id != 0.0).into_dimensionality::<ndarray::Ix2>().unwrap();
@@ -187,7 +187,7 @@ fn issue_reproduction_counts_only_real_steps() {
         .unwrap();
     let mut model = masked_model(case);
     let x = array(&case["x"]);
-    let output = model.predict(&x, 2).unwrap();
+    let output = model.predict_batched(&x, 2).unwrap();
     let mask = x.mapv(|id| id != 0.0).into_dimensionality::<ndarray::Ix2>().unwrap();
     let mut masked = Metric::Accuracy.state();
     masked.update(output.view(), array(&case["y"]).view(), Some(&mask), None).unwrap();

@@ -46,12 +46,12 @@ fn get_layer_finds_by_name_and_lists_the_names_otherwise() {
 fn a_layers_own_set_weights_changes_the_model() {
     let mut model = model();
     let (x, _) = data();
-    let before = model.predict(&x, 32).unwrap();
+    let before = model.predict(&x).unwrap();
     let layer = model.get_layer_mut("dense_2").unwrap();
     let mut w = layer.get_weights();
     w[1].fill(5.0); // the bias
     layer.set_weights(w).unwrap();
-    let after = model.predict(&x, 32).unwrap();
+    let after = model.predict(&x).unwrap();
     let shift = &after - &before;
     let old_bias = model.get_weights()[5][0];
     assert_eq!(old_bias, 5.0);
@@ -81,11 +81,11 @@ fn pop_removes_the_last_layer_and_the_output_becomes_the_previous_one() {
     let popped = model.pop().unwrap();
     assert_eq!(popped.name(), "dense_2");
     assert_eq!(model.layers().count(), 2);
-    assert_eq!(model.predict(&x, 32).unwrap().shape(), &[6, 2]);
+    assert_eq!(model.predict(&x).unwrap().shape(), &[6, 2]);
     assert_eq!(model.summary().unwrap().total_params(), 4 * 3 + 3 + 3 * 2 + 2);
     // A new head can be added and trained in its place.
     model.add(Dense::new(1));
-    assert_eq!(model.predict(&x, 32).unwrap().shape(), &[6, 1]);
+    assert_eq!(model.predict(&x).unwrap().shape(), &[6, 1]);
     model.compile(Sgd::new(0.1), Loss::MeanSquaredError, &[]).unwrap();
     assert!(model.train_on_batch(&x, &y).unwrap().loss.is_finite());
 
@@ -138,7 +138,7 @@ fn embedding_starts_from_the_given_matrix_and_looks_it_up() {
     let mut model = Sequential::new();
     model.add(Embedding::new(5, 2).input_length(3).embeddings(pretrained()));
     let ids = ndarray::arr2(&[[4.0f32, 0.0, 2.0]]);
-    let out = model.predict(&ids, 32).unwrap();
+    let out = model.predict(&ids).unwrap();
     assert_eq!(out.shape(), &[1, 3, 2]);
     let rows: Vec<f32> = out.iter().copied().collect();
     assert_eq!(rows, [0.4, -0.4, 0.0, 0.0, 0.2, -0.2]);

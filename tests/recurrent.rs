@@ -527,7 +527,7 @@ fn recurrent_model_weights_save_and_load() {
     std::fs::remove_file(&path).ok();
     assert_eq!(loaded.get_weights(), saved.get_weights());
     let ids = padded_ids();
-    assert_eq!(loaded.predict(&ids, 2).unwrap(), saved.predict(&ids, 2).unwrap());
+    assert_eq!(loaded.predict_batched(&ids, 2).unwrap(), saved.predict_batched(&ids, 2).unwrap());
 }
 
 /// Each sample's result does not depend on the others in its batch, nor on how the batch falls
@@ -679,7 +679,7 @@ fn forward_outputs_match_keras() {
         model.set_weights(arrays(&case["weights"])).unwrap();
         let x = array(&case["x"]);
         let expected = array(&case["y"]);
-        let output = model.predict(&x, 2).unwrap();
+        let output = model.predict_batched(&x, 2).unwrap();
         let diff = max_abs_diff(&output, &expected);
         assert!(diff <= TOLERANCE, "{name}: max |rnnkit − keras| = {diff:e}");
         worst = worst.max(diff);

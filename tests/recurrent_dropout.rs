@@ -322,9 +322,12 @@ fn fit_with_recurrent_dropout_is_reproducible_and_inference_ignores_it() -> Test
     let mut copy = model(false)?;
     copy.build(&[12])?;
     copy.set_weights(with.get_weights())?;
-    let predicted = with.predict(&ids, 16)?;
-    assert_eq!(predicted, with.predict(&ids, 16)?);
-    assert_eq!(predicted, copy.predict(&ids, 16)?);
-    assert_eq!(with.evaluate(&ids, &labels, 16)?, copy.evaluate(&ids, &labels, 16)?);
+    let predicted = with.predict_batched(&ids, 16)?;
+    assert_eq!(predicted, with.predict_batched(&ids, 16)?);
+    assert_eq!(predicted, copy.predict_batched(&ids, 16)?);
+    assert_eq!(
+        with.evaluate_batched(&ids, &labels, 16)?,
+        copy.evaluate_batched(&ids, &labels, 16)?
+    );
     Ok(())
 }

@@ -60,13 +60,13 @@ fn round_trip_predicts_bit_identically() -> TestResult {
     let path = dir.join("model.safetensors");
     let mut trained = trained_and_saved(&path)?;
     let (x, _) = data();
-    let expected = trained.predict(&x, 16)?;
+    let expected = trained.predict_batched(&x, 16)?;
 
     let mut fresh = model(6, 2)?;
-    assert_ne!(bits(&[fresh.predict(&x, 16)?]), bits(std::slice::from_ref(&expected)));
+    assert_ne!(bits(&[fresh.predict_batched(&x, 16)?]), bits(std::slice::from_ref(&expected)));
     fresh.load_weights(&path)?;
     assert_eq!(bits(&fresh.get_weights()), bits(&trained.get_weights()));
-    assert_eq!(bits(&[fresh.predict(&x, 16)?]), bits(&[expected]));
+    assert_eq!(bits(&[fresh.predict_batched(&x, 16)?]), bits(&[expected]));
     // Saving the loaded model writes the same bytes.
     let again = dir.join("again.safetensors");
     fresh.save_weights(&again)?;
@@ -415,17 +415,18 @@ fn readme_saving_and_resuming() -> TestResult {
         &mut [&mut early_stopping, &mut checkpoint, &mut terminate_on_nan],
     )?;
     println!("{}", history.stop_reason()); // e.g. "early stopping at epoch 4 (val_loss best at epoch 3)"
-    model.save_weights("sentiment.safetensors")?;
+    model.save("sentiment.safetensors")?;
 
-    // Later: the same architecture, then the weights; predictions are bit-identical.
-    let mut restored = lesson_model()?;
-    restored.load_weights("sentiment.safetensors")?;
-    restored.fit(&x, &y, &config)?; // resume training
+    // Later, in another program: no architecture to rebuild, no compile.
+    let mut restored = Sequential::load("sentiment.safetensors")?;
+    let probabilities = restored.predict(&x)?; // bit-identical to model.predict(&x)
+    restored.fit(&x, &y, &config)?; // resumes with the optimizer's state
 
     // --- end of README ---
+    assert_eq!(bits(&[probabilities]), bits(&[model.predict(&x)?]));
     let mut again = lesson_model()?;
     again.load_weights("sentiment.safetensors")?;
-    assert_eq!(bits(&[again.predict(&x, 32)?]), bits(&[model.predict(&x, 32)?]));
+    assert_eq!(bits(&[again.predict(&x)?]), bits(&[model.predict(&x)?]));
     assert_ne!(bits(&restored.get_weights()), bits(&model.get_weights()), "resumed training");
     assert_eq!(checkpoint.last_saved(), Some(Path::new("checkpoints/best.safetensors")));
     assert!(dir.join("checkpoints/best.safetensors").exists());

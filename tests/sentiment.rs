@@ -30,7 +30,7 @@ fn training_on_real_reviews_lowers_the_loss() -> rnnkit::Result<()> {
 
     let mut model = sentiment::lesson_model(&config)?;
     model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
-    let before = model.evaluate(&data.x_train, &data.y_train, 64)?;
+    let before = model.evaluate_batched(&data.x_train, &data.y_train, 64)?;
     let fit = FitConfig {
         epochs: 3,
         batch_size: 32,
@@ -43,7 +43,7 @@ fn training_on_real_reviews_lowers_the_loss() -> rnnkit::Result<()> {
     let losses = history.metric("loss").expect("loss is recorded");
     assert_eq!(losses.len(), 3);
     assert!(losses[2] < losses[0], "training loss did not fall: {losses:?}");
-    let after = model.evaluate(&data.x_train, &data.y_train, 64)?;
+    let after = model.evaluate_batched(&data.x_train, &data.y_train, 64)?;
     assert!(after.loss < before.loss - 0.05, "loss {} → {}", before.loss, after.loss);
     assert!(history.metric("val_accuracy").is_some_and(|v| v.len() == 3));
 

@@ -157,13 +157,13 @@ fn main() -> rnnkit::Result<()> {
     }
 
     let evaluating = Instant::now();
-    let scores = model.evaluate(&data.x_test, &data.y_test, args.batch_size)?;
+    let scores = model.evaluate_batched(&data.x_test, &data.y_test, args.batch_size)?;
     println!(
         "test: {scores} ({} reviews in {:.1} s)",
         data.x_test.nrows(),
         evaluating.elapsed().as_secs_f64()
     );
-    let probabilities = model.predict(&data.encode(&SENTENCES)?, 2)?;
+    let probabilities = model.predict_batched(&data.encode(&SENTENCES)?, 2)?;
     for (sentence, p) in SENTENCES.iter().zip(probabilities.iter()) {
         println!("P(positive | \"{sentence}\") = {p:.3}");
     }

@@ -19,9 +19,9 @@
 //! | compile | `model.compile(optimizer=optimizers.RMSprop(lr=0.001),` <br> `loss='binary_crossentropy', metrics=['acc'])` | `model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;` |
 //! | fit | `history = model.fit(x_train, y_train, epochs=3, batch_size=32,` <br> `validation_data=(x_valid, y_valid))` | `let config = FitConfig { epochs: 3, batch_size: 32,` <br> `validation_data: Some((x_valid.into_dyn(), y_valid.into_dyn())), ..FitConfig::default() };` <br> `let history = model.fit(&x_train, &y_train, &config)?;` |
 //! | history | `history.history['val_acc']` | `history.metric("val_accuracy")` |
-//! | evaluate | `loss_and_acc = model.evaluate(x_test, y_test)` | `let scores = model.evaluate(&x_test, &y_test, 32)?;` |
+//! | evaluate | `loss_and_acc = model.evaluate(x_test, y_test)` | `let scores = model.evaluate(&x_test, &y_test)?;` |
 //! | read the scores | `loss_and_acc[0]`, `loss_and_acc[1]` | `scores.loss`, `scores.metric("accuracy")` |
-//! | predict | `model.predict(x)` | `model.predict(&x, 32)?` |
+//! | predict | `model.predict(x)` | `model.predict(&x)?` |
 //!
 //! The lesson's many-to-many variant keeps every state h_0..h_T and flattens them before the
 //! classifier:
@@ -97,7 +97,7 @@
 //! let history = model.fit(&x_train, &y_train, &config)?;
 //! assert_eq!(history.keys().collect::<Vec<_>>(), ["loss", "accuracy", "val_loss", "val_accuracy"]);
 //!
-//! let scores = model.evaluate(&x_test, &y_test, 32)?;
+//! let scores = model.evaluate(&x_test, &y_test)?;
 //! println!("loss = {}", scores.loss);
 //! println!("acc = {:?}", scores.metric("accuracy"));
 //! # Ok(())
@@ -143,6 +143,8 @@
 //! | `layer.get_weights()`, `layer.set_weights(w)` | `layer.get_weights()`, `layer.set_weights(w)?` ([`LayerExt`](crate::layers::LayerExt)) |
 //! | `model.get_layer("lstm").trainable = False`, then `compile` | `model.get_layer_mut("lstm")?.set_trainable(false)`, then `compile`: as in Keras, freezing or unfreezing takes effect at the next `compile` |
 //! | `model.save_weights(path)`, `model.load_weights(path)` | the same names, safetensors files written atomically |
+//! | `model.save("m.keras")`, `keras.models.load_model("m.keras")` | [`model.save("m.safetensors")?`](crate::model::Sequential::save), [`Sequential::load("m.safetensors")?`](crate::model::Sequential::load): architecture, weights, compile settings and optimizer state in one safetensors file; resumed training is bit-identical to uninterrupted training |
+//! | `model.to_json()`, `keras.models.model_from_json(json)` | [`model.to_json()?`](crate::model::Sequential::to_json), [`Sequential::from_json(&json)?`](crate::model::Sequential::from_json): Keras-style `{"class_name", "config"}` per layer |
 //! | `callbacks=[EarlyStopping(...), ModelCheckpoint(...), TerminateOnNaN()]` | `model.fit_with_callbacks(&x, &y, &config, &mut [&mut early_stopping, ...])` |
 //! | `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)` | [`Sgd::new(0.01)`](crate::optimizers::Sgd) `.momentum(0.0).nesterov(false)` |
 //! | `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7)` | [`RmsProp::new(0.001)`](crate::optimizers::RmsProp) `.rho(0.9).momentum(0.0).epsilon(1e-7)` |
@@ -172,7 +174,7 @@
 //! | Errors are exceptions, raised when the offending call runs. | Every fallible call returns [`Result`](crate::Result) with an [`Error`](crate::Error) whose message names the layer or argument, what was expected and what was found. Nothing panics on user input. | Rust's way, and it makes a bad shape a value the caller can handle. |
 //! | `metrics=['acc']` is reported as `acc`, `val_acc`; `history.history` lists `acc`, `loss`, `val_acc`, `val_loss`. | [`Metric::Accuracy`](crate::metrics::Metric::Accuracy) is always `accuracy`; [`History::keys`](crate::model::History::keys) are `loss`, `accuracy`, `val_loss`, `val_accuracy`. | One name per metric, whatever alias the program used. |
 //! | `RMSprop(lr=0.001)` (Keras 2; Keras 3 only accepts `learning_rate`). Keyword arguments with defaults. | `RmsProp::new(0.001)`: the learning rate is the one required argument; the others are setters named as Keras' arguments, starting from Keras' defaults. | One way to build each thing: `new(required)` plus Keras-named setters. |
-//! | `fit(x, y, ...)` keyword arguments; `evaluate` and `predict` default to `batch_size=32`. | `fit` takes a [`FitConfig`](crate::model::FitConfig) whose `Default` holds Keras' defaults; `evaluate` and `predict` take the batch size explicitly. | A struct update (`..FitConfig::default()`) reads like keyword arguments and is checked by the compiler. |
+//! | `fit(x, y, ...)` keyword arguments; `evaluate` and `predict` default to `batch_size=32`. | `fit` takes a [`FitConfig`](crate::model::FitConfig) whose `Default` holds Keras' defaults; `evaluate(&x, &y)` and `predict(&x)` use 32 too; `evaluate_batched` and `predict_batched` take another batch size. | A struct update (`..FitConfig::default()`) reads like keyword arguments and is checked by the compiler; a second method stands for the one keyword argument of `evaluate` and `predict`. |
 //! | `SimpleRNN(go_backwards=True, return_sequences=True)` returns the states in reading order (last step first), and with a mask passes the mask on unreversed. | The same, quirk included. | Faithful to Keras' numbers, so that a model ported from Keras gives the same outputs; flip the sequence yourself if you need it in input order. |
 //! | `pad_sequences` returns `int32` by default. | [`pad_sequences`](crate::text::pad_sequences) returns the `f32` array models take; the tokenizer's ids are `u32`. | The padded array goes straight into `fit`. |
 //!

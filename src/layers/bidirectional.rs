@@ -2,6 +2,7 @@
 //! merged, as Keras' `Bidirectional` (keras/src/layers/rnn/bidirectional.py).
 
 use super::{snake_case, Cell, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
+use crate::saving::Config;
 use crate::shape::array_shape;
 use crate::{Error, Result};
 use ndarray::{s, ArrayD, ArrayViewD, Axis, Slice, Zip};
@@ -159,6 +160,10 @@ fn backward_name(name: &str) -> Option<&'static str> {
 impl<C: Cell> Layer for Bidirectional<C> {
     fn class_name(&self) -> &'static str {
         "Bidirectional"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        crate::saving::bidirectional_config(&self.forward_layer, self.merge_mode)
     }
 
     fn base(&self) -> &LayerBase {

@@ -3,6 +3,7 @@
 use super::{not_built, Layer, LayerBase, OutputHead, Param};
 use crate::activations::Activation;
 use crate::initializers;
+use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
@@ -90,6 +91,14 @@ impl Dense {
 impl Layer for Dense {
     fn class_name(&self) -> &'static str {
         "Dense"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([
+            ("units".to_string(), self.units.into()),
+            ("activation".to_string(), self.activation.keras_name().into()),
+            ("use_bias".to_string(), self.use_bias.into()),
+        ]))
     }
 
     fn base(&self) -> &LayerBase {

@@ -1,6 +1,7 @@
 //! `Dropout`: zeroes a random fraction of its input while training.
 
 use super::{not_built, Layer, LayerBase, Mask};
+use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
@@ -93,6 +94,13 @@ impl Dropout {
 impl Layer for Dropout {
     fn class_name(&self) -> &'static str {
         "Dropout"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([
+            ("rate".to_string(), crate::saving::f32_value(self.rate)),
+            ("seed".to_string(), self.seed.into()),
+        ]))
     }
 
     fn base(&self) -> &LayerBase {

@@ -2,6 +2,7 @@
 
 use super::{not_built, Layer, LayerBase, LookupTable, Mask, Param};
 use crate::initializers;
+use crate::saving::Config;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn};
@@ -134,6 +135,14 @@ impl Embedding {
 impl Layer for Embedding {
     fn class_name(&self) -> &'static str {
         "Embedding"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([
+            ("input_dim".to_string(), self.input_dim.into()),
+            ("output_dim".to_string(), self.output_dim.into()),
+            ("mask_zero".to_string(), self.mask_zero.into()),
+        ]))
     }
 
     fn base(&self) -> &LayerBase {

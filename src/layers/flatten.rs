@@ -1,6 +1,7 @@
 //! `Flatten`: joins every axis but the batch into one.
 
 use super::{not_built, Layer, LayerBase, Mask};
+use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -43,6 +44,10 @@ impl Flatten {
 impl Layer for Flatten {
     fn class_name(&self) -> &'static str {
         "Flatten"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::new())
     }
 
     fn base(&self) -> &LayerBase {

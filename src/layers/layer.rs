@@ -97,6 +97,17 @@ pub trait Layer: Debug + Send {
         Vec::new()
     }
 
+    /// The layer's constructor arguments, as Keras' `get_config()`: what
+    /// [`Sequential::save`](crate::model::Sequential::save) and
+    /// [`Sequential::to_json`](crate::model::Sequential::to_json) record to rebuild the layer
+    /// (its name, trainability and declared input shape come from its [`LayerBase`] and are
+    /// recorded beside them). `None` (the default) for a layer that cannot be rebuilt from a
+    /// file; a model holding one saves its weights only
+    /// ([`Sequential::save_weights`](crate::model::Sequential::save_weights)).
+    fn get_config(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
+
     /// The layer as an [`OutputHead`], when it keeps its logits (`Dense`).
     fn output_head(&mut self) -> Option<&mut dyn OutputHead> {
         None

@@ -1,6 +1,7 @@
 //! `Masking`: marks the timesteps whose features all equal a padding value.
 
 use super::{Layer, LayerBase, Mask};
+use crate::saving::Config;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, Axis, Ix3, Zip};
@@ -32,8 +33,8 @@ use rand::rngs::StdRng;
 /// let sequence = array![[[0.5f32, -1.0], [1.0, 0.25], [-0.5, 2.0]]]; // (1, 3, 2)
 /// let mut padded = Array3::<f32>::from_elem((1, 5, 2), -1.0);
 /// padded.slice_mut(s![.., 2.., ..]).assign(&sequence);
-/// let short = masked_model(3)?.predict(&sequence, 1)?;
-/// let long = masked_model(5)?.predict(&padded, 1)?;
+/// let short = masked_model(3)?.predict_batched(&sequence, 1)?;
+/// let long = masked_model(5)?.predict_batched(&padded, 1)?;
 /// assert!(short.iter().zip(long.iter()).all(|(a, b)| (a - b).abs() < 1e-6));
 /// # Ok(())
 /// # }
@@ -65,6 +66,13 @@ impl Masking {
 impl Layer for Masking {
     fn class_name(&self) -> &'static str {
         "Masking"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([(
+            "mask_value".to_string(),
+            crate::saving::f32_value(self.mask_value),
+        )]))
     }
 
     fn base(&self) -> &LayerBase {

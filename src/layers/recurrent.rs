@@ -15,6 +15,7 @@ mod weights;
 
 use super::{FoldsLookup, Layer, LayerBase, Mask, Param};
 use crate::initializers;
+use crate::saving::Config;
 use crate::shape::keras_shape;
 use crate::{Error, Result};
 pub use cell::Cell;
@@ -104,7 +105,7 @@ impl<C: Cell> Recurrent<C> {
     /// model.compile(RmsProp::new(0.001), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
     /// // Masks while training only: predicting twice gives the same numbers.
     /// let reviews = ndarray::Array2::<f32>::ones((2, 500));
-    /// assert_eq!(model.predict(&reviews, 32)?, model.predict(&reviews, 32)?);
+    /// assert_eq!(model.predict(&reviews)?, model.predict(&reviews)?);
     /// # Ok(())
     /// # }
     /// ```
@@ -154,6 +155,10 @@ impl<C: Cell> Layer for Recurrent<C> {
 
     fn base(&self) -> &LayerBase {
         &self.rnn.base
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(crate::saving::recurrent_config(&self.rnn))
     }
 
     fn base_mut(&mut self) -> &mut LayerBase {

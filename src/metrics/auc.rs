@@ -79,6 +79,11 @@ impl Auc {
         self
     }
 
+    /// The curve, the number of thresholds and the summation method, for a saved model.
+    pub(crate) fn parts(self) -> (AucCurve, usize, AucSummation) {
+        (self.curve, self.num_thresholds, self.summation_method)
+    }
+
     pub(super) fn validate(self) -> Result<()> {
         if self.num_thresholds > 1 {
             Ok(())

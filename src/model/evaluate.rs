@@ -53,17 +53,40 @@ impl Totals {
     }
 }
 
+/// The batch size of [`Sequential::predict`] and [`Sequential::evaluate`]: Keras' default, 32.
+const DEFAULT_BATCH_SIZE: usize = 32;
+
 impl Sequential {
-    /// Loss and metrics of the model on `x`, `y`, as Keras' `evaluate`: batch values averaged
-    /// with weights by batch size.
+    /// Loss and metrics of the model on `x`, `y`, as Keras' `evaluate(x, y)`: computed 32
+    /// samples at a time (Keras' default batch size), batch values averaged with weights by
+    /// batch size. [`Sequential::evaluate_batched`] takes another batch size.
     ///
     /// # Shapes
     /// `x` and `y` as for [`Sequential::fit`]; the scores are means over the samples.
     ///
     /// # Errors
-    /// [`Error::NotCompiled`] before `compile`, the input errors of [`Sequential::fit`], and
-    /// [`Error::InvalidArgument`] for a zero `batch_size`.
+    /// [`Error::NotCompiled`] before `compile` and the input errors of [`Sequential::fit`].
     pub fn evaluate<S1, D1, S2, D2>(
+        &mut self,
+        x: &ArrayBase<S1, D1>,
+        y: &ArrayBase<S2, D2>,
+    ) -> Result<Scores>
+    where
+        S1: Data<Elem = f32>,
+        D1: Dimension,
+        S2: Data<Elem = f32>,
+        D2: Dimension,
+    {
+        self.evaluate_batched(x, y, DEFAULT_BATCH_SIZE)
+    }
+
+    /// As [`Sequential::evaluate`], `batch_size` samples at a time (Keras'
+    /// `evaluate(x, y, batch_size=...)`).
+    ///
+    /// # Errors
+    /// Those of [`Sequential::evaluate`], and [`Error::InvalidArgument`] for a zero
+    /// `batch_size`.
+    pub fn evaluate_batched<S1, D1, S2, D2>(
         &mut self,
         x: &ArrayBase<S1, D1>,
         y: &ArrayBase<S2, D2>,
@@ -80,17 +103,36 @@ impl Sequential {
         self.evaluate_conformed(x, y.view(), batch_size)
     }
 
-    /// The model's outputs for `x`, computed `batch_size` samples at a time, as Keras'
-    /// `predict`.
+    /// The model's outputs for `x`, as Keras' `predict(x)`: computed 32 samples at a time
+    /// (Keras' default batch size). [`Sequential::predict_batched`] takes another batch size;
+    /// the outputs do not depend on it.
     ///
     /// # Shapes
     /// `x` `(samples, ..input_shape)` gives `(samples, ..output_shape)`: `(samples, 1)`
     /// probabilities for the lesson's model.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`] and [`Error::ShapeMismatch`] for bad `x`, [`Error::InvalidArgument`]
-    /// for a zero `batch_size`, and the layers' errors (ids out of range).
-    pub fn predict<S, D>(&mut self, x: &ArrayBase<S, D>, batch_size: usize) -> Result<ArrayD<f32>>
+    /// [`Error::EmptyInput`] and [`Error::ShapeMismatch`] for bad `x`, and the layers' errors
+    /// (ids out of range).
+    pub fn predict<S, D>(&mut self, x: &ArrayBase<S, D>) -> Result<ArrayD<f32>>
+    where
+        S: Data<Elem = f32>,
+        D: Dimension,
+    {
+        self.predict_batched(x, DEFAULT_BATCH_SIZE)
+    }
+
+    /// As [`Sequential::predict`], `batch_size` samples at a time (Keras'
+    /// `predict(x, batch_size=...)`).
+    ///
+    /// # Errors
+    /// Those of [`Sequential::predict`], and [`Error::InvalidArgument`] for a zero
+    /// `batch_size`.
+    pub fn predict_batched<S, D>(
+        &mut self,
+        x: &ArrayBase<S, D>,
+        batch_size: usize,
+    ) -> Result<ArrayD<f32>>
     where
         S: Data<Elem = f32>,
         D: Dimension,

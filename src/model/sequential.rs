@@ -49,13 +49,13 @@ pub struct Sequential {
 
 /// What `compile` sets.
 #[derive(Debug)]
-pub(super) struct Compiled {
-    pub(super) optimizer: Box<dyn Optimizer>,
-    pub(super) loss: Loss,
-    pub(super) metrics: Vec<Metric>,
+pub(crate) struct Compiled {
+    pub(crate) optimizer: Box<dyn Optimizer>,
+    pub(crate) loss: Loss,
+    pub(crate) metrics: Vec<Metric>,
     /// Each layer's trainability when `compile` was called: freezing or unfreezing a layer
     /// takes effect at the next `compile`, as in Keras.
-    pub(super) trainable: Vec<bool>,
+    pub(crate) trainable: Vec<bool>,
 }
 
 impl Default for Sequential {
@@ -99,6 +99,26 @@ impl Sequential {
             model.add_boxed(layer);
         }
         model
+    }
+
+    /// A model of `layers`, keeping their names (a saved model's), built for `input_shape`
+    /// when it is known (given, or declared by the first layer).
+    ///
+    /// # Errors
+    /// Those of [`Sequential::build`].
+    pub(crate) fn restore(
+        layers: Vec<Box<dyn Layer>>,
+        input_shape: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        let mut model = Sequential::new();
+        model.input_shape = input_shape.or_else(|| {
+            layers.first().and_then(|l| l.base().declared_input_shape()).map(<[usize]>::to_vec)
+        });
+        model.layers = layers;
+        if model.input_shape.is_some() {
+            model.ensure_built()?;
+        }
+        Ok(model)
     }
 
     /// Seeds the generator that initialises the weights and shuffles the data; set it before
@@ -405,11 +425,42 @@ impl Sequential {
         self.layers
             .iter_mut()
             .enumerate()
-            .filter(|(index, l)| {
-                at_compile.get(*index).copied().unwrap_or_else(|| l.is_trainable())
-            })
+            .filter(|(index, l)| trains(at_compile, *index, l.as_ref()))
             .flat_map(|(_, l)| l.params_mut())
             .collect()
+    }
+
+    /// The weights the optimizer updates, in the order of its slots (those of
+    /// `trainable_params`); none before `compile`.
+    pub(crate) fn trained_weights(&self) -> Vec<&Param> {
+        let Some(compiled) = &self.compiled else { return Vec::new() };
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(|(index, l)| trains(&compiled.trainable, *index, l.as_ref()))
+            .flat_map(|(_, l)| l.params())
+            .collect()
+    }
+
+    /// What `compile` set; `None` before `compile`.
+    pub(crate) fn compiled_settings(&self) -> Option<&Compiled> {
+        self.compiled.as_ref()
+    }
+
+    /// Restores what `compile` set, as a saved model recorded it (the optimizer with its state).
+    pub(crate) fn restore_compiled(
+        &mut self,
+        optimizer: Box<dyn Optimizer>,
+        loss: Loss,
+        metrics: Vec<Metric>,
+        trainable: Vec<bool>,
+    ) {
+        self.compiled = Some(Compiled { optimizer, loss, metrics, trainable });
+    }
+
+    /// The optimizer set by `compile`, to change its state.
+    pub(crate) fn compiled_optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
+        self.compiled.as_mut().map(|c| c.optimizer.as_mut() as &mut dyn Optimizer)
     }
 
     /// Sets every gradient to zero.
@@ -433,4 +484,10 @@ impl Sequential {
     pub(super) fn output_shape(&self) -> Vec<usize> {
         self.layers.last().and_then(|l| l.output_shape()).map(<[usize]>::to_vec).unwrap_or_default()
     }
+}
+
+/// Whether layer `index` is trained: as it was at `compile` (Keras' rule), or by its own flag
+/// for a layer added after `compile`.
+fn trains(at_compile: &[bool], index: usize, layer: &dyn Layer) -> bool {
+    at_compile.get(index).copied().unwrap_or_else(|| layer.is_trainable())
 }

@@ -60,6 +60,24 @@ impl Optimizer for Adagrad {
         &mut self.base
     }
 
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut config = self.base.config()?;
+        config.insert(
+            "initial_accumulator_value".into(),
+            crate::saving::f32_value(self.initial_accumulator_value),
+        );
+        config.insert("epsilon".into(), crate::saving::f32_value(self.epsilon));
+        Some(serde_json::json!({ "class_name": "Adagrad", "config": config }))
+    }
+
+    fn slots(&self) -> Vec<(&'static str, &[ArrayD<f32>])> {
+        vec![("accumulators", self.accumulators.as_slice())]
+    }
+
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<ArrayD<f32>>)> {
+        vec![("accumulators", &mut self.accumulators)]
+    }
+
     fn validate(&self) -> Result<()> {
         self.base.validate()?;
         let initial = self.initial_accumulator_value;

@@ -80,6 +80,22 @@ impl Optimizer for Adam {
         &mut self.base
     }
 
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut config = self.base.config()?;
+        config.insert("beta_1".into(), crate::saving::f32_value(self.beta_1));
+        config.insert("beta_2".into(), crate::saving::f32_value(self.beta_2));
+        config.insert("epsilon".into(), crate::saving::f32_value(self.epsilon));
+        Some(serde_json::json!({ "class_name": "Adam", "config": config }))
+    }
+
+    fn slots(&self) -> Vec<(&'static str, &[ArrayD<f32>])> {
+        vec![("momentums", self.momentums.as_slice()), ("velocities", self.velocities.as_slice())]
+    }
+
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<ArrayD<f32>>)> {
+        vec![("momentums", &mut self.momentums), ("velocities", &mut self.velocities)]
+    }
+
     fn validate(&self) -> Result<()> {
         self.base.validate()?;
         check_unit_interval("beta_1", self.beta_1, false)?;

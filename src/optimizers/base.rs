@@ -3,8 +3,10 @@
 
 use super::weight_decay::{apply_weight_decay, check_weight_decay};
 use super::{Clipping, LearningRate};
+use crate::saving::{f32_value, Config};
 use crate::Result;
 use ndarray::ArrayD;
+use serde_json::Value;
 
 /// What every optimizer holds besides its own hyper-parameters and per-weight state (Keras'
 /// `BaseOptimizer` arguments). Each optimizer embeds one and returns it from
@@ -34,6 +36,25 @@ impl OptimizerBase {
         self.learning_rate.validate()?;
         check_weight_decay(self.weight_decay)?;
         self.clipping.validate()
+    }
+
+    /// The arguments every optimizer shares, as Keras' `BaseOptimizer.get_config`:
+    /// `learning_rate` (a number, or the schedule's configuration), `weight_decay`, `clipnorm`,
+    /// `clipvalue`, `global_clipnorm` (`null` when unset); `None` when the schedule has no
+    /// configuration.
+    pub(crate) fn config(&self) -> Option<Config> {
+        let learning_rate = match &self.learning_rate {
+            LearningRate::Constant(rate) => f32_value(*rate),
+            LearningRate::Schedule(schedule) => schedule.get_config()?,
+        };
+        let optional = |value: Option<f32>| value.map_or(Value::Null, f32_value);
+        Some(Config::from_iter([
+            ("learning_rate".to_string(), learning_rate),
+            ("weight_decay".to_string(), optional(self.weight_decay)),
+            ("clipnorm".to_string(), optional(self.clipping.clipnorm)),
+            ("clipvalue".to_string(), optional(self.clipping.clipvalue)),
+            ("global_clipnorm".to_string(), optional(self.clipping.global_clipnorm)),
+        ]))
     }
 
     /// The learning rate of update `step` (counted from 1; the schedule sees `step − 1`, as

@@ -4,6 +4,7 @@ mod adagrad;
 mod adam;
 mod adamw;
 mod base;
+mod config;
 mod learning_rate;
 mod nadam;
 mod rmsprop;
@@ -22,6 +23,7 @@ pub use sgd::Sgd;
 
 use crate::param::Param;
 use crate::{Error, Result};
+pub(crate) use config::optimizer_from_config;
 use ndarray::{ArrayD, ArrayViewMutD};
 use std::fmt::Debug;
 
@@ -108,6 +110,53 @@ pub trait Optimizer: Debug + Send {
     /// `step` counts the updates so far, starting at 1.
     fn update(&mut self, slot: usize, value: &mut ArrayD<f32>, grad: &ArrayD<f32>, step: u64);
 
+    /// The optimizer as Keras serialises it, `{"class_name": "Adam", "config": {..}}`: its
+    /// hyper-parameters, learning rate (or schedule), weight decay and clipping, what
+    /// [`Sequential::save`](crate::model::Sequential::save) records to rebuild it. `None` (the
+    /// default) for an optimizer, or a schedule, that cannot be rebuilt from a file.
+    fn get_config(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The optimizer's per-weight variables by Keras' names (`momentums`, `velocities`), each
+    /// holding one array per trainable weight in the model's order (an array is created at a
+    /// weight's first update, so a list may be shorter, or hold an empty placeholder). Default:
+    /// none. [`Optimizer::state`] and [`Optimizer::set_state`] are built on it.
+    fn slots(&self) -> Vec<(&'static str, &[ArrayD<f32>])> {
+        Vec::new()
+    }
+
+    /// As [`Optimizer::slots`], to replace them.
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<ArrayD<f32>>)> {
+        Vec::new()
+    }
+
+    /// The optimizer's state — update count and variables — what a saved model records so that
+    /// training resumes exactly where it stopped (Keras saves `optimizer.variables`).
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: self.iterations(),
+            slots: self
+                .slots()
+                .into_iter()
+                .map(|(name, s)| (name.to_string(), s.to_vec()))
+                .collect(),
+            scalars: Vec::new(),
+        }
+    }
+
+    /// Replaces the optimizer's state with `state`, taken from an optimizer of the same class.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `state` names other variables than this optimizer's; the
+    /// optimizer is then unchanged.
+    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
+        if !state.scalars.is_empty() {
+            return Err(state.mismatch(&self.slots(), &[]));
+        }
+        set_slots(self, state)
+    }
+
     /// The learning rate the next update will use (a schedule's value at the current step).
     fn learning_rate(&self) -> f32 {
         let base = self.base();
@@ -145,6 +194,69 @@ pub trait Optimizer: Debug + Send {
             self.update(slot, value, grad, step);
         }
     }
+}
+
+/// An optimizer's state: what it has learned about the weights so far (Keras'
+/// `optimizer.variables`). Read with [`Optimizer::state`], restored with
+/// [`Optimizer::set_state`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState {
+    /// Updates applied so far (Keras' `iterations`); the learning-rate schedule reads it.
+    pub iterations: u64,
+    /// Per-weight variables by name, each one array per trainable weight (see
+    /// [`Optimizer::slots`]).
+    pub slots: Vec<(String, Vec<ArrayD<f32>>)>,
+    /// Variables that are one number (Nadam's `u_product`), by name.
+    pub scalars: Vec<(String, f32)>,
+}
+
+impl OptimizerState {
+    /// The error for a state that names other variables than an optimizer's.
+    pub(crate) fn mismatch(&self, slots: &[(&str, &[ArrayD<f32>])], scalars: &[&str]) -> Error {
+        let names = |slots: Vec<&str>, scalars: Vec<&str>| {
+            let all: Vec<&str> = slots.into_iter().chain(scalars).collect();
+            if all.is_empty() {
+                "none".to_string()
+            } else {
+                all.join(", ")
+            }
+        };
+        Error::invalid(
+            "optimizer state",
+            format!(
+                "the variables {}",
+                names(slots.iter().map(|(n, _)| *n).collect(), scalars.to_vec())
+            ),
+            format!(
+                "the variables {}",
+                names(
+                    self.slots.iter().map(|(n, _)| n.as_str()).collect(),
+                    self.scalars.iter().map(|(n, _)| n.as_str()).collect()
+                )
+            ),
+        )
+    }
+}
+
+/// Replaces `optimizer`'s per-weight variables and update count with `state`'s, after checking
+/// that they have the same names in the same order.
+pub(crate) fn set_slots<O: Optimizer + ?Sized>(
+    optimizer: &mut O,
+    state: OptimizerState,
+) -> Result<()> {
+    {
+        let slots = optimizer.slots();
+        let same = slots.len() == state.slots.len()
+            && slots.iter().zip(&state.slots).all(|((a, _), (b, _))| *a == b.as_str());
+        if !same {
+            return Err(state.mismatch(&slots, &[]));
+        }
+    }
+    optimizer.base_mut().iterations = state.iterations;
+    for ((_, target), (_, arrays)) in optimizer.slots_mut().into_iter().zip(state.slots) {
+        *target = arrays;
+    }
+    Ok(())
 }
 
 /// The state array for `slot`, created as zeros of `like`'s shape on first use.

@@ -2,7 +2,8 @@
 
 use super::base::shared_builders;
 use super::{
-    check_epsilon, check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase,
+    check_epsilon, check_unit_interval, set_slots, slot_state, LearningRate, Optimizer,
+    OptimizerBase, OptimizerState,
 };
 use crate::Result;
 use ndarray::{ArrayD, Zip};
@@ -82,6 +83,43 @@ impl Optimizer for Nadam {
 
     fn base_mut(&mut self) -> &mut OptimizerBase {
         &mut self.base
+    }
+
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut config = self.base.config()?;
+        config.insert("beta_1".into(), crate::saving::f32_value(self.beta_1));
+        config.insert("beta_2".into(), crate::saving::f32_value(self.beta_2));
+        config.insert("epsilon".into(), crate::saving::f32_value(self.epsilon));
+        Some(serde_json::json!({ "class_name": "Nadam", "config": config }))
+    }
+
+    fn slots(&self) -> Vec<(&'static str, &[ArrayD<f32>])> {
+        vec![("momentums", self.momentums.as_slice()), ("velocities", self.velocities.as_slice())]
+    }
+
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<ArrayD<f32>>)> {
+        vec![("momentums", &mut self.momentums), ("velocities", &mut self.velocities)]
+    }
+
+    fn state(&self) -> OptimizerState {
+        let slots = self.slots().into_iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect();
+        OptimizerState {
+            iterations: self.base.iterations,
+            slots,
+            scalars: vec![("u_product".to_string(), self.u_product.0)],
+        }
+    }
+
+    fn set_state(&mut self, mut state: OptimizerState) -> Result<()> {
+        let product = match state.scalars.as_slice() {
+            [(name, product)] if name == "u_product" => *product,
+            _ => return Err(state.mismatch(&self.slots(), &["u_product"])),
+        };
+        state.scalars.clear();
+        set_slots(self, state)?;
+        // Π was last advanced at the last update (or is 1 before any).
+        self.u_product = (product, self.base.iterations);
+        Ok(())
     }
 
     fn validate(&self) -> Result<()> {

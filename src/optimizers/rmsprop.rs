@@ -74,6 +74,22 @@ impl Optimizer for RmsProp {
         &mut self.base
     }
 
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut config = self.base.config()?;
+        config.insert("rho".into(), crate::saving::f32_value(self.rho));
+        config.insert("momentum".into(), crate::saving::f32_value(self.momentum));
+        config.insert("epsilon".into(), crate::saving::f32_value(self.epsilon));
+        Some(serde_json::json!({ "class_name": "RMSprop", "config": config }))
+    }
+
+    fn slots(&self) -> Vec<(&'static str, &[ArrayD<f32>])> {
+        vec![("velocities", self.velocities.as_slice()), ("momentums", self.momentums.as_slice())]
+    }
+
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<ArrayD<f32>>)> {
+        vec![("velocities", &mut self.velocities), ("momentums", &mut self.momentums)]
+    }
+
     fn validate(&self) -> Result<()> {
         self.base.validate()?;
         check_unit_interval("rho", self.rho, false)?;

@@ -61,6 +61,21 @@ impl Optimizer for Sgd {
         &mut self.base
     }
 
+    fn get_config(&self) -> Option<serde_json::Value> {
+        let mut config = self.base.config()?;
+        config.insert("momentum".into(), crate::saving::f32_value(self.momentum));
+        config.insert("nesterov".into(), self.nesterov.into());
+        Some(serde_json::json!({ "class_name": "SGD", "config": config }))
+    }
+
+    fn slots(&self) -> Vec<(&'static str, &[ArrayD<f32>])> {
+        vec![("momentums", self.momentums.as_slice())]
+    }
+
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<ArrayD<f32>>)> {
+        vec![("momentums", &mut self.momentums)]
+    }
+
     fn validate(&self) -> Result<()> {
         self.base.validate()?;
         check_unit_interval("momentum", self.momentum, true)?;

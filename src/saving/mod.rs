@@ -11,11 +11,18 @@
 
 mod architecture;
 mod checksum;
+mod compile;
+mod config;
+mod layers;
+mod model;
+mod model_file;
 mod sequential;
 mod tensors;
 
 use crate::{Error, Result};
 pub(crate) use architecture::Architecture;
+pub(crate) use config::{config_error, f32_value, number_f32, Config, Reader};
+pub(crate) use layers::{bidirectional_config, recurrent_config};
 use ndarray::{ArrayD, ArrayViewD};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};

@@ -1,6 +1,6 @@
 //! `Sequential`'s `save_weights` and `load_weights`.
 
-use super::{decode, encode, Architecture};
+use super::{data_error, decode, encode, model_file, Architecture};
 use crate::atomic_write::write_atomic;
 use crate::model::Sequential;
 use crate::{Error, Result};
@@ -59,8 +59,8 @@ impl Sequential {
         write_atomic(path, &bytes)
     }
 
-    /// Replaces every weight with those saved by [`Sequential::save_weights`] at `path`, as
-    /// Keras' `load_weights`. The model must have the same architecture: tensors are matched by
+    /// Replaces every weight with those saved by [`Sequential::save_weights`] (or
+    /// [`Sequential::save`]) at `path`, as Keras' `load_weights`. The model must have the same architecture: tensors are matched by
     /// name (`layer/weight`) and shape. Builds the model first if its input shape is known.
     ///
     /// Everything is checked before any weight is assigned: on error the model's weights are
@@ -82,6 +82,21 @@ impl Sequential {
         let architecture = self.architecture().ok_or_else(|| {
             Error::NotBuilt("the model is not built; call `model.build(&input_shape)`".into())
         })?;
+        if model_file::holds_model(path) {
+            // A whole-model file (`save`): its weights, if its model is this one.
+            let source = model_file::load(path)?;
+            return match source.architecture() {
+                Some(stored) if stored == architecture => self.set_weights(source.get_weights()),
+                stored => Err(data_error(
+                    path,
+                    format!(
+                        "the file's model ({}) is not this model ({})",
+                        stored.map_or_else(|| "not built".to_string(), |s| s.describe()),
+                        architecture.describe()
+                    ),
+                )),
+            };
+        }
         let weights = decode(path, &architecture)?;
         self.set_weights(weights)
     }

@@ -423,7 +423,7 @@ pub fn check_model_gradients(
     assert_eq!(names.len(), original.len(), "one name per weight");
 
     // Analytic: one plain SGD step, g = (w_old − w_new) / lr.
-    let before = model.evaluate(x, y, samples).expect("evaluate").loss;
+    let before = model.evaluate_batched(x, y, samples).expect("evaluate").loss;
     let scores = model.train_on_batch(x, y).expect("train_on_batch");
     assert!(
         (scores.loss - before).abs() <= 1e-5 * before.abs().max(1.0),
@@ -459,7 +459,7 @@ pub fn check_model_gradients(
             let numeric = central_difference(&mut values, flat, tol.eps, |perturbed| {
                 weights[index] = perturbed.clone();
                 model.set_weights(weights.clone()).expect("set_weights");
-                f64::from(model.evaluate(x, y, samples).expect("evaluate (perturbed)").loss)
+                f64::from(model.evaluate_batched(x, y, samples).expect("evaluate (perturbed)").loss)
             });
             weights[index] = values;
             let a = *analytic[index].iter().nth(flat).expect("grad entry");

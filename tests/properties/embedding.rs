@@ -63,7 +63,7 @@ proptest! {
             model.compile(Sgd::new(0.1), Loss::BinaryCrossentropy, &[]).expect("valid optimizer");
             let y = filled(&[3, 1], &[0.0, 1.0]);
             vec![
-                model.predict(&ids, 2).map(|out| out.shape().to_vec()),
+                model.predict_batched(&ids, 2).map(|out| out.shape().to_vec()),
                 model.train_on_batch(&ids, &y).map(|_| vec![3, 1]),
             ]
         } else {

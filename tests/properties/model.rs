@@ -194,10 +194,10 @@ proptest! {
         if let Err(error) = model.fit(&x, &y, &config) {
             check_message(&error, &[] as &[&str])?;
         }
-        if let Err(error) = model.evaluate(&x, &y, batch_size) {
+        if let Err(error) = model.evaluate_batched(&x, &y, batch_size) {
             check_message(&error, &[] as &[&str])?;
         }
-        match model.predict(&x, batch_size) {
+        match model.predict_batched(&x, batch_size) {
             Ok(output) => prop_assert_eq!(output.shape()[0], x.shape()[0]),
             Err(error) => check_message(&error, &[] as &[&str])?,
         }
@@ -241,8 +241,8 @@ proptest! {
         let (x, y) = arch.data(samples);
         let errors = [
             model.fit(&x, &y, &quiet(0)).map(|_| ()),
-            model.evaluate(&x, &y, 0).map(|_| ()),
-            model.predict(&x, 0).map(|_| ()),
+            model.evaluate_batched(&x, &y, 0).map(|_| ()),
+            model.predict_batched(&x, 0).map(|_| ()),
         ];
         for result in errors {
             let error = result.expect_err("batch_size 0");
@@ -261,7 +261,7 @@ proptest! {
         let (_, y) = arch.data(y_samples);
         let results = [
             model.fit(&x, &y, &quiet(2)).map(|_| ()),
-            model.evaluate(&x, &y, 2).map(|_| ()),
+            model.evaluate_batched(&x, &y, 2).map(|_| ()),
             model.train_on_batch(&x, &y).map(|_| ()),
         ];
         for result in results {
@@ -283,7 +283,7 @@ proptest! {
         let y = filled(&shape, &[0.0, 1.0]);
         for result in [
             model.fit(&x, &y, &quiet(2)).map(|_| ()),
-            model.evaluate(&x, &y, 2).map(|_| ()),
+            model.evaluate_batched(&x, &y, 2).map(|_| ()),
             model.train_on_batch(&x, &y).map(|_| ()),
         ] {
             if let Err(error) = result {
@@ -306,8 +306,8 @@ proptest! {
         let mut model = compiled(arch, arch.loss());
         for result in [
             model.fit(&x, &x, &quiet(2)).map(|_| ()),
-            model.evaluate(&x, &x, 2).map(|_| ()),
-            model.predict(&x, 2).map(|_| ()),
+            model.evaluate_batched(&x, &x, 2).map(|_| ()),
+            model.predict_batched(&x, 2).map(|_| ()),
             model.train_on_batch(&x, &x).map(|_| ()),
         ] {
             let error = result.expect_err("empty x");
@@ -318,7 +318,7 @@ proptest! {
         let (x, y) = arch.data(2);
         for result in [
             uncompiled.fit(&x, &y, &quiet(2)).map(|_| ()),
-            uncompiled.evaluate(&x, &y, 2).map(|_| ()),
+            uncompiled.evaluate_batched(&x, &y, 2).map(|_| ()),
             uncompiled.train_on_batch(&x, &y).map(|_| ()),
         ] {
             let error = result.expect_err("not compiled");
@@ -425,7 +425,7 @@ proptest! {
     ) {
         let mut model = compiled(arch, arch.loss());
         let bad = filled(&[[2].as_slice(), &bad_shape].concat(), &[0.5]);
-        let refused = model.predict(&bad, 2).is_err();
+        let refused = model.predict_batched(&bad, 2).is_err();
         prop_assume!(refused);
         let (x, y) = arch.data(3);
         let trained = model.fit(&x, &y, &quiet(2));

@@ -261,7 +261,7 @@ fn train_and_test_from(
     let history = model.fit(&x_train, &y_train, &config.fit_config())?;
     let train_accuracy =
         history.metric("accuracy").and_then(|values| values.last().copied()).unwrap_or(f32::NAN);
-    let scores = model.evaluate(&x_test, &y_test, config.batch_size.max(128))?;
+    let scores = model.evaluate_batched(&x_test, &y_test, config.batch_size.max(128))?;
     let test_accuracy = scores.metric("accuracy").unwrap_or(f32::NAN);
     let seconds = started.elapsed().as_secs_f64();
     Ok((MemoryResult { kind, steps, train_accuracy, test_accuracy, seconds }, model))

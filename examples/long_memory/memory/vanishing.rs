@@ -188,14 +188,14 @@ where
     states_model.build(&x.shape()[1..])?;
     states_model.set_weights(embedding_weights.into_iter().chain(rnn_weights).collect())?;
     let batch_size = 256;
-    let states = states_model.predict(x, batch_size)?.into_dimensionality::<ndarray::Ix3>();
+    let states = states_model.predict_batched(x, batch_size)?.into_dimensionality::<ndarray::Ix3>();
     let states = states.map_err(|e| wrong_model(format!("states of another shape: {e}")))?;
     let (batch, steps, _) = states.dim(); // (batch, steps, units)
 
     // p = σ(h_{T−1}·v + c), which must be the model's own prediction.
     let logits = states.index_axis(Axis(1), steps - 1).dot(&v) + c; // (batch,)
     let p = logits.mapv(|z| 1.0 / (1.0 + (-z).exp()));
-    let predicted = model.predict(x, batch_size)?;
+    let predicted = model.predict_batched(x, batch_size)?;
     let gap = p.iter().zip(predicted.iter()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     if gap > 1e-4 {
         return Err(wrong_model(format!(

@@ -68,6 +68,19 @@ impl CosineDecay {
 }
 
 impl LearningRateSchedule for CosineDecay {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "class_name": "CosineDecay",
+            "config": {
+                "initial_learning_rate": crate::saving::f32_value(self.initial_learning_rate),
+                "decay_steps": self.decay_steps,
+                "alpha": crate::saving::f32_value(self.alpha),
+                "warmup_target": self.warmup_target.map(crate::saving::f32_value),
+                "warmup_steps": self.warmup_steps
+            }
+        }))
+    }
+
     fn learning_rate(&self, step: u64) -> f32 {
         let decay_steps = self.decay_steps as f32;
         let step = step as f32;

@@ -34,6 +34,18 @@ impl ExponentialDecay {
 }
 
 impl LearningRateSchedule for ExponentialDecay {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "class_name": "ExponentialDecay",
+            "config": {
+                "initial_learning_rate": crate::saving::f32_value(self.initial_learning_rate),
+                "decay_steps": self.decay_steps,
+                "decay_rate": crate::saving::f32_value(self.decay_rate),
+                "staircase": self.staircase
+            }
+        }))
+    }
+
     fn learning_rate(&self, step: u64) -> f32 {
         let mut p = step as f32 / self.decay_steps as f32;
         if self.staircase {

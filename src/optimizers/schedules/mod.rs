@@ -32,6 +32,13 @@ pub trait LearningRateSchedule: Debug + Send + Sync {
     /// The learning rate for the update that follows `step` updates (0 for the first).
     fn learning_rate(&self, step: u64) -> f32;
 
+    /// The schedule as Keras serialises it, `{"class_name": .., "config": {..}}`, for a saved
+    /// model's optimizer; `None` (the default) for a schedule that cannot be rebuilt from a
+    /// file.
+    fn get_config(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// Checks the schedule's arguments, as Keras' constructors do.
     ///
     /// # Errors

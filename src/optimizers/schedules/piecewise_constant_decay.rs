@@ -30,6 +30,16 @@ impl PiecewiseConstantDecay {
 }
 
 impl LearningRateSchedule for PiecewiseConstantDecay {
+    fn get_config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "class_name": "PiecewiseConstantDecay",
+            "config": {
+                "boundaries": self.boundaries,
+                "values": self.values.iter().map(|&v| crate::saving::f32_value(v)).collect::<Vec<_>>()
+            }
+        }))
+    }
+
     fn learning_rate(&self, step: u64) -> f32 {
         let interval = self.boundaries.iter().take_while(|&&b| step > b).count();
         self.values.get(interval).or(self.values.last()).copied().unwrap_or(0.0)

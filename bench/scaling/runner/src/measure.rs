@@ -114,8 +114,8 @@ pub fn run(shape: &Shape, seed: u64, seconds: f64) -> rnnkit::Result<Measurement
         train_batch(&mut model, index)?;
     }
     let train = timed(seconds, |round| train_batch(&mut model, WARMUP_BATCHES + round))?;
-    model.predict(&x, batch)?;
-    let inference = timed(seconds, |_| Ok(model.predict(&x, batch)?.shape()[0]))?;
+    model.predict_batched(&x, batch)?;
+    let inference = timed(seconds, |_| Ok(model.predict_batched(&x, batch)?.shape()[0]))?;
     Ok(Measurement { train, inference, last_loss })
 }
 
