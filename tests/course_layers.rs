@@ -203,6 +203,36 @@ fn inputs_they_cannot_take_are_refused() {
     let mut model = Sequential::new();
     model.add(RepeatVector::new(2));
     model.build(&[3]).unwrap();
-    let err = model.predict(&ndarray::Array2::<f32>::zeros((1, 4)), 1).unwrap_err().to_string();
+    let err = model.predict(&ndarray::Array2::<f32>::zeros((1, 4))).unwrap_err().to_string();
     assert!(err.contains("(None, 3)"), "{err}");
+}
+
+#[test]
+fn models_with_them_save_and_load_whole() {
+    let mut model = Sequential::new();
+    model.add(Embedding::new(50, 6).input_length(7).mask_zero(true));
+    model.add(Lstm::new(5).return_sequences(true));
+    model.add(LayerNormalization::new().epsilon(0.01).center(false));
+    model.add(TimeDistributed::new(Dense::new(4).activation(Activation::Tanh)));
+    model.add(GlobalAveragePooling1D::new());
+    model.add(RepeatVector::new(3));
+    model.add(Flatten::new());
+    model.add(Dense::new(1).activation(Activation::Sigmoid));
+    model.compile(RmsProp::new(0.01), Loss::BinaryCrossentropy, &[Metric::Accuracy]).unwrap();
+    let x = ndarray::Array2::from_shape_fn((8, 7), |(i, j)| ((i * 3 + j * 5) % 50) as f32);
+    let y = ndarray::Array1::from_shape_fn(8, |i| (i % 2) as f32);
+    let config = FitConfig { epochs: 2, batch_size: 4, verbose: 0, ..FitConfig::default() };
+    model.fit(&x, &y, &config).unwrap();
+    let expected = model.predict(&x).unwrap();
+
+    let from_json = Sequential::from_json(&model.to_json().unwrap()).unwrap();
+    assert_eq!(from_json.to_json().unwrap(), model.to_json().unwrap());
+
+    let dir = std::env::temp_dir().join(format!("rnnkit-course-layers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    model.save(&path).unwrap();
+    let mut loaded = Sequential::load(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(loaded.predict(&x).unwrap(), expected);
 }

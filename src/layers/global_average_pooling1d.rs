@@ -1,6 +1,7 @@
 //! `GlobalAveragePooling1D`: the mean of a sequence over its steps.
 
 use super::{not_built, Layer, LayerBase, Mask};
+use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::{Array2, Array3, ArrayD, ArrayViewD, Ix2, Ix3};
@@ -59,6 +60,10 @@ impl GlobalAveragePooling1D {
 impl Layer for GlobalAveragePooling1D {
     fn class_name(&self) -> &'static str {
         "GlobalAveragePooling1D"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::new())
     }
 
     fn base(&self) -> &LayerBase {

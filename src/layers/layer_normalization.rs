@@ -2,6 +2,7 @@
 
 use super::{not_built, Layer, LayerBase, Mask, Param};
 use crate::initializers;
+use crate::saving::{f32_value, Config};
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, IxDyn, Zip};
@@ -25,7 +26,7 @@ use rand::rngs::StdRng;
 /// model.add(LayerNormalization::new());
 /// model.build(&[4])?;
 /// assert_eq!(model.summary()?.total_params(), 8);
-/// let y = model.predict(&array![[1.0f32, 2.0, 3.0, 4.0]], 1)?;
+/// let y = model.predict(&array![[1.0f32, 2.0, 3.0, 4.0]])?;
 /// assert!(y.sum().abs() < 1e-5);
 /// # Ok(())
 /// # }
@@ -115,6 +116,14 @@ impl LayerNormalization {
 impl Layer for LayerNormalization {
     fn class_name(&self) -> &'static str {
         "LayerNormalization"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([
+            ("epsilon".to_string(), f32_value(self.epsilon)),
+            ("center".to_string(), self.center.into()),
+            ("scale".to_string(), self.scale.into()),
+        ]))
     }
 
     fn base(&self) -> &LayerBase {

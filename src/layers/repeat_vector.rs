@@ -1,6 +1,7 @@
 //! `RepeatVector`: repeats a vector into a sequence.
 
 use super::{not_built, Layer, LayerBase, Mask};
+use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, Axis, Ix2, Ix3};
@@ -20,7 +21,7 @@ use rand::rngs::StdRng;
 /// let mut model = Sequential::new();
 /// model.add(RepeatVector::new(3));
 /// model.build(&[2])?;
-/// let y = model.predict(&array![[1.0f32, 2.0]], 1)?;
+/// let y = model.predict(&array![[1.0f32, 2.0]])?;
 /// assert_eq!(y.shape(), &[1, 3, 2]);
 /// # Ok(())
 /// # }
@@ -43,6 +44,10 @@ impl RepeatVector {
 impl Layer for RepeatVector {
     fn class_name(&self) -> &'static str {
         "RepeatVector"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        Some(Config::from_iter([("n".to_string(), self.n.into())]))
     }
 
     fn base(&self) -> &LayerBase {

@@ -1,6 +1,7 @@
 //! `TimeDistributed`: applies one layer to every step of a sequence.
 
 use super::{not_built, Layer, LayerBase, LayerExt, Mask, Param};
+use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -38,7 +39,12 @@ pub struct TimeDistributed {
 impl TimeDistributed {
     /// Wraps `layer`, to be applied at every step.
     pub fn new(layer: impl Layer + 'static) -> Self {
-        TimeDistributed { base: LayerBase::new(), layer: Box::new(layer), cached_shape: None }
+        TimeDistributed::from_boxed(Box::new(layer))
+    }
+
+    /// Wraps a boxed `layer`, to be applied at every step.
+    pub fn from_boxed(layer: Box<dyn Layer>) -> Self {
+        TimeDistributed { base: LayerBase::new(), layer, cached_shape: None }
     }
 
     /// The wrapped layer.
@@ -69,6 +75,11 @@ fn split(batch: usize, steps: usize, shape: &[usize]) -> Vec<usize> {
 impl Layer for TimeDistributed {
     fn class_name(&self) -> &'static str {
         "TimeDistributed"
+    }
+
+    fn get_config(&self) -> Option<Config> {
+        let layer = crate::saving::layer_config(self.layer.as_ref()).ok()?;
+        Some(Config::from_iter([("layer".to_string(), layer)]))
     }
 
     fn base(&self) -> &LayerBase {

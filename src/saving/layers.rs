@@ -4,8 +4,9 @@
 use super::config::{config_error, f32_value, Config, Reader};
 use crate::layers::recurrent::Rnn;
 use crate::layers::{
-    Bidirectional, Cell, Dense, Dropout, Embedding, Flatten, Gru, GruCell, Layer, LayerExt, Lstm,
-    LstmCell, Masking, MergeMode, Recurrent, SimpleRnn, SimpleRnnCell,
+    Bidirectional, Cell, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D, Gru, GruCell,
+    Layer, LayerExt, LayerNormalization, Lstm, LstmCell, Masking, MergeMode, Recurrent,
+    RepeatVector, SimpleRnn, SimpleRnnCell, TimeDistributed,
 };
 use crate::Result;
 use serde_json::{json, Value};
@@ -25,6 +26,10 @@ const REGISTRY: &[(&str, FromConfig)] = &[
     ("Dropout", |r| Ok(Box::new(dropout(r)?))),
     ("Masking", |r| Ok(Box::new(Masking::new(r.f32("mask_value")?)))),
     ("Flatten", |_| Ok(Box::new(Flatten::new()))),
+    ("LayerNormalization", |r| Ok(Box::new(layer_normalization(r)?))),
+    ("GlobalAveragePooling1D", |_| Ok(Box::new(GlobalAveragePooling1D::new()))),
+    ("RepeatVector", |r| Ok(Box::new(RepeatVector::new(r.usize("n")?)))),
+    ("TimeDistributed", time_distributed),
 ];
 
 /// `{"class_name": .., "config": {"name", "trainable", ["input_shape"], ..arguments}}`.
@@ -58,7 +63,12 @@ pub(crate) fn to_config(layer: &dyn Layer) -> Result<Value> {
 /// [`Error::Config`](crate::Error::Config) naming the layer and the key: an unknown class, a
 /// missing or unknown key, a value of the wrong type.
 pub(crate) fn from_config(value: &Value, position: usize) -> Result<Box<dyn Layer>> {
-    let mut outer = Reader::new(format!("layer {position}"), value)?;
+    from_boxed_config(value, &format!("layer {position}"))
+}
+
+/// As [`from_config`], for the layer `what` names in messages (`layer 2`, `the layer ... wraps`).
+fn from_boxed_config(value: &Value, what: &str) -> Result<Box<dyn Layer>> {
+    let mut outer = Reader::new(what.to_string(), value)?;
     let class_name = outer.str("class_name")?;
     let config = outer.required("config")?;
     outer.finish()?;
@@ -66,7 +76,7 @@ pub(crate) fn from_config(value: &Value, position: usize) -> Result<Box<dyn Laye
     let (_, build) = REGISTRY.iter().find(|(class, _)| *class == class_name).ok_or_else(|| {
         let known: Vec<&str> = REGISTRY.iter().map(|(class, _)| *class).collect();
         config_error(format!(
-            "layer {position} ('{name}'): unknown class \"{class_name}\"; expected one of {}",
+            "{what} ('{name}'): unknown class \"{class_name}\"; expected one of {}",
             known.join(", ")
         ))
     })?;
@@ -77,7 +87,7 @@ pub(crate) fn from_config(value: &Value, position: usize) -> Result<Box<dyn Laye
     let mut layer = build(&mut reader)?;
     reader.finish()?;
     if name.is_empty() {
-        return Err(config_error(format!("layer {position} ({class_name}): `name` is empty")));
+        return Err(config_error(format!("{what} ({class_name}): `name` is empty")));
     }
     layer.set_name(name);
     layer.set_trainable(trainable);
@@ -85,6 +95,18 @@ pub(crate) fn from_config(value: &Value, position: usize) -> Result<Box<dyn Laye
         layer.base_mut().declare_input_shape(shape);
     }
     Ok(layer)
+}
+
+fn layer_normalization(r: &mut Reader<'_>) -> Result<LayerNormalization> {
+    Ok(LayerNormalization::new()
+        .epsilon(r.f32("epsilon")?)
+        .center(r.bool("center")?)
+        .scale(r.bool("scale")?))
+}
+
+fn time_distributed(r: &mut Reader<'_>) -> Result<Box<dyn Layer>> {
+    let inner = from_boxed_config(r.required("layer")?, &format!("the layer {} wraps", r.what()))?;
+    Ok(Box::new(TimeDistributed::from_boxed(inner)))
 }
 
 fn embedding(r: &mut Reader<'_>) -> Result<Embedding> {

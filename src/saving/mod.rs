@@ -22,7 +22,7 @@ mod tensors;
 use crate::{Error, Result};
 pub(crate) use architecture::Architecture;
 pub(crate) use config::{config_error, f32_value, number_f32, Config, Reader};
-pub(crate) use layers::{bidirectional_config, recurrent_config};
+pub(crate) use layers::{bidirectional_config, recurrent_config, to_config as layer_config};
 use ndarray::{ArrayD, ArrayViewD};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
