@@ -586,3 +586,41 @@ fn resumed_training_draws_the_same_dropout_masks() -> TestResult {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn damaged_files_never_panic() -> TestResult {
+    let dir = scratch("damaged");
+    let good = dir.join("good.safetensors");
+    dropout_model()?.save(&good)?;
+    let bytes = std::fs::read(&good)?;
+    let damaged = dir.join("damaged.safetensors");
+    let mut refused = 0;
+    let mut tried = 0;
+    for position in (0..bytes.len()).step_by(37) {
+        for flip in [0x01u8, 0x80] {
+            let mut copy = bytes.clone();
+            copy[position] ^= flip;
+            std::fs::write(&damaged, &copy)?;
+            tried += 1;
+            if Sequential::load(&damaged).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, tried, "{refused} of {tried} damaged files refused");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn an_optimizer_refuses_another_optimizers_state() {
+    let adam = Adam::new(0.01);
+    let mut sgd = Sgd::new(0.1).momentum(0.9);
+    let message = sgd.set_state(adam.state()).unwrap_err().to_string();
+    assert!(message.contains("momentums"), "{message}");
+    let mut nadam = Nadam::new(0.01);
+    assert!(nadam.set_state(adam.state()).is_err());
+    let mut other = Adam::new(0.5);
+    other.set_state(adam.state()).unwrap();
+    assert_eq!(other.state(), adam.state());
+}
