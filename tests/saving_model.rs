@@ -544,3 +544,83 @@ fn load_weights_reads_a_model_file_of_the_same_architecture() -> TestResult {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// Dropout everywhere: a Dropout layer, a recurrent layer's input and state dropout, and a
+/// Bidirectional GRU with dropout in both directions.
+fn dropout_model() -> rnnkit::Result<Sequential> {
+    let mut model = Sequential::new().seed(21);
+    model.add(Embedding::new(30, 6).input_length(8));
+    model.add(Dropout::new(0.2));
+    model.add(Lstm::new(4).return_sequences(true).dropout(0.3).recurrent_dropout(0.2));
+    model.add(Bidirectional::new(Gru::new(3).dropout(0.25)));
+    model.add(Dense::new(1).activation(Activation::Sigmoid));
+    model.compile(Adam::new(0.01), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+    Ok(model)
+}
+
+#[test]
+fn resumed_training_draws_the_same_dropout_masks() -> TestResult {
+    let dir = scratch("dropout");
+    let path = dir.join("model.safetensors");
+    let x = ids(40, 8, 30, 9);
+    let y = labels(&x);
+    let epoch = FitConfig { batch_size: 16, shuffle: false, verbose: 0, ..FitConfig::default() };
+    let mut uninterrupted = dropout_model()?;
+    uninterrupted.fit(&x, &y, &FitConfig { epochs: 2, ..epoch.clone() })?;
+    let mut first = dropout_model()?;
+    first.fit(&x, &y, &epoch)?;
+    first.save(&path)?;
+    let mut resumed = Sequential::load(&path)?;
+    resumed.fit(&x, &y, &epoch)?;
+    assert!(bits(&resumed.get_weights()) == bits(&uninterrupted.get_weights()));
+
+    // Shuffled, with a seed per `fit`: the loaded model goes on as the saved one does.
+    let shuffled = FitConfig { seed: Some(5), shuffle: true, ..epoch };
+    let mut original = dropout_model()?;
+    original.fit(&x, &y, &shuffled)?;
+    original.save(&path)?;
+    let mut loaded = Sequential::load(&path)?;
+    original.fit(&x, &y, &shuffled)?;
+    loaded.fit(&x, &y, &shuffled)?;
+    assert!(bits(&loaded.get_weights()) == bits(&original.get_weights()));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn damaged_files_never_panic() -> TestResult {
+    let dir = scratch("damaged");
+    let good = dir.join("good.safetensors");
+    dropout_model()?.save(&good)?;
+    let bytes = std::fs::read(&good)?;
+    let damaged = dir.join("damaged.safetensors");
+    let mut refused = 0;
+    let mut tried = 0;
+    for position in (0..bytes.len()).step_by(37) {
+        for flip in [0x01u8, 0x80] {
+            let mut copy = bytes.clone();
+            copy[position] ^= flip;
+            std::fs::write(&damaged, &copy)?;
+            tried += 1;
+            if Sequential::load(&damaged).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, tried, "{refused} of {tried} damaged files refused");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn an_optimizer_refuses_another_optimizers_state() {
+    let adam = Adam::new(0.01);
+    let mut sgd = Sgd::new(0.1).momentum(0.9);
+    let message = sgd.set_state(adam.state()).unwrap_err().to_string();
+    assert!(message.contains("momentums"), "{message}");
+    let mut nadam = Nadam::new(0.01);
+    assert!(nadam.set_state(adam.state()).is_err());
+    let mut other = Adam::new(0.5);
+    other.set_state(adam.state()).unwrap();
+    assert_eq!(other.state(), adam.state());
+}

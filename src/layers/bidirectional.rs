@@ -1,7 +1,7 @@
 //! `Bidirectional`: a recurrent layer run forwards and, as a copy, backwards, the two outputs
 //! merged, as Keras' `Bidirectional` (keras/src/layers/rnn/bidirectional.py).
 
-use super::{snake_case, Cell, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
+use super::{snake_case, Cell, GeneratorState, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
 use crate::saving::Config;
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -164,6 +164,21 @@ impl<C: Cell> Layer for Bidirectional<C> {
 
     fn get_config(&self) -> Option<Config> {
         crate::saving::bidirectional_config(&self.forward_layer, self.merge_mode)
+    }
+
+    fn generator_states(&self) -> Vec<GeneratorState> {
+        let mut states = self.forward_layer.generator_states();
+        states.extend(self.backward_layer.generator_states());
+        states
+    }
+
+    fn set_generator_states(&mut self, mut states: Vec<GeneratorState>) -> Result<()> {
+        let forward = self.forward_layer.generator_states().len();
+        let backward = self.backward_layer.generator_states().len();
+        super::layer::expect_generators(&self.base.name, forward + backward, &states)?;
+        let backward_states = states.split_off(forward);
+        self.forward_layer.set_generator_states(states)?;
+        self.backward_layer.set_generator_states(backward_states)
     }
 
     fn base(&self) -> &LayerBase {

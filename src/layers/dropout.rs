@@ -1,6 +1,7 @@
 //! `Dropout`: zeroes a random fraction of its input while training.
 
-use super::{not_built, Layer, LayerBase, Mask};
+use super::layer::expect_generators;
+use super::{not_built, Generator, GeneratorState, Layer, LayerBase, Mask};
 use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
@@ -45,7 +46,7 @@ pub struct Dropout {
     base: LayerBase,
     rate: f32,
     seed: Option<u64>,
-    rng: Option<StdRng>,
+    rng: Option<Generator>,
     /// Which values the last training-mode `forward` kept; reused between batches.
     keep: ArrayD<bool>,
     /// Whether `keep` belongs to the last forward pass (training mode, `rate > 0`).
@@ -103,6 +104,16 @@ impl Layer for Dropout {
         ]))
     }
 
+    fn generator_states(&self) -> Vec<GeneratorState> {
+        self.rng.iter().map(GeneratorState::of).collect()
+    }
+
+    fn set_generator_states(&mut self, states: Vec<GeneratorState>) -> Result<()> {
+        expect_generators(&self.base.name, usize::from(self.rng.is_some()), &states)?;
+        self.rng = states.first().map(GeneratorState::generator);
+        Ok(())
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }
@@ -118,7 +129,7 @@ impl Layer for Dropout {
         // Drawn even with an explicit seed, so that the seed does not shift the other layers'
         // initial weights.
         let drawn = rng.gen::<u64>();
-        self.rng = Some(StdRng::seed_from_u64(self.seed.unwrap_or(drawn)));
+        self.rng = Some(Generator::seed_from_u64(self.seed.unwrap_or(drawn)));
         Ok(self.base.built(input_shape, input_shape.to_vec()))
     }
 

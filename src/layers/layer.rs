@@ -1,6 +1,6 @@
 //! The [`Layer`] trait.
 
-use super::{FoldsLookup, LayerBase, LookupTable, OutputHead};
+use super::{FoldsLookup, GeneratorState, LayerBase, LookupTable, OutputHead};
 use crate::param::{Mask, Param};
 use crate::Result;
 use ndarray::{ArrayD, ArrayViewD};
@@ -108,6 +108,21 @@ pub trait Layer: Debug + Send {
         None
     }
 
+    /// Where the layer's random generators stand (those of its dropout masks), so that a saved
+    /// model resumes drawing the same masks. Default: none.
+    fn generator_states(&self) -> Vec<GeneratorState> {
+        Vec::new()
+    }
+
+    /// Puts the layer's generators at `states`, as [`Layer::generator_states`] gave them.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `states` does not hold one state per
+    /// generator of the layer; the layer is then unchanged.
+    fn set_generator_states(&mut self, states: Vec<GeneratorState>) -> Result<()> {
+        expect_generators(self.base().name(), 0, &states)
+    }
+
     /// The layer as an [`OutputHead`], when it keeps its logits (`Dense`).
     fn output_head(&mut self) -> Option<&mut dyn OutputHead> {
         None
@@ -122,5 +137,21 @@ pub trait Layer: Debug + Send {
     /// projection (the recurrent layers).
     fn folds_lookup(&mut self) -> Option<&mut dyn FoldsLookup> {
         None
+    }
+}
+
+/// Checks that `states` holds `expected` generator states for layer `name`.
+pub(crate) fn expect_generators(
+    name: &str,
+    expected: usize,
+    states: &[GeneratorState],
+) -> Result<()> {
+    if states.len() == expected {
+        Ok(())
+    } else {
+        Err(crate::Error::Config(format!(
+            "layer '{name}' has {expected} random generator(s), but {} state(s) were given",
+            states.len()
+        )))
     }
 }

@@ -13,7 +13,7 @@ mod engine;
 mod steps;
 mod weights;
 
-use super::{FoldsLookup, Layer, LayerBase, Mask, Param};
+use super::{FoldsLookup, GeneratorState, Layer, LayerBase, Mask, Param};
 use crate::initializers;
 use crate::saving::Config;
 use crate::shape::keras_shape;
@@ -159,6 +159,17 @@ impl<C: Cell> Layer for Recurrent<C> {
 
     fn get_config(&self) -> Option<Config> {
         Some(crate::saving::recurrent_config(&self.rnn))
+    }
+
+    fn generator_states(&self) -> Vec<GeneratorState> {
+        self.rnn.dropout.generator_states()
+    }
+
+    fn set_generator_states(&mut self, states: Vec<GeneratorState>) -> Result<()> {
+        let expected = usize::from(self.rnn.dropout.has_generator());
+        super::layer::expect_generators(&self.rnn.base.name, expected, &states)?;
+        self.rnn.dropout.set_generator(states.first());
+        Ok(())
     }
 
     fn base_mut(&mut self) -> &mut LayerBase {

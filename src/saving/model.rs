@@ -79,9 +79,12 @@ impl Sequential {
     /// a checksum of the tensors and the JSON. The write is atomic: a failed or interrupted save
     /// leaves any existing file intact and nothing else behind.
     ///
-    /// Not saved: the generator that draws shuffling seeds and dropout masks (a loaded model's
-    /// is seeded with 0; [`Sequential::seed`] seeds it again). A model not built yet is saved
-    /// without weights and loads unbuilt.
+    /// The dropout layers' generators are saved where they stand, so resumed training draws the
+    /// masks the saved model would have drawn. Not saved: the model's own generator, which
+    /// draws each `fit`'s shuffling seed when [`FitConfig::seed`](crate::model::FitConfig::seed)
+    /// is `None` (a loaded model's is seeded with 0); for shuffled training that resumes
+    /// exactly, give `fit` a seed. A model not built yet is saved without weights and loads
+    /// unbuilt.
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when a layer, the optimizer or its schedule has

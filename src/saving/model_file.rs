@@ -6,6 +6,7 @@
 //! {"format_version": 1, "rnnkit_version": "0.1.0",
 //!  "model": {..Sequential::to_json..},
 //!  "weights": [["embedding/embeddings", [10000, 32]], ..],
+//!  "generators": {"dropout": ["SEED_HEX:0:4096"]},
 //!  "compile": {"optimizer": {"class_name": "Adam", "config": {..}}, "loss": "binary_crossentropy",
 //!              "metrics": ["accuracy"], "trainable": [true, true, true]},
 //!  "optimizer_state": {"iterations": 625, "slots": [{"name": "momentums", "count": 5}, ..],
@@ -21,7 +22,7 @@ use super::config::{config_error, f32_value, number_f32, Reader};
 use super::model::check_version;
 use super::{checksum, data_error, tensors, METADATA_KEY};
 use crate::atomic_write::write_atomic;
-use crate::layers::LayerExt;
+use crate::layers::{GeneratorState, LayerExt};
 use crate::model::Sequential;
 use crate::optimizers::{optimizer_from_config, OptimizerState};
 use crate::shape::array_shape;
@@ -67,6 +68,13 @@ pub(super) fn save(model: &Sequential, path: &Path) -> Result<()> {
         }
     }
     let weights: Vec<Value> = tensors.iter().map(|t| json!([t.name, t.shape])).collect();
+    let generators: Map<String, Value> = model
+        .layers()
+        .filter(|_| built)
+        .map(|l| (l.name().to_string(), l.generator_states()))
+        .filter(|(_, states)| !states.is_empty())
+        .map(|(name, states)| (name, states.iter().map(GeneratorState::to_text).collect()))
+        .collect();
     let (compile, optimizer_state) = match model.compiled_settings() {
         None => (Value::Null, Value::Null),
         Some(compiled) => {
@@ -111,6 +119,7 @@ pub(super) fn save(model: &Sequential, path: &Path) -> Result<()> {
         "rnnkit_version": env!("CARGO_PKG_VERSION"),
         "model": architecture,
         "weights": weights,
+        "generators": generators,
         "compile": compile,
         "optimizer_state": optimizer_state,
     });
@@ -213,6 +222,7 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
     file.str("rnnkit_version")?;
     let mut model = Sequential::from_architecture_json(file.required("model")?)?;
     file.required("weights")?;
+    let generators = file.required("generators")?;
     let compile = file.optional("compile");
     let state = file.optional("optimizer_state");
     file.finish()?;
@@ -239,6 +249,7 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
     if !weights.is_empty() {
         model.set_weights(tensors::arrays(path, &weights)?)?;
     }
+    restore_generators(&mut model, generators)?;
 
     let Some(compile) = compile else { return Ok(model) };
     let mut compile = Reader::new("the compile settings", compile)?;
@@ -270,6 +281,36 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
         }
     }
     Ok(model)
+}
+
+/// Puts each layer's dropout generators where the file says they stood.
+fn restore_generators(model: &mut Sequential, generators: &Value) -> Result<()> {
+    let generators = generators
+        .as_object()
+        .ok_or_else(|| config_error("`generators` must map layer names to lists of states"))?;
+    if let Some(unknown) = generators.keys().find(|name| model.get_layer(name).is_err()) {
+        return Err(config_error(format!("`generators` names no layer of the model: '{unknown}'")));
+    }
+    for layer in model.layers_mut() {
+        let states = match generators.get(layer.name()) {
+            None => Vec::new(),
+            Some(states) => states
+                .as_array()
+                .ok_or_else(|| {
+                    config_error("`generators` must map layer names to lists of states")
+                })?
+                .iter()
+                .map(|state| {
+                    state.as_str().map_or_else(
+                        || Err(config_error(format!("generator state {state} is not text"))),
+                        GeneratorState::from_text,
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        layer.set_generator_states(states)?;
+    }
+    Ok(())
 }
 
 /// The optimizer's state the file records, checked against the weights the model trains.

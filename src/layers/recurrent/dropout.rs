@@ -8,6 +8,7 @@
 //! all gates. The carried state itself is never dropped: LSTM's c and GRU's z ⊙ h_{t−1} read the
 //! true state.
 
+use crate::layers::{Generator, GeneratorState};
 use crate::{Error, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -22,7 +23,7 @@ pub(crate) struct DropoutConfig {
     pub(crate) recurrent: f32,
     /// The generator's seed; drawn from the model's generator when `None`.
     pub(crate) seed: Option<u64>,
-    rng: Option<StdRng>,
+    rng: Option<Generator>,
 }
 
 impl DropoutConfig {
@@ -47,8 +48,23 @@ impl DropoutConfig {
         self.rng = None;
         if self.is_active() {
             let drawn = rng.gen::<u64>();
-            self.rng = Some(StdRng::seed_from_u64(self.seed.unwrap_or(drawn)));
+            self.rng = Some(Generator::seed_from_u64(self.seed.unwrap_or(drawn)));
         }
+    }
+
+    /// Where the masks' generator stands: none without dropout.
+    pub(crate) fn generator_states(&self) -> Vec<GeneratorState> {
+        self.rng.iter().map(GeneratorState::of).collect()
+    }
+
+    /// Puts the generator at `state` (`None` for a layer without dropout).
+    pub(crate) fn set_generator(&mut self, state: Option<&GeneratorState>) {
+        self.rng = state.map(GeneratorState::generator);
+    }
+
+    /// Whether the layer has a generator.
+    pub(crate) fn has_generator(&self) -> bool {
+        self.rng.is_some()
     }
 
     /// Draws a training batch's masks into `masks`, reusing its buffers; clears them when the
@@ -80,7 +96,7 @@ impl DropoutConfig {
 
 /// Fills `values` with `len` mask values: 1/(1 − rate) with probability 1 − rate, else 0.
 /// Drawn in order from one generator, so the masks do not depend on the thread count.
-fn fill(values: &mut Vec<f32>, len: usize, rate: f32, rng: &mut StdRng) {
+fn fill(values: &mut Vec<f32>, len: usize, rate: f32, rng: &mut Generator) {
     let threshold = (f64::from(rate) * 4_294_967_296.0) as u64;
     let kept = 1.0 / (1.0 - rate);
     values.clear();
