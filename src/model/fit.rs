@@ -39,6 +39,44 @@ impl Sequential {
         Ok(())
     }
 
+    /// The optimizer set by [`Sequential::compile`], or `None` before it (Keras'
+    /// `model.optimizer`): its learning rate, iterations and settings.
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
+    /// The compiled optimizer, to change: its learning rate between `fit` calls, as Keras'
+    /// `model.optimizer.learning_rate = ...` (through
+    /// [`LearningRateControl`](crate::optimizers::LearningRateControl)). `None` before
+    /// `compile`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use rnnkit::optimizers::LearningRateControl;
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile(Sgd::new(0.1), Loss::BinaryCrossentropy, &[])?;
+    /// let x = Array2::from_shape_fn((8, 2), |(i, j)| (i + j) as f32 / 8.0);
+    /// let y = Array1::from_shape_fn(8, |i| (i % 2) as f32);
+    /// model.fit(&x, &y, &FitConfig { verbose: 0, ..FitConfig::default() })?;
+    /// if let Some(optimizer) = model.optimizer_mut() {
+    ///     optimizer.set_learning_rate(0.01)?;
+    /// }
+    /// assert_eq!(model.optimizer().map(|o| o.learning_rate()), Some(0.01));
+    /// assert_eq!(model.optimizer().map(|o| o.iterations()), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
+        match &mut self.compiled {
+            Some(compiled) => Some(compiled.optimizer.as_mut()),
+            None => None,
+        }
+    }
+
     /// Trains the model, as Keras' `fit`, and returns the per-epoch [`History`].
     ///
     /// `x` holds one sample per row (`(samples, 500)` token ids for the lesson's model); `y`

@@ -136,13 +136,10 @@ impl Model for Sequential {
     }
 
     fn optimizer(&self) -> Option<&dyn Optimizer> {
-        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+        Sequential::optimizer(self)
     }
 
     fn optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
-        match &mut self.compiled {
-            Some(compiled) => Some(compiled.optimizer.as_mut()),
-            None => None,
-        }
+        Sequential::optimizer_mut(self)
     }
 }
