@@ -108,6 +108,6 @@ pub mod sampling;
 mod saving;
 mod shape;
 pub mod text;
-mod training;
+pub mod training;
 
 pub use error::{Error, Result};

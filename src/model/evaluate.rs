@@ -1,57 +1,10 @@
-//! Measuring: `evaluate` and `predict`, and the input checks that `fit` shares.
+//! Measuring: `evaluate` and `predict`, the shared loops of [`crate::training`] on arrays.
 
 use super::history::Scores;
 use super::sequential::Sequential;
-use crate::losses::Loss;
-use crate::metrics::{Metric, MetricState};
-use crate::param::Mask;
-use crate::{Error, Result};
-use ndarray::{concatenate, ArrayBase, ArrayD, ArrayViewD, Axis, Data, Dimension};
-
-/// A loss averaged over batches, weighted by samples as Keras weights it, and the metrics'
-/// states accumulated over the same batches (Keras' stateful metrics: masked steps skipped where
-/// Keras skips them).
-pub(super) struct Totals {
-    loss_sum: f64,
-    pub(super) samples: usize,
-    metrics: Vec<MetricState>,
-}
-
-impl Totals {
-    pub(super) fn new(metrics: &[Metric]) -> Self {
-        Totals { loss_sum: 0.0, samples: 0, metrics: metrics.iter().map(|m| m.state()).collect() }
-    }
-
-    /// Adds a batch: its loss, the model's output, the targets and the output's mask.
-    pub(super) fn add(
-        &mut self,
-        loss: f32,
-        output: ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-        mask: Option<&Mask>,
-    ) -> Result<()> {
-        let batch = output.shape()[0];
-        self.loss_sum += f64::from(loss) * batch as f64;
-        self.samples += batch;
-        for state in &mut self.metrics {
-            state.update(output.view(), y.view(), mask, None)?;
-        }
-        Ok(())
-    }
-
-    pub(super) fn scores(&self) -> Scores {
-        let loss =
-            if self.samples == 0 { 0.0 } else { (self.loss_sum / self.samples as f64) as f32 };
-        Scores {
-            loss,
-            metrics: self
-                .metrics
-                .iter()
-                .map(|state| (state.metric().name().to_string(), state.result()))
-                .collect(),
-        }
-    }
-}
+use crate::training::{self, ArraySource};
+use crate::Result;
+use ndarray::{ArrayBase, ArrayD, Data, Dimension};
 
 /// The batch size of [`Sequential::predict`] and [`Sequential::evaluate`]: Keras' default, 32.
 const DEFAULT_BATCH_SIZE: usize = 32;
@@ -65,7 +18,8 @@ impl Sequential {
     /// `x` and `y` as for [`Sequential::fit`]; the scores are means over the samples.
     ///
     /// # Errors
-    /// [`Error::NotCompiled`] before `compile` and the input errors of [`Sequential::fit`].
+    /// [`Error::NotCompiled`](crate::Error::NotCompiled) before `compile` and the input errors
+    /// of [`Sequential::fit`].
     pub fn evaluate<S1, D1, S2, D2>(
         &mut self,
         x: &ArrayBase<S1, D1>,
@@ -84,8 +38,8 @@ impl Sequential {
     /// `evaluate(x, y, batch_size=...)`).
     ///
     /// # Errors
-    /// Those of [`Sequential::evaluate`], and [`Error::InvalidArgument`] for a zero
-    /// `batch_size`.
+    /// Those of [`Sequential::evaluate`], and
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a zero `batch_size`.
     pub fn evaluate_batched<S1, D1, S2, D2>(
         &mut self,
         x: &ArrayBase<S1, D1>,
@@ -100,7 +54,40 @@ impl Sequential {
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("evaluate", &x, y)?;
-        self.evaluate_conformed(x, y.view(), batch_size)
+        let mut source = ArraySource::new(vec![x], vec![y.view()], batch_size)?;
+        training::evaluate(self, &mut source)
+    }
+
+    /// [`Sequential::evaluate_batched`] with a weight per sample, `(samples,)`, or per step of a
+    /// sequence output, `(samples, steps)` (Keras' `evaluate(x, y, sample_weight=...)`): each
+    /// batch's loss is Σ w·loss divided by the batch's count of samples (or unmasked steps),
+    /// the batches averaged by size; the weighted metrics weigh each sample by w, the others
+    /// ignore the weights.
+    ///
+    /// # Errors
+    /// As [`Sequential::evaluate`], and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
+    /// for weights that do not fit the data or the output.
+    pub fn evaluate_weighted<S1, D1, S2, D2, S3, D3>(
+        &mut self,
+        x: &ArrayBase<S1, D1>,
+        y: &ArrayBase<S2, D2>,
+        sample_weight: &ArrayBase<S3, D3>,
+        batch_size: usize,
+    ) -> Result<Scores>
+    where
+        S1: Data<Elem = f32>,
+        D1: Dimension,
+        S2: Data<Elem = f32>,
+        D2: Dimension,
+        S3: Data<Elem = f32>,
+        D3: Dimension,
+    {
+        let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+        let y = self.checked_targets("evaluate", &x, y)?;
+        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape()[0])?;
+        let mut source = ArraySource::new(vec![x], vec![y.view()], batch_size)?
+            .sample_weight(vec![Some(weights.view())])?;
+        training::evaluate(self, &mut source)
     }
 
     /// The model's outputs for `x`, as Keras' `predict(x)`: computed 32 samples at a time
@@ -112,8 +99,9 @@ impl Sequential {
     /// probabilities for the lesson's model.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`] and [`Error::ShapeMismatch`] for bad `x`, and the layers' errors
-    /// (ids out of range).
+    /// [`Error::EmptyInput`](crate::Error::EmptyInput) and
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for bad `x`, and the layers'
+    /// errors (ids out of range).
     pub fn predict<S, D>(&mut self, x: &ArrayBase<S, D>) -> Result<ArrayD<f32>>
     where
         S: Data<Elem = f32>,
@@ -126,8 +114,8 @@ impl Sequential {
     /// `predict(x, batch_size=...)`).
     ///
     /// # Errors
-    /// Those of [`Sequential::predict`], and [`Error::InvalidArgument`] for a zero
-    /// `batch_size`.
+    /// Those of [`Sequential::predict`], and
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a zero `batch_size`.
     pub fn predict_batched<S, D>(
         &mut self,
         x: &ArrayBase<S, D>,
@@ -139,109 +127,8 @@ impl Sequential {
     {
         let x = x.view().into_dyn();
         self.prepare_input(&x)?;
-        if batch_size == 0 {
-            return Err(Error::invalid("batch_size", "a positive integer", batch_size));
-        }
-        let folded = self.fold_start(x.shape()[0])?;
-        let mut outputs = Vec::new();
-        for start in (0..x.shape()[0]).step_by(batch_size) {
-            let end = (start + batch_size).min(x.shape()[0]);
-            let batch = x.slice_axis(Axis(0), (start..end).into());
-            outputs.push(self.forward(batch, false, folded.as_ref())?.0);
-        }
-        let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
-        concatenate(Axis(0), &views).map_err(|e| Error::NotBuilt(format!("predict: {e}")))
-    }
-
-    pub(super) fn evaluate_conformed(
-        &mut self,
-        x: ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-        batch_size: usize,
-    ) -> Result<Scores> {
-        if batch_size == 0 {
-            return Err(Error::invalid("batch_size", "a positive integer", batch_size));
-        }
-        let loss = self.loss()?;
-        let mut totals = Totals::new(&self.compiled_metrics());
-        let folded = self.fold_start(x.shape()[0])?;
-        for start in (0..x.shape()[0]).step_by(batch_size) {
-            let range = start..(start + batch_size).min(x.shape()[0]);
-            let y_batch = y.slice_axis(Axis(0), range.clone().into());
-            let batch = x.slice_axis(Axis(0), range.into());
-            let (output, mask) = self.forward(batch, false, folded.as_ref())?;
-            let logits = self.output_logits();
-            let (value, _) =
-                loss.value_and_grad(output.view(), logits, y_batch.view(), mask.as_ref());
-            totals.add(value, output.view(), y_batch, mask.as_ref())?;
-        }
-        Ok(totals.scores())
-    }
-
-    pub(super) fn loss(&self) -> Result<Loss> {
-        self.compiled.as_ref().map(|c| c.loss).ok_or(Error::NotCompiled("training"))
-    }
-
-    pub(super) fn compiled_metrics(&self) -> Vec<Metric> {
-        self.compiled.as_ref().map(|c| c.metrics.clone()).unwrap_or_default()
-    }
-
-    /// The checks every compiled entry point makes on one `(x, y)` pair: compiled, `x` of the
-    /// input shape, as many targets as samples; returns the targets in the shape the loss reads.
-    pub(super) fn checked_targets(
-        &mut self,
-        call: &'static str,
-        x: &ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-    ) -> Result<ArrayD<f32>> {
-        self.check_compiled(call)?;
-        self.check_pair(x, &y, "x")?;
-        self.conform(y)
-    }
-
-    pub(super) fn check_compiled(&self, call: &'static str) -> Result<()> {
-        if self.compiled.is_none() {
-            return Err(Error::NotCompiled(call));
-        }
-        Ok(())
-    }
-
-    /// Builds the model from `x` if needed and checks `x`'s shape.
-    pub(super) fn prepare_input(&mut self, x: &ArrayViewD<'_, f32>) -> Result<()> {
-        if x.ndim() == 0 || x.shape()[0] == 0 {
-            return Err(Error::EmptyInput("x"));
-        }
-        if self.input_shape.is_none() {
-            // The shape is taken from `x` only if the model builds for it.
-            self.input_shape = Some(x.shape()[1..].to_vec());
-            if let Err(error) = self.ensure_built() {
-                self.forget_input_shape();
-                return Err(error);
-            }
-        }
-        self.ensure_built()?;
-        self.check_input(x)
-    }
-
-    pub(super) fn check_pair(
-        &mut self,
-        x: &ArrayViewD<'_, f32>,
-        y: &ArrayViewD<'_, f32>,
-        what: &'static str,
-    ) -> Result<()> {
-        if x.ndim() == 0 || x.shape()[0] == 0 {
-            return Err(Error::EmptyInput(what));
-        }
-        self.prepare_input(x)?;
-        let y_samples = y.shape().first().copied().unwrap_or(0);
-        if y_samples != x.shape()[0] {
-            return Err(Error::LengthMismatch { x: x.shape()[0], y: y_samples });
-        }
-        Ok(())
-    }
-
-    /// Targets checked against the loss and the model's output, in the shape the loss reads.
-    pub(super) fn conform(&self, y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
-        self.loss()?.conform_targets(y, &self.output_shape())
+        let mut source = ArraySource::new(vec![x], Vec::new(), batch_size)?;
+        let mut outputs = training::predict(self, &mut source)?;
+        Ok(outputs.swap_remove(0))
     }
 }

@@ -1,19 +1,17 @@
-//! Training: `compile`, `fit` (with callbacks) and `train_on_batch`.
+//! Training: `compile`, `fit` (with callbacks) and `train_on_batch`, the shared loops of
+//! [`crate::training`] on arrays.
 
 use super::config::FitConfig;
-use super::evaluate::Totals;
 use super::history::{History, Scores};
-use super::progress::Progress;
 use super::sequential::{Compiled, Sequential};
 use crate::callbacks::Callback;
 use crate::layers::LayerExt;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
-use crate::param::Mask;
-use crate::training::{self, Batches, CallbackList};
-use crate::{Error, Result};
-use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension};
+use crate::training::{self, ArraySource, Batch, DataSource, Tracker};
+use crate::Result;
+use ndarray::{ArrayBase, Data, Dimension};
 use rand::Rng;
 
 impl Sequential {
@@ -32,15 +30,96 @@ impl Sequential {
         loss: Loss,
         metrics: &[Metric],
     ) -> Result<()> {
+        self.compile_with_weighted_metrics(optimizer, loss, metrics, &[])
+    }
+
+    /// [`Sequential::compile`] with Keras' `weighted_metrics` as well: metrics that weigh each
+    /// sample (or step) by the `sample_weight` or `class_weight` given to `fit`, `evaluate` or
+    /// `train_on_batch`, while those of `metrics` ignore the weights, as in Keras 3. A weighted
+    /// metric whose name is taken by one of `metrics` is logged as `weighted_<name>`
+    /// (`weighted_accuracy`).
+    ///
+    /// # Errors
+    /// As [`Sequential::compile`].
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{array, Array2};
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile_with_weighted_metrics(
+    ///     Sgd::new(0.1),
+    ///     Loss::BinaryCrossentropy,
+    ///     &[Metric::Accuracy],
+    ///     &[Metric::Accuracy],
+    /// )?;
+    /// let x = Array2::from_shape_fn((4, 2), |(i, j)| (i + j) as f32);
+    /// let y = array![0.0f32, 1.0, 1.0, 0.0];
+    /// let weights = array![1.0f32, 1.0, 0.0, 0.0]; // only the first two samples count
+    /// let scores = model.evaluate_weighted(&x, &y, &weights, 32)?;
+    /// assert!(scores.metric("weighted_accuracy").is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn compile_with_weighted_metrics(
+        &mut self,
+        optimizer: impl Optimizer + 'static,
+        loss: Loss,
+        metrics: &[Metric],
+        weighted_metrics: &[Metric],
+    ) -> Result<()> {
         optimizer.validate()?;
         let trainable = self.layers.iter().map(|l| l.is_trainable()).collect();
-        self.compiled = Some(Compiled {
+        let compiled = Compiled {
             optimizer: Box::new(optimizer),
             loss,
             metrics: metrics.to_vec(),
+            weighted_metrics: weighted_metrics.to_vec(),
             trainable,
-        });
+        };
+        self.steps.tracker = Tracker::new(&compiled.metrics, &compiled.weighted_metrics);
+        self.compiled = Some(compiled);
         Ok(())
+    }
+
+    /// The optimizer set by [`Sequential::compile`], or `None` before it (Keras'
+    /// `model.optimizer`): its learning rate, iterations and settings.
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
+    /// The compiled optimizer, to change: its learning rate between `fit` calls, as Keras'
+    /// `model.optimizer.learning_rate = ...` (through
+    /// [`LearningRateControl`](crate::optimizers::LearningRateControl)). `None` before
+    /// `compile`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use rnnkit::optimizers::LearningRateControl;
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile(Sgd::new(0.1), Loss::BinaryCrossentropy, &[])?;
+    /// let x = Array2::from_shape_fn((8, 2), |(i, j)| (i + j) as f32 / 8.0);
+    /// let y = Array1::from_shape_fn(8, |i| (i % 2) as f32);
+    /// model.fit(&x, &y, &FitConfig { verbose: 0, ..FitConfig::default() })?;
+    /// if let Some(optimizer) = model.optimizer_mut() {
+    ///     optimizer.set_learning_rate(0.01)?;
+    /// }
+    /// assert_eq!(model.optimizer().map(|o| o.learning_rate()), Some(0.01));
+    /// assert_eq!(model.optimizer().map(|o| o.iterations()), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
+        match &mut self.compiled {
+            Some(compiled) => Some(compiled.optimizer.as_mut()),
+            None => None,
+        }
     }
 
     /// Trains the model, as Keras' `fit`, and returns the per-epoch [`History`].
@@ -126,79 +205,42 @@ impl Sequential {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         self.check_compiled("fit")?;
         self.check_pair(&x, &y, "x")?;
-        let data = training::split(x.view(), y.view(), config)?;
+        let sample_weight = self.fit_sample_weight(&y, config)?;
+        let data = training::split(x.view(), y.view(), sample_weight.as_ref(), config)?;
+        // Class weights weigh the training samples only, as in Keras.
+        let data = if config.class_weight.is_some() {
+            training::Split {
+                validation: data.validation.map(|(x_val, y_val, _)| (x_val, y_val, None)),
+                ..data
+            }
+        } else {
+            data
+        };
         if let Some((x_val, y_val)) = &config.validation_data {
             self.check_pair(&x_val.view(), &y_val.view(), "validation x")?;
         }
         let y_train = self.conform(data.y_train)?;
         let validation = match data.validation {
-            Some((x_val, y_val)) => Some((x_val, self.conform(y_val)?)),
+            Some((x_val, y_val, w_val)) => Some((x_val, self.conform(y_val)?, w_val)),
             None => None,
         };
-        let metrics = self.compiled_metrics();
-        let mut callbacks = CallbackList::new(callbacks);
-        callbacks.train_begin(&metrics, validation.is_some(), self)?;
         // Drawn even without shuffling, so that `shuffle` does not change the model's generator.
         let seed = config.seed.unwrap_or_else(|| self.rng.gen());
-        let samples = data.x_train.shape()[0];
-        let mut batches = Batches::new(samples, config.batch_size, config.shuffle, seed);
-        let mut history = History::default();
-        for epoch in 1..=config.epochs {
-            batches.start_epoch();
-            let y_train = y_train.view();
-            let (train_scores, progress) = self.train_epoch(
-                (epoch, config),
-                &metrics,
-                &batches,
-                (&data.x_train, &y_train),
-                &mut callbacks,
-            )?;
-            let val_scores = match &validation {
-                Some((x_val, y_val)) => {
-                    Some(self.evaluate_conformed(x_val.view(), y_val.view(), config.batch_size)?)
-                }
-                None => None,
-            };
-            history.push("", &train_scores);
-            if let Some(val) = &val_scores {
-                history.push("val_", val);
-            }
-            progress.finish(&train_scores, val_scores.as_ref());
-            callbacks.epoch_end(epoch, &train_scores, val_scores.as_ref(), self)?;
-            if callbacks.stopped() {
-                break;
-            }
+        let mut train =
+            ArraySource::new(vec![data.x_train], vec![y_train.view()], config.batch_size)?
+                .sample_weight(vec![data.w_train])?;
+        if config.shuffle {
+            train = train.shuffled(seed);
         }
-        history.set_stop_reason(callbacks.train_end(self)?);
-        Ok(history)
-    }
-
-    /// One epoch's batches, each a train step; returns the epoch's training scores and its
-    /// progress report, to be finished with the validation scores.
-    fn train_epoch(
-        &mut self,
-        (epoch, config): (usize, &FitConfig),
-        metrics: &[Metric],
-        batches: &Batches,
-        (x, y): (&ArrayViewD<'_, f32>, &ArrayViewD<'_, f32>),
-        callbacks: &mut CallbackList<'_, '_>,
-    ) -> Result<(Scores, Progress)> {
-        let progress = Progress::start_epoch(config.verbose, epoch, config.epochs, x.shape()[0]);
-        let mut totals = Totals::new(metrics);
-        for (batch, x_batch, y_batch) in batches.iter(x, y) {
-            let (loss, output, mask) = self.train_step(x_batch.view(), y_batch.view())?;
-            totals.add(loss, output.view(), y_batch.view(), mask.as_ref())?;
-            let running = totals.scores();
-            progress.batch_done(totals.samples, &running);
-            callbacks.batch_end(epoch, batch, &running)?;
-            if callbacks.stopped() {
-                break;
-            }
-            if !loss.is_finite() {
-                return Err(Error::NonFiniteLoss { epoch, batch, loss });
-            }
-        }
-        Ok((totals.scores(), progress))
+        let mut validation = match &validation {
+            Some((x_val, y_val, w_val)) => Some(
+                ArraySource::new(vec![x_val.view()], vec![y_val.view()], config.batch_size)?
+                    .sample_weight(vec![w_val.clone()])?,
+            ),
+            None => None,
+        };
+        let validation = validation.as_mut().map(|source| source as &mut dyn DataSource);
+        training::fit(self, &mut train, validation, config, callbacks)
     }
 
     /// Runs one gradient update on one batch, as Keras' `train_on_batch`; returns the batch's
@@ -222,31 +264,36 @@ impl Sequential {
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("train_on_batch", &x, y)?;
-        let (loss, output, mask) = self.train_step(x, y.view())?;
-        let mut totals = Totals::new(&self.compiled_metrics());
-        totals.add(loss, output.view(), y.view(), mask.as_ref())?;
-        Ok(totals.scores())
+        training::train_on_batch(self, &Batch::new(vec![x.to_owned()], vec![y]))
     }
 
-    /// Forward, loss, backward and one optimizer update on a batch; returns the loss, the output
-    /// and the output's mask.
-    fn train_step(
+    /// [`Sequential::train_on_batch`] with a weight per sample, `(batch,)`, or per step of a
+    /// sequence output, `(batch, steps)` (Keras' `train_on_batch(x, y, sample_weight=...)`):
+    /// the loss is Σ w·loss over the samples (or steps) divided by their count, and the
+    /// weighted metrics weigh each by w.
+    ///
+    /// # Errors
+    /// As [`Sequential::train_on_batch`], and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
+    /// for weights that do not fit the batch or the output.
+    pub fn train_on_batch_weighted<S1, D1, S2, D2, S3, D3>(
         &mut self,
-        x: ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-    ) -> Result<(f32, ArrayD<f32>, Option<Mask>)> {
-        let loss = self.loss()?;
-        self.zero_grads();
-        let (output, mask) = self.forward(x, true, None)?;
-        let (value, grad) =
-            loss.value_and_grad(output.view(), self.output_logits(), y, mask.as_ref());
-        if !value.is_finite() {
-            return Ok((value, output, mask));
-        }
-        self.backward(grad)?;
-        let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
-        compiled.optimizer.apply(&mut self.trainable_params(&compiled.trainable));
-        self.compiled = Some(compiled);
-        Ok((value, output, mask))
+        x: &ArrayBase<S1, D1>,
+        y: &ArrayBase<S2, D2>,
+        sample_weight: &ArrayBase<S3, D3>,
+    ) -> Result<Scores>
+    where
+        S1: Data<Elem = f32>,
+        D1: Dimension,
+        S2: Data<Elem = f32>,
+        D2: Dimension,
+        S3: Data<Elem = f32>,
+        D3: Dimension,
+    {
+        let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+        let y = self.checked_targets("train_on_batch", &x, y)?;
+        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape()[0])?;
+        let mut batch = Batch::new(vec![x.to_owned()], vec![y]);
+        batch.sample_weight = vec![Some(weights)];
+        training::train_on_batch(self, &batch)
     }
 }

@@ -5,8 +5,9 @@ mod evaluate;
 mod fit;
 mod folding;
 mod history;
-mod progress;
+mod inputs;
 mod sequential;
+mod steps;
 mod summary;
 
 pub use config::FitConfig;

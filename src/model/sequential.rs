@@ -1,6 +1,7 @@
 //! `Sequential`: a stack of layers, each feeding the next.
 
 use super::folding::FoldedStart;
+use super::steps::StepState;
 use super::summary::{LayerSummary, Summary};
 use crate::layers::{snake_case, Layer, LayerExt, Mask, OutputHead, Param};
 use crate::losses::{Loss, LossGrad};
@@ -45,6 +46,8 @@ pub struct Sequential {
     built: usize,
     pub(super) rng: StdRng,
     pub(super) compiled: Option<Compiled>,
+    /// The steps' running metrics and inference state.
+    pub(super) steps: StepState,
 }
 
 /// What `compile` sets.
@@ -53,6 +56,8 @@ pub(crate) struct Compiled {
     pub(crate) optimizer: Box<dyn Optimizer>,
     pub(crate) loss: Loss,
     pub(crate) metrics: Vec<Metric>,
+    /// The metrics that read sample weights (Keras' `weighted_metrics`).
+    pub(crate) weighted_metrics: Vec<Metric>,
     /// Each layer's trainability when `compile` was called: freezing or unfreezing a layer
     /// takes effect at the next `compile`, as in Keras.
     pub(crate) trainable: Vec<bool>,
@@ -73,6 +78,7 @@ impl Sequential {
             built: 0,
             rng: StdRng::seed_from_u64(DEFAULT_SEED),
             compiled: None,
+            steps: StepState::default(),
         }
     }
 
@@ -452,10 +458,10 @@ impl Sequential {
         &mut self,
         optimizer: Box<dyn Optimizer>,
         loss: Loss,
-        metrics: Vec<Metric>,
+        (metrics, weighted_metrics): (Vec<Metric>, Vec<Metric>),
         trainable: Vec<bool>,
     ) {
-        self.compiled = Some(Compiled { optimizer, loss, metrics, trainable });
+        self.compiled = Some(Compiled { optimizer, loss, metrics, weighted_metrics, trainable });
     }
 
     /// The optimizer set by `compile`, to change its state.

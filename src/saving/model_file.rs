@@ -23,6 +23,7 @@ use super::model::check_version;
 use super::{checksum, data_error, tensors, METADATA_KEY};
 use crate::atomic_write::write_atomic;
 use crate::layers::{GeneratorState, LayerExt};
+use crate::metrics::Metric;
 use crate::model::Sequential;
 use crate::optimizers::{optimizer_from_config, OptimizerState};
 use crate::shape::array_shape;
@@ -90,6 +91,11 @@ pub(super) fn save(model: &Sequential, path: &Path) -> Result<()> {
                 "optimizer": config,
                 "loss": loss_to_config(compiled.loss),
                 "metrics": compiled.metrics.iter().map(|&m| metric_to_config(m)).collect::<Vec<_>>(),
+                "weighted_metrics": compiled
+                    .weighted_metrics
+                    .iter()
+                    .map(|&m| metric_to_config(m))
+                    .collect::<Vec<_>>(),
                 "trainable": trainable,
             });
             let state = optimizer.state();
@@ -255,13 +261,9 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
     let mut compile = Reader::new("the compile settings", compile)?;
     let optimizer = optimizer_from_config(compile.required("optimizer")?)?;
     let loss = loss_from_config(compile.required("loss")?)?;
-    let metrics = compile.required("metrics")?;
-    let metrics = metrics
-        .as_array()
-        .ok_or_else(|| config_error("the compile settings: `metrics` must be a list"))?
-        .iter()
-        .map(metric_from_config)
-        .collect::<Result<Vec<_>>>()?;
+    let metrics = metrics_from_config(compile.required("metrics")?, "metrics")?;
+    let weighted_metrics =
+        metrics_from_config(compile.required("weighted_metrics")?, "weighted_metrics")?;
     let trainable = compile.required("trainable")?;
     let trainable = trainable
         .as_array()
@@ -273,7 +275,7 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
             )
         })?;
     compile.finish()?;
-    model.restore_compiled(optimizer, loss, metrics, trainable);
+    model.restore_compiled(optimizer, loss, (metrics, weighted_metrics), trainable);
     if let Some(state) = state {
         let state = optimizer_state(path, tensors, state, &model)?;
         if let Some(optimizer) = model.compiled_optimizer_mut() {
@@ -416,4 +418,14 @@ fn not_a_model(path: &Path, error: safetensors::SafeTensorError) -> Error {
              file written by `Sequential::save`"
         ),
     )
+}
+
+/// A list of metrics in the compile settings, under `key`.
+fn metrics_from_config(value: &Value, key: &str) -> Result<Vec<Metric>> {
+    value
+        .as_array()
+        .ok_or_else(|| config_error(format!("the compile settings: `{key}` must be a list")))?
+        .iter()
+        .map(metric_from_config)
+        .collect()
 }

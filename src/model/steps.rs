@@ -1,0 +1,162 @@
+//! `Sequential` as a [`Model`] the shared training loops drive: its train, test and predict
+//! steps on one input and one target array, its running metrics, its weights and optimizer.
+
+use super::folding::FoldedStart;
+use super::history::Scores;
+use super::sequential::Sequential;
+use crate::optimizers::Optimizer;
+use crate::param::Mask;
+use crate::training::{Batch, Model, Tracker};
+use crate::{Error, Result};
+use ndarray::{ArrayD, ArrayViewD};
+use std::fmt;
+use std::path::Path;
+
+/// What the steps keep between calls: the running loss and metrics, and the folded start of
+/// the model during a run of inference steps.
+pub(super) struct StepState {
+    pub(super) tracker: Tracker,
+    folded: Option<FoldedStart>,
+}
+
+impl Default for StepState {
+    fn default() -> Self {
+        StepState { tracker: Tracker::new(&[], &[]), folded: None }
+    }
+}
+
+impl fmt::Debug for StepState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StepState")
+            .field("tracker", &self.tracker)
+            .field("folded", &self.folded.is_some())
+            .finish()
+    }
+}
+
+impl Sequential {
+    /// The batch's one input, its targets in the shape the loss reads and its sample weights
+    /// in the shape of the output's leading axes.
+    fn single_pair<'b>(&mut self, batch: &'b Batch) -> Result<Pair<'b>> {
+        let x = self.single_input(&batch.x)?;
+        let [y] = batch.y.as_slice() else {
+            return Err(Error::invalid("y", "one target array", batch.y.len()));
+        };
+        if batch.sample_weight.len() > 1 {
+            let found = batch.sample_weight.len();
+            return Err(Error::invalid("sample_weight", "at most one array", found));
+        }
+        let samples = x.shape()[0];
+        let weights = match batch.sample_weight(0) {
+            Some(w) => Some(self.conform_sample_weight(w, samples)?),
+            None => None,
+        };
+        Ok((x, self.conform(y.view())?, weights))
+    }
+
+    /// The one input of a batch, checked against the model's input shape.
+    fn single_input<'b>(&mut self, x: &'b [ArrayD<f32>]) -> Result<ArrayViewD<'b, f32>> {
+        let [x] = x else {
+            return Err(Error::invalid(
+                "x",
+                "one input array (a Sequential has one input)",
+                x.len(),
+            ));
+        };
+        self.prepare_input(&x.view())?;
+        Ok(x.view())
+    }
+
+    /// Forward in inference mode, through the folded start when one is prepared.
+    fn infer(&mut self, x: ArrayViewD<'_, f32>) -> Result<(ArrayD<f32>, Option<Mask>)> {
+        let folded = self.steps.folded.take();
+        let result = self.forward(x, false, folded.as_ref());
+        self.steps.folded = folded;
+        result
+    }
+}
+
+/// A batch's input, conformed targets and sample weights.
+type Pair<'b> = (ArrayViewD<'b, f32>, ArrayD<f32>, Option<ArrayD<f32>>);
+
+impl Model for Sequential {
+    fn train_step(&mut self, batch: &Batch) -> Result<f32> {
+        let (x, y, weights) = self.single_pair(batch)?;
+        let weights = weights.as_ref().map(|w| w.view());
+        let loss = self.loss()?;
+        self.zero_grads();
+        let (output, mask) = self.forward(x, true, None)?;
+        let logits = self.output_logits();
+        let (value, grad) =
+            loss.value_and_grad(output.view(), logits, y.view(), mask.as_ref(), weights.clone())?;
+        if value.is_finite() {
+            self.backward(grad)?;
+            let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
+            compiled.optimizer.apply(&mut self.trainable_params(&compiled.trainable));
+            self.compiled = Some(compiled);
+        }
+        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref(), weights)?;
+        Ok(value)
+    }
+
+    fn test_step(&mut self, batch: &Batch) -> Result<f32> {
+        let (x, y, weights) = self.single_pair(batch)?;
+        let weights = weights.as_ref().map(|w| w.view());
+        let loss = self.loss()?;
+        let (output, mask) = self.infer(x)?;
+        let logits = self.output_logits();
+        let (value, _) =
+            loss.value_and_grad(output.view(), logits, y.view(), mask.as_ref(), weights.clone())?;
+        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref(), weights)?;
+        Ok(value)
+    }
+
+    fn predict_step(&mut self, x: &[ArrayViewD<'_, f32>]) -> Result<Vec<ArrayD<f32>>> {
+        let [x] = x else {
+            return Err(Error::invalid(
+                "x",
+                "one input array (a Sequential has one input)",
+                x.len(),
+            ));
+        };
+        self.prepare_input(x)?;
+        Ok(vec![self.infer(x.view())?.0])
+    }
+
+    fn begin_inference(&mut self, samples: usize) -> Result<()> {
+        self.steps.folded = self.fold_start(samples)?;
+        Ok(())
+    }
+
+    fn end_inference(&mut self) {
+        self.steps.folded = None;
+    }
+
+    fn reset_metrics(&mut self) {
+        self.steps.tracker.reset();
+    }
+
+    fn metrics_result(&self) -> Scores {
+        self.steps.tracker.scores()
+    }
+
+    fn get_weights(&self) -> Vec<ArrayD<f32>> {
+        Sequential::get_weights(self)
+    }
+
+    fn set_weights(&mut self, weights: Vec<ArrayD<f32>>) -> Result<()> {
+        Sequential::set_weights(self, weights)
+    }
+
+    fn save_weights(&self, path: &Path) -> Result<()> {
+        Sequential::save_weights(self, path)
+    }
+
+    fn optimizer(&self) -> Option<&dyn Optimizer> {
+        Sequential::optimizer(self)
+    }
+
+    fn optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
+        Sequential::optimizer_mut(self)
+    }
+}
