@@ -19,6 +19,7 @@ pub(crate) mod recurrent;
 mod simple_rnn;
 
 pub use crate::param::{Mask, Param};
+pub use crate::shape::NONE;
 pub use base::{LayerBase, LayerExt};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use capability::{FoldsLookup, LookupTable, OutputHead};

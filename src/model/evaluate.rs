@@ -100,7 +100,7 @@ impl Sequential {
         if batch_size == 0 {
             return Err(Error::invalid("batch_size", "a positive integer", batch_size));
         }
-        let folded = self.fold_start(x.shape()[0])?;
+        let folded = self.fold_start(x.shape())?;
         let mut outputs = Vec::new();
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let end = (start + batch_size).min(x.shape()[0]);
@@ -122,7 +122,7 @@ impl Sequential {
         }
         let loss = self.loss()?;
         let mut totals = Totals::new(&self.compiled_metrics());
-        let folded = self.fold_start(x.shape()[0])?;
+        let folded = self.fold_start(x.shape())?;
         for start in (0..x.shape()[0]).step_by(batch_size) {
             let range = start..(start + batch_size).min(x.shape()[0]);
             let y_batch = y.slice_axis(Axis(0), range.clone().into());
@@ -154,7 +154,7 @@ impl Sequential {
     ) -> Result<ArrayD<f32>> {
         self.check_compiled(call)?;
         self.check_pair(x, &y, "x")?;
-        self.conform(y)
+        self.conform(x.shape(), y)
     }
 
     pub(super) fn check_compiled(&self, call: &'static str) -> Result<()> {
@@ -169,13 +169,8 @@ impl Sequential {
         if x.ndim() == 0 || x.shape()[0] == 0 {
             return Err(Error::EmptyInput("x"));
         }
-        if self.input_shape.is_none() {
-            // The shape is taken from `x` only if the model builds for it.
-            self.input_shape = Some(x.shape()[1..].to_vec());
-            if let Err(error) = self.ensure_built() {
-                self.forget_input_shape();
-                return Err(error);
-            }
+        if self.input_shape.is_none() && self.declared_input_shape().is_none() {
+            self.build_from(x.shape())?;
         }
         self.ensure_built()?;
         self.check_input(x)
@@ -198,8 +193,9 @@ impl Sequential {
         Ok(())
     }
 
-    /// Targets checked against the loss and the model's output, in the shape the loss reads.
-    pub(super) fn conform(&self, y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
-        self.loss()?.conform_targets(y, &self.output_shape())
+    /// Targets checked against the loss and the model's output for inputs of shape `x_shape`,
+    /// in the shape the loss reads.
+    pub(super) fn conform(&self, x_shape: &[usize], y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        self.loss()?.conform_targets(y, &self.output_shape_for(x_shape))
     }
 }

@@ -130,9 +130,12 @@ impl Sequential {
         if let Some((x_val, y_val)) = &config.validation_data {
             self.check_pair(&x_val.view(), &y_val.view(), "validation x")?;
         }
-        let y_train = self.conform(data.y_train)?;
+        let y_train = self.conform(data.x_train.shape(), data.y_train)?;
         let validation = match data.validation {
-            Some((x_val, y_val)) => Some((x_val, self.conform(y_val)?)),
+            Some((x_val, y_val)) => {
+                let y_val = self.conform(x_val.shape(), y_val)?;
+                Some((x_val, y_val))
+            }
             None => None,
         };
         let metrics = self.compiled_metrics();
