@@ -153,7 +153,7 @@ impl RaggedSequences {
     }
 
     /// A sequence's length as batched: cut to `maxlen`.
-    fn length(&self, index: usize) -> usize {
+    pub(crate) fn length(&self, index: usize) -> usize {
         let length = self.sequences[index].len();
         self.maxlen.map_or(length, |maxlen| length.min(maxlen))
     }
@@ -190,9 +190,18 @@ impl RaggedSequences {
     /// [`Error::InvalidArgument`] for a zero `batch_size` or `maxlen`, and bucket boundaries
     /// that are not positive and strictly increasing.
     pub fn epoch(&self, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
+        self.plan(self.shuffle.then_some(rng))
+    }
+
+    /// The batches of an epoch without shuffling, for measuring.
+    pub(crate) fn epoch_in_order(&self) -> Result<Vec<Vec<usize>>> {
+        self.plan(None)
+    }
+
+    fn plan(&self, shuffler: Option<&mut StdRng>) -> Result<Vec<Vec<usize>>> {
         self.check()?;
         let mut order: Vec<usize> = (0..self.sequences.len()).collect();
-        if self.shuffle {
+        if let Some(rng) = shuffler {
             order.shuffle(rng);
         }
         if self.boundaries.is_empty() {

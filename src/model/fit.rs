@@ -233,7 +233,7 @@ impl Sequential {
 
     /// Forward, loss, backward and one optimizer update on a batch; returns the loss, the output
     /// and the output's mask.
-    fn train_step(
+    pub(super) fn train_step(
         &mut self,
         x: ArrayViewD<'_, f32>,
         y: ArrayViewD<'_, f32>,

@@ -6,6 +6,7 @@ mod fit;
 mod folding;
 mod history;
 mod progress;
+mod ragged;
 mod sequential;
 mod summary;
 
