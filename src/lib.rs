@@ -107,6 +107,6 @@ pub mod prelude;
 mod saving;
 mod shape;
 pub mod text;
-mod training;
+pub mod training;
 
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rnnkit::callbacks::{Callback, Control, Logs, Mode};
 use rnnkit::prelude::*;
+use rnnkit::training::Model;
 use rnnkit::Error;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -73,13 +74,13 @@ fn drive(callback: &mut dyn Callback, monitor: &str, values: &[f32]) -> rnnkit::
     for (index, &value) in values.iter().enumerate() {
         let epoch = index + 1;
         model.set_weights(vec![ArrayD::from_elem(ndarray::IxDyn(&[1, 1]), epoch as f32)])?;
-        let logs: Logs = if monitor == "loss" {
+        let mut logs: Logs = if monitor == "loss" {
             [("loss", value)].into_iter().collect()
         } else {
             [("loss", 1.0), (monitor, value)].into_iter().collect()
         };
         outcome.epochs_run = epoch;
-        if let Control::Stop(stop) = callback.on_epoch_end(epoch, &logs, &mut model)? {
+        if let Control::Stop(stop) = callback.on_epoch_end(epoch, &mut logs, &mut model)? {
             outcome.stopped = true;
             reason = stop;
             break;
@@ -378,7 +379,7 @@ struct Recorder {
 }
 
 impl Callback for Recorder {
-    fn on_train_begin(&mut self, keys: &[String], _model: &mut Sequential) -> rnnkit::Result<()> {
+    fn on_train_begin(&mut self, keys: &[String], _model: &mut dyn Model) -> rnnkit::Result<()> {
         self.events.push(format!("begin {}", keys.join(",")));
         Ok(())
     }
@@ -392,8 +393,8 @@ impl Callback for Recorder {
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        logs: &Logs,
-        _model: &mut Sequential,
+        logs: &mut Logs,
+        _model: &mut dyn Model,
     ) -> rnnkit::Result<Control> {
         self.events.push(format!("epoch {epoch}"));
         self.epoch_logs.push(logs.clone());
@@ -404,7 +405,7 @@ impl Callback for Recorder {
         })
     }
 
-    fn on_train_end(&mut self, reason: &StopReason, _model: &mut Sequential) -> rnnkit::Result<()> {
+    fn on_train_end(&mut self, reason: &StopReason, _model: &mut dyn Model) -> rnnkit::Result<()> {
         self.events.push(format!("end {reason}"));
         Ok(())
     }

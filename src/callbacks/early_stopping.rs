@@ -2,7 +2,8 @@
 
 use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, Logs};
-use crate::model::{Sequential, StopReason};
+use crate::model::StopReason;
+use crate::training::Model;
 use crate::Result;
 use ndarray::ArrayD;
 
@@ -141,7 +142,7 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
-    fn on_train_begin(&mut self, keys: &[String], _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, keys: &[String], _model: &mut dyn Model) -> Result<()> {
         self.monitor.check("EarlyStopping", keys)?;
         // Reset, so that one instance can serve several `fit` calls (as Keras).
         self.wait = 0;
@@ -155,8 +156,8 @@ impl Callback for EarlyStopping {
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        logs: &Logs,
-        model: &mut Sequential,
+        logs: &mut Logs,
+        model: &mut dyn Model,
     ) -> Result<Control> {
         let Some(current) = logs.get(&self.monitor.name) else { return Ok(Control::Continue) };
         if epoch <= self.start_from_epoch {
@@ -192,7 +193,7 @@ impl Callback for EarlyStopping {
         Ok(Control::Continue)
     }
 
-    fn on_train_end(&mut self, _reason: &StopReason, model: &mut Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _reason: &StopReason, model: &mut dyn Model) -> Result<()> {
         if let (Some(epoch), true) = (self.stopped_epoch, self.verbose > 0) {
             println!("Epoch {epoch}: early stopping");
         }

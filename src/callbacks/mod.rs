@@ -1,6 +1,6 @@
 //! Callbacks: code that `fit` runs after each batch and each epoch, as Keras' `callbacks=[...]`.
 //!
-//! Pass them to [`Sequential::fit_with_callbacks`]; they are borrowed, so their state
+//! Pass them to [`Sequential::fit_with_callbacks`](crate::model::Sequential::fit_with_callbacks); they are borrowed, so their state
 //! (`EarlyStopping`'s best epoch, `ModelCheckpoint`'s last file) can be read afterwards. The
 //! [`History`](crate::model::History) that `fit` returns records why training stopped
 //! ([`StopReason`]).
@@ -53,9 +53,10 @@ pub use monitor::Mode;
 pub use reduce_lr_on_plateau::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;
 
-use crate::model::Sequential;
 pub use crate::model::StopReason;
+use crate::training::Model;
 use crate::Result;
+use std::fmt;
 
 /// Whether training goes on after a callback ran.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +103,18 @@ impl Logs {
     }
 }
 
+impl fmt::Display for Logs {
+    /// `loss: 0.4123 - accuracy: 0.8125 - val_loss: 0.5012`, as Keras' progress bar prints
+    /// them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, (name, value)) in self.iter().enumerate() {
+            let separator = if index == 0 { "" } else { " - " };
+            write!(f, "{separator}{name}: {value:.4}")?;
+        }
+        Ok(())
+    }
+}
+
 impl<S: Into<String>> FromIterator<(S, f32)> for Logs {
     fn from_iter<I: IntoIterator<Item = (S, f32)>>(iter: I) -> Self {
         let mut logs = Logs::default();
@@ -112,9 +125,12 @@ impl<S: Into<String>> FromIterator<(S, f32)> for Logs {
     }
 }
 
-/// Code run by [`Sequential::fit_with_callbacks`] at fixed points of training, as Keras'
-/// `keras.callbacks.Callback`. Every method has a default that does nothing, so implement only
-/// what you need. Epochs and batches are counted from 1.
+/// Code run by [`Sequential::fit_with_callbacks`](crate::model::Sequential::fit_with_callbacks) (or [`training::fit`](crate::training::fit)
+/// for any model) at fixed points of training, as Keras' `keras.callbacks.Callback`. Every
+/// method has a default that does nothing, so implement only what you need. Epochs and batches
+/// are counted from 1. The model comes as `&mut dyn Model`
+/// ([`Model`](crate::training::Model)): its weights, its optimizer (to change the learning
+/// rate) and its saving, whatever kind of model it is.
 ///
 /// # Errors
 /// An `Err` from any method stops `fit`, which returns it.
@@ -122,7 +138,8 @@ impl<S: Into<String>> FromIterator<(S, f32)> for Logs {
 /// # Examples
 /// ```
 /// use rnnkit::callbacks::{Callback, Control, Logs};
-/// use rnnkit::model::{Sequential, StopReason};
+/// use rnnkit::model::StopReason;
+/// use rnnkit::training::Model;
 ///
 /// /// Stops as soon as the training accuracy reaches a target.
 /// struct StopAtAccuracy(f32);
@@ -131,8 +148,8 @@ impl<S: Into<String>> FromIterator<(S, f32)> for Logs {
 ///     fn on_epoch_end(
 ///         &mut self,
 ///         epoch: usize,
-///         logs: &Logs,
-///         _model: &mut Sequential,
+///         logs: &mut Logs,
+///         _model: &mut dyn Model,
 ///     ) -> rnnkit::Result<Control> {
 ///         Ok(match logs.get("accuracy") {
 ///             Some(accuracy) if accuracy >= self.0 => Control::Stop(StopReason::Requested {
@@ -152,8 +169,18 @@ pub trait Callback {
     /// # Errors
     /// A callback returns [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a
     /// setting that cannot work (a monitored name that is not in `keys`).
-    fn on_train_begin(&mut self, keys: &[String], model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, keys: &[String], model: &mut dyn Model) -> Result<()> {
         let _ = (keys, model);
+        Ok(())
+    }
+
+    /// Before each epoch (Keras' `on_epoch_begin`): where a learning-rate schedule sets the
+    /// epoch's rate through [`Model::optimizer_mut`].
+    ///
+    /// # Errors
+    /// Any error of the callback's own work.
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut dyn Model) -> Result<()> {
+        let _ = (epoch, model);
         Ok(())
     }
 
@@ -166,15 +193,18 @@ pub trait Callback {
         Ok(Control::Continue)
     }
 
-    /// After each epoch (and its validation), with the epoch's values.
+    /// After each epoch (and its validation), with the epoch's values. As in Keras, a callback
+    /// may add values to `logs` (`ReduceLROnPlateau` adds `learning_rate`): the callbacks after
+    /// it see them, and the [`History`](crate::model::History) records the logs as the last
+    /// callback left them.
     ///
     /// # Errors
     /// Any error of the callback's own work (a checkpoint that cannot be written).
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        logs: &Logs,
-        model: &mut Sequential,
+        logs: &mut Logs,
+        model: &mut dyn Model,
     ) -> Result<Control> {
         let _ = (epoch, logs, model);
         Ok(Control::Continue)
@@ -184,7 +214,7 @@ pub trait Callback {
     ///
     /// # Errors
     /// Any error of the callback's own work.
-    fn on_train_end(&mut self, reason: &StopReason, model: &mut Sequential) -> Result<()> {
+    fn on_train_end(&mut self, reason: &StopReason, model: &mut dyn Model) -> Result<()> {
         let _ = (reason, model);
         Ok(())
     }

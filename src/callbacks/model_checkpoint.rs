@@ -2,13 +2,13 @@
 
 use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, Logs};
-use crate::model::Sequential;
+use crate::training::Model;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Saves the model's weights after each epoch, as Keras' `keras.callbacks.ModelCheckpoint`
 /// with `save_weights_only=True` (`keras/src/callbacks/model_checkpoint.py`), through
-/// [`Sequential::save_weights`]: a safetensors file, written atomically, so an interrupted run
+/// [`Sequential::save_weights`](crate::model::Sequential::save_weights): a safetensors file, written atomically, so an interrupted run
 /// never leaves a half-written checkpoint. The folder is created if missing, as Keras does.
 ///
 /// `path` may contain Python-style placeholders, filled after each epoch: `{epoch}` (from 1)
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// # Errors
 /// `fit` returns [`Error::InvalidArgument`] before training when the path names an unknown
 /// value or format, or when `save_best_only` monitors a value that `fit` does not record (Keras
-/// warns and saves every epoch); and the errors of [`Sequential::save_weights`] when a file
+/// warns and saves every epoch); and the errors of [`Sequential::save_weights`](crate::model::Sequential::save_weights) when a file
 /// cannot be written.
 ///
 /// # Examples
@@ -106,7 +106,7 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_train_begin(&mut self, keys: &[String], _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, keys: &[String], _model: &mut dyn Model) -> Result<()> {
         if self.save_best_only {
             self.monitor.check("ModelCheckpoint", keys)?;
         }
@@ -118,8 +118,8 @@ impl Callback for ModelCheckpoint {
     fn on_epoch_end(
         &mut self,
         epoch: usize,
-        logs: &Logs,
-        model: &mut Sequential,
+        logs: &mut Logs,
+        model: &mut dyn Model,
     ) -> Result<Control> {
         let path = self.file_path(epoch, logs)?;
         if self.save_best_only {

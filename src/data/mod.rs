@@ -4,4 +4,4 @@
 
 mod ragged;
 
-pub use ragged::{RaggedBatch, RaggedSequences};
+pub use ragged::{RaggedBatch, RaggedSequences, RaggedSource};

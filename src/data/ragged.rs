@@ -2,10 +2,12 @@
 //! batches each padded to its own longest sequence.
 
 use crate::text::{pad_sequences, Padding, Truncating};
+use crate::training::{Batch, DataSource};
 use crate::{Error, Result};
 use ndarray::{Array2, ArrayD, Axis};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::SeedableRng;
 
 /// Token-id sequences of different lengths and one label (row) per sequence, batched without
 /// padding every sequence to the longest of the whole set: each batch is padded to its own
@@ -193,19 +195,30 @@ impl RaggedSequences {
         self.plan(self.shuffle.then_some(rng))
     }
 
-    /// The batches of an epoch without shuffling, for measuring.
-    pub(crate) fn epoch_in_order(&self) -> Result<Vec<Vec<usize>>> {
-        self.plan(None)
+    /// The batches as a [`DataSource`] for the training loops (`rnnkit::training::fit`,
+    /// `evaluate`, `predict`): one epoch's batches per pass, shuffled from a generator seeded
+    /// with `seed` when shuffling is on, or, for measuring ([`RaggedSource::in_order`]), never.
+    ///
+    /// # Errors
+    /// As [`RaggedSequences::epoch`], for bad batching settings.
+    pub fn source(&self, seed: u64) -> Result<RaggedSource<'_>> {
+        self.check()?;
+        let shuffler = self.shuffle.then(|| StdRng::seed_from_u64(seed));
+        Ok(RaggedSource { data: self, shuffler, plan: Vec::new(), next: 0 })
     }
 
     fn plan(&self, shuffler: Option<&mut StdRng>) -> Result<Vec<Vec<usize>>> {
         self.check()?;
+        Ok(self.plan_checked(shuffler))
+    }
+
+    fn plan_checked(&self, shuffler: Option<&mut StdRng>) -> Vec<Vec<usize>> {
         let mut order: Vec<usize> = (0..self.sequences.len()).collect();
         if let Some(rng) = shuffler {
             order.shuffle(rng);
         }
         if self.boundaries.is_empty() {
-            return Ok(order.chunks(self.batch_size).map(<[usize]>::to_vec).collect());
+            return order.chunks(self.batch_size).map(<[usize]>::to_vec).collect();
         }
         let mut buckets = vec![Vec::with_capacity(self.batch_size); self.boundaries.len() + 1];
         let mut batches = Vec::with_capacity(order.len().div_ceil(self.batch_size));
@@ -217,7 +230,7 @@ impl RaggedSequences {
             }
         }
         batches.extend(buckets.into_iter().filter(|bucket| !bucket.is_empty()));
-        Ok(batches)
+        batches
     }
 
     /// The batch of the sequences at `indices`: ids padded to the longest of them (cut to
@@ -244,6 +257,43 @@ impl RaggedSequences {
         let x = pad_sequences(&rows, Some(steps), self.padding, self.truncating, 0.0)?;
         let y = self.labels.select(Axis(0), indices);
         Ok(RaggedBatch { indices: indices.to_vec(), x, y })
+    }
+}
+
+/// [`RaggedSequences`] as a [`DataSource`]: each pass takes the batches of
+/// [`RaggedSequences::epoch`], padded one at a time as they are asked for.
+#[derive(Debug)]
+pub struct RaggedSource<'a> {
+    data: &'a RaggedSequences,
+    shuffler: Option<StdRng>,
+    plan: Vec<Vec<usize>>,
+    next: usize,
+}
+
+impl RaggedSource<'_> {
+    /// The same batches, never shuffled (for `evaluate` and `predict`, whose outputs then
+    /// follow the batches' order: the sequences' order unless bucketed).
+    pub fn in_order(mut self) -> Self {
+        self.shuffler = None;
+        self
+    }
+}
+
+impl DataSource for RaggedSource<'_> {
+    fn samples(&self) -> usize {
+        self.data.len()
+    }
+
+    fn start_epoch(&mut self) {
+        self.plan = self.data.plan_checked(self.shuffler.as_mut());
+        self.next = 0;
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        let Some(indices) = self.plan.get(self.next) else { return Ok(None) };
+        self.next += 1;
+        let RaggedBatch { x, y, .. } = self.data.batch(indices)?;
+        Ok(Some(Batch::new(vec![x.into_dyn()], vec![y])))
     }
 }
 

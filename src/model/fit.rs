@@ -1,19 +1,17 @@
-//! Training: `compile`, `fit` (with callbacks) and `train_on_batch`.
+//! Training: `compile`, `fit` (with callbacks) and `train_on_batch`, the shared loops of
+//! [`crate::training`] on arrays.
 
 use super::config::FitConfig;
-use super::evaluate::Totals;
 use super::history::{History, Scores};
-use super::progress::Progress;
 use super::sequential::{Compiled, Sequential};
 use crate::callbacks::Callback;
 use crate::layers::LayerExt;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
-use crate::param::Mask;
-use crate::training::{self, Batches, CallbackList};
-use crate::{Error, Result};
-use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension};
+use crate::training::{self, ArraySource, Batch, DataSource, Tracker};
+use crate::Result;
+use ndarray::{ArrayBase, Data, Dimension};
 use rand::Rng;
 
 impl Sequential {
@@ -34,12 +32,10 @@ impl Sequential {
     ) -> Result<()> {
         optimizer.validate()?;
         let trainable = self.layers.iter().map(|l| l.is_trainable()).collect();
-        self.compiled = Some(Compiled {
-            optimizer: Box::new(optimizer),
-            loss,
-            metrics: metrics.to_vec(),
-            trainable,
-        });
+        let compiled =
+            Compiled { optimizer: Box::new(optimizer), loss, metrics: metrics.to_vec(), trainable };
+        self.steps.tracker = Tracker::new(&compiled.metrics);
+        self.compiled = Some(compiled);
         Ok(())
     }
 
@@ -138,70 +134,21 @@ impl Sequential {
             }
             None => None,
         };
-        let metrics = self.compiled_metrics();
-        let mut callbacks = CallbackList::new(callbacks);
-        callbacks.train_begin(&metrics, validation.is_some(), self)?;
         // Drawn even without shuffling, so that `shuffle` does not change the model's generator.
         let seed = config.seed.unwrap_or_else(|| self.rng.gen());
-        let samples = data.x_train.shape()[0];
-        let mut batches = Batches::new(samples, config.batch_size, config.shuffle, seed);
-        let mut history = History::default();
-        for epoch in 1..=config.epochs {
-            batches.start_epoch();
-            let y_train = y_train.view();
-            let (train_scores, progress) = self.train_epoch(
-                (epoch, config),
-                &metrics,
-                &batches,
-                (&data.x_train, &y_train),
-                &mut callbacks,
-            )?;
-            let val_scores = match &validation {
-                Some((x_val, y_val)) => {
-                    Some(self.evaluate_conformed(x_val.view(), y_val.view(), config.batch_size)?)
-                }
-                None => None,
-            };
-            history.push("", &train_scores);
-            if let Some(val) = &val_scores {
-                history.push("val_", val);
-            }
-            progress.finish(&train_scores, val_scores.as_ref());
-            callbacks.epoch_end(epoch, &train_scores, val_scores.as_ref(), self)?;
-            if callbacks.stopped() {
-                break;
-            }
+        let mut train =
+            ArraySource::new(vec![data.x_train], vec![y_train.view()], config.batch_size)?;
+        if config.shuffle {
+            train = train.shuffled(seed);
         }
-        history.set_stop_reason(callbacks.train_end(self)?);
-        Ok(history)
-    }
-
-    /// One epoch's batches, each a train step; returns the epoch's training scores and its
-    /// progress report, to be finished with the validation scores.
-    fn train_epoch(
-        &mut self,
-        (epoch, config): (usize, &FitConfig),
-        metrics: &[Metric],
-        batches: &Batches,
-        (x, y): (&ArrayViewD<'_, f32>, &ArrayViewD<'_, f32>),
-        callbacks: &mut CallbackList<'_, '_>,
-    ) -> Result<(Scores, Progress)> {
-        let progress = Progress::start_epoch(config.verbose, epoch, config.epochs, x.shape()[0]);
-        let mut totals = Totals::new(metrics);
-        for (batch, x_batch, y_batch) in batches.iter(x, y) {
-            let (loss, output, mask) = self.train_step(x_batch.view(), y_batch.view())?;
-            totals.add(loss, output.view(), y_batch.view(), mask.as_ref())?;
-            let running = totals.scores();
-            progress.batch_done(totals.samples, &running);
-            callbacks.batch_end(epoch, batch, &running)?;
-            if callbacks.stopped() {
-                break;
+        let mut validation = match &validation {
+            Some((x_val, y_val)) => {
+                Some(ArraySource::new(vec![x_val.view()], vec![y_val.view()], config.batch_size)?)
             }
-            if !loss.is_finite() {
-                return Err(Error::NonFiniteLoss { epoch, batch, loss });
-            }
-        }
-        Ok((totals.scores(), progress))
+            None => None,
+        };
+        let validation = validation.as_mut().map(|source| source as &mut dyn DataSource);
+        training::fit(self, &mut train, validation, config, callbacks)
     }
 
     /// Runs one gradient update on one batch, as Keras' `train_on_batch`; returns the batch's
@@ -225,31 +172,6 @@ impl Sequential {
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("train_on_batch", &x, y)?;
-        let (loss, output, mask) = self.train_step(x, y.view())?;
-        let mut totals = Totals::new(&self.compiled_metrics());
-        totals.add(loss, output.view(), y.view(), mask.as_ref())?;
-        Ok(totals.scores())
-    }
-
-    /// Forward, loss, backward and one optimizer update on a batch; returns the loss, the output
-    /// and the output's mask.
-    pub(super) fn train_step(
-        &mut self,
-        x: ArrayViewD<'_, f32>,
-        y: ArrayViewD<'_, f32>,
-    ) -> Result<(f32, ArrayD<f32>, Option<Mask>)> {
-        let loss = self.loss()?;
-        self.zero_grads();
-        let (output, mask) = self.forward(x, true, None)?;
-        let (value, grad) =
-            loss.value_and_grad(output.view(), self.output_logits(), y, mask.as_ref());
-        if !value.is_finite() {
-            return Ok((value, output, mask));
-        }
-        self.backward(grad)?;
-        let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
-        compiled.optimizer.apply(&mut self.trainable_params(&compiled.trainable));
-        self.compiled = Some(compiled);
-        Ok((value, output, mask))
+        training::train_on_batch(self, &Batch::new(vec![x.to_owned()], vec![y]))
     }
 }

@@ -144,16 +144,14 @@ impl History {
         crate::atomic_write::write_atomic(path.as_ref(), self.to_csv().as_bytes())
     }
 
-    /// Appends one epoch's scores under `prefix` (`""` or `"val_"`).
-    pub(crate) fn push(&mut self, prefix: &str, scores: &Scores) {
-        let mut record =
-            |key: String, value: f32| match self.series.iter_mut().find(|(k, _)| *k == key) {
+    /// Appends one epoch's logs (its training and validation values, and what callbacks
+    /// added, such as `learning_rate`).
+    pub(crate) fn push_logs(&mut self, logs: &crate::callbacks::Logs) {
+        for (key, value) in logs.iter() {
+            match self.series.iter_mut().find(|(k, _)| k == key) {
                 Some((_, values)) => values.push(value),
-                None => self.series.push((key, vec![value])),
-            };
-        record(format!("{prefix}loss"), scores.loss);
-        for (name, value) in &scores.metrics {
-            record(format!("{prefix}{name}"), *value);
+                None => self.series.push((key.to_string(), vec![value])),
+            }
         }
     }
 }

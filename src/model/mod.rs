@@ -5,9 +5,10 @@ mod evaluate;
 mod fit;
 mod folding;
 mod history;
-mod progress;
+mod inputs;
 mod ragged;
 mod sequential;
+mod steps;
 mod summary;
 
 pub use config::FitConfig;

@@ -1,6 +1,7 @@
 //! `Sequential`: a stack of layers, each feeding the next.
 
 use super::folding::FoldedStart;
+use super::steps::StepState;
 use super::summary::{LayerSummary, Summary};
 use crate::layers::{snake_case, Layer, LayerExt, Mask, OutputHead, Param};
 use crate::losses::{Loss, LossGrad};
@@ -45,6 +46,8 @@ pub struct Sequential {
     built: usize,
     pub(super) rng: StdRng,
     pub(super) compiled: Option<Compiled>,
+    /// The steps' running metrics and inference state.
+    pub(super) steps: StepState,
 }
 
 /// What `compile` sets.
@@ -73,6 +76,7 @@ impl Sequential {
             built: 0,
             rng: StdRng::seed_from_u64(DEFAULT_SEED),
             compiled: None,
+            steps: StepState::default(),
         }
     }
 

@@ -1,8 +1,9 @@
-//! The callbacks of one `fit`, called in order, and the first stop any of them asks for.
+//! The callbacks of one `fit`, called in order, and the first stop any of them asks for
+//! (Keras' `callbacks/callback_list.py`).
 
+use super::Model;
 use crate::callbacks::{Callback, Control, Logs};
-use crate::metrics::Metric;
-use crate::model::{Scores, Sequential, StopReason};
+use crate::model::{Scores, StopReason};
 use crate::Result;
 
 /// The callbacks of one `fit` and the first stop one of them asked for.
@@ -22,15 +23,17 @@ impl<'a, 'b> CallbackList<'a, 'b> {
     }
 
     /// Before the first epoch, with the names the logs will hold.
-    pub(crate) fn train_begin(
-        &mut self,
-        metrics: &[Metric],
-        validation: bool,
-        model: &mut Sequential,
-    ) -> Result<()> {
-        let keys = log_keys(metrics, validation);
+    pub(crate) fn train_begin(&mut self, keys: &[String], model: &mut dyn Model) -> Result<()> {
         for callback in self.callbacks.iter_mut() {
-            callback.on_train_begin(&keys, model)?;
+            callback.on_train_begin(keys, model)?;
+        }
+        Ok(())
+    }
+
+    /// Before `epoch`.
+    pub(crate) fn epoch_begin(&mut self, epoch: usize, model: &mut dyn Model) -> Result<()> {
+        for callback in self.callbacks.iter_mut() {
+            callback.on_epoch_begin(epoch, model)?;
         }
         Ok(())
     }
@@ -49,17 +52,16 @@ impl<'a, 'b> CallbackList<'a, 'b> {
         Ok(())
     }
 
-    /// After `epoch`, with its training and validation scores.
+    /// After `epoch`, with its logs, which each callback may change for the next ones and for
+    /// the history (Keras passes one `logs` dict along the list, `History` last).
     pub(crate) fn epoch_end(
         &mut self,
         epoch: usize,
-        train: &Scores,
-        validation: Option<&Scores>,
-        model: &mut Sequential,
+        logs: &mut Logs,
+        model: &mut dyn Model,
     ) -> Result<()> {
-        let logs = epoch_logs(train, validation);
         for callback in self.callbacks.iter_mut() {
-            if let Control::Stop(reason) = callback.on_epoch_end(epoch, &logs, model)? {
+            if let Control::Stop(reason) = callback.on_epoch_end(epoch, logs, model)? {
                 self.stop.get_or_insert(reason);
             }
         }
@@ -67,7 +69,7 @@ impl<'a, 'b> CallbackList<'a, 'b> {
     }
 
     /// After the last epoch; returns why training stopped.
-    pub(crate) fn train_end(mut self, model: &mut Sequential) -> Result<StopReason> {
+    pub(crate) fn train_end(mut self, model: &mut dyn Model) -> Result<StopReason> {
         let reason = self.stop.take().unwrap_or_default();
         for callback in self.callbacks.iter_mut() {
             callback.on_train_end(&reason, model)?;
@@ -77,16 +79,13 @@ impl<'a, 'b> CallbackList<'a, 'b> {
 }
 
 /// The names of the epoch logs: `loss`, the metrics, then the same with `val_`.
-fn log_keys(metrics: &[Metric], validation: bool) -> Vec<String> {
-    let train: Vec<String> =
-        std::iter::once("loss").chain(metrics.iter().map(|m| m.name())).map(String::from).collect();
-    let val: Vec<String> =
-        if validation { train.iter().map(|k| format!("val_{k}")).collect() } else { Vec::new() };
-    [train, val].concat()
+pub(super) fn log_keys(scores: &Scores, validation: bool) -> Vec<String> {
+    let logs = epoch_logs(scores, validation.then_some(scores));
+    logs.keys().map(String::from).collect()
 }
 
 /// Training (and validation) scores as callback logs.
-fn epoch_logs(train: &Scores, validation: Option<&Scores>) -> Logs {
+pub(super) fn epoch_logs(train: &Scores, validation: Option<&Scores>) -> Logs {
     let mut logs = Logs::default();
     for (prefix, scores) in std::iter::once(("", train)).chain(validation.map(|v| ("val_", v))) {
         logs.insert(format!("{prefix}loss"), scores.loss);

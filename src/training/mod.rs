@@ -1,11 +1,24 @@
-//! Training shared by every model: the checks and split of the data `fit` takes
-//! ([`split`]), the epochs' batches ([`Batches`]) and the callbacks ([`CallbackList`]); the model
-//! supplies its train step, its evaluation and its progress.
+//! Training shared by every model, as Keras 3's `trainers/`: the loops of `fit`, `evaluate`,
+//! `predict` and `train_on_batch` ([`fit`], [`evaluate`], [`predict`], [`train_on_batch`]) drive
+//! any [`Model`] — its `train_step`, `test_step` and `predict_step` — over batches taken from a
+//! [`DataSource`] ([`ArraySource`] for arrays in memory), calling the callbacks in Keras'
+//! order. A model implements [`Model`] and gets them all;
+//! [`Sequential`](crate::model::Sequential)'s methods of the same names are these loops on
+//! arrays.
 
-mod batches;
+mod batch;
 mod callback_list;
+mod data_source;
+mod model;
+mod progress;
 mod split;
+mod tracker;
+mod trainer;
 
-pub(crate) use batches::Batches;
+pub use batch::Batch;
 pub(crate) use callback_list::CallbackList;
+pub use data_source::{ArraySource, DataSource};
+pub use model::Model;
 pub(crate) use split::split;
+pub(crate) use tracker::Tracker;
+pub use trainer::{evaluate, fit, predict, train_on_batch};

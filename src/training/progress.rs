@@ -1,6 +1,7 @@
 //! Progress output of `fit`: the one place `verbose` controls.
 
-use super::history::Scores;
+use crate::callbacks::Logs;
+use crate::model::Scores;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
 
@@ -35,13 +36,11 @@ impl Progress {
         }
     }
 
-    /// At the end of the epoch, with the training and (if any) validation scores.
-    pub(super) fn finish(self, train: &Scores, validation: Option<&Scores>) {
+    /// At the end of the epoch, with its logs (training and validation values, and what the
+    /// callbacks added).
+    pub(super) fn finish(self, logs: &Logs) {
         let elapsed = self.started.elapsed().as_secs_f64();
-        let mut line = format!("{elapsed:.1}s - {train}");
-        if let Some(val) = validation {
-            line.push_str(&format!(" - val_{}", val.to_string().replace(" - ", " - val_")));
-        }
+        let line = format!("{elapsed:.1}s - {logs}");
         match (self.bar, self.verbose) {
             (Some(bar), _) if bar.is_hidden() => println!("{line}"),
             (Some(bar), _) => bar.finish_with_message(line),
