@@ -91,6 +91,7 @@
 pub mod activations;
 mod atomic_write;
 pub mod callbacks;
+pub mod data;
 pub mod datasets;
 pub mod doc;
 mod error;

@@ -11,7 +11,7 @@ use common::keras::{array, arrays, assert_summary_matches, cases, fixtures_from,
 use ndarray::{arr2, Array2, ArrayD, Axis};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rnnkit::layers::{Layer, Mask};
+use rnnkit::layers::{Layer, Mask, NONE};
 use rnnkit::prelude::*;
 use serde_json::Value;
 
@@ -194,6 +194,8 @@ fn inputs_they_cannot_take_are_refused() {
     assert!(err.contains("at least 3 axes"), "{err}");
     let err = LayerNormalization::new().epsilon(0.0).build(&[4], &mut rng).unwrap_err().to_string();
     assert!(err.contains("epsilon"), "{err}");
+    let err = LayerNormalization::new().build(&[3, NONE], &mut rng).unwrap_err().to_string();
+    assert!(err.contains("(None, 3, None)"), "{err}");
 
     let mut pool = build(GlobalAveragePooling1D::new(), "p", &[3, 2], 1);
     let input = uniform(&[2, 3, 2], -1.0, 1.0, 1);

@@ -4,7 +4,7 @@ use super::{not_built, Layer, LayerBase, OutputHead, Param};
 use crate::activations::Activation;
 use crate::initializers;
 use crate::saving::Config;
-use crate::shape::{array_shape, expect_batch_of, keras_shape};
+use crate::shape::{array_shape, expect_batch_of, keras_shape, NONE};
 use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Axis, IxDyn};
@@ -120,6 +120,17 @@ impl Layer for Dense {
                 found: keras_shape(input_shape),
             });
         };
+        if input_dim == NONE {
+            return Err(Error::ShapeMismatch {
+                layer: self.base.name.clone(),
+                expected: "(None, ..., features) with a known number of features, the rows of \
+                           the kernel (a Flatten over steps of any length has none: give the \
+                           sequences a fixed length, `Embedding::input_length(steps)` or \
+                           `model.build(&[steps])`)"
+                    .into(),
+                found: keras_shape(input_shape),
+            });
+        }
         initializers::check_sizes(&self.base.name, "units", &[&[input_dim, self.units]])?;
         self.weights =
             vec![Param::new("kernel", initializers::glorot_uniform(input_dim, self.units, rng))];

@@ -22,8 +22,11 @@ const SCATTER_PARTS: usize = 4;
 /// Ids arrive as `f32` (the model's input type); each must be an integer in `0..input_dim`.
 ///
 /// # Shapes
-/// Input `(batch, steps)` (any rank works); output `(batch, steps, output_dim)`; with
-/// `mask_zero`, a `(batch, steps)` mask.
+/// Input `(batch, steps)`; output `(batch, steps, output_dim)`; with `mask_zero`, a `(batch,
+/// steps)` mask. Without [`Embedding::input_length`] the first layer of a model takes
+/// sequences of any length, a time axis of `None` (Keras' `Input(shape=(None,))`): the
+/// summary shows `(None, None, output_dim)`, and `fit`, `evaluate`, `predict` and
+/// `train_on_batch` take any number of steps per call. Inside a model, any rank works.
 ///
 /// # Errors
 /// `build` returns [`Error::InvalidArgument`] for a zero `input_dim` or `output_dim`, and
@@ -55,11 +58,15 @@ pub struct Embedding {
 }
 
 impl Embedding {
-    /// An embedding of `input_dim` ids (the vocabulary size) into vectors of `output_dim`.
-    /// Weights are initialised uniformly in ±0.05 (Keras' `"uniform"`).
+    /// An embedding of `input_dim` ids (the vocabulary size) into vectors of `output_dim`, for
+    /// sequences of any length (a time axis of [`NONE`](crate::layers::NONE)) unless
+    /// [`Embedding::input_length`] fixes it. Weights are initialised uniformly in ±0.05 (Keras'
+    /// `"uniform"`).
     pub fn new(input_dim: usize, output_dim: usize) -> Self {
+        let mut base = LayerBase::new();
+        base.declare_input_shape(vec![crate::shape::NONE]);
         Embedding {
-            base: LayerBase::new(),
+            base,
             input_dim,
             output_dim,
             mask_zero: false,
@@ -69,8 +76,8 @@ impl Embedding {
         }
     }
 
-    /// Declares the length of the input sequences, so a model starting with this layer builds
-    /// itself (Keras 2's `input_length`). Default: none.
+    /// Declares the length of the input sequences (Keras 2's `input_length`): the model then
+    /// takes only sequences of `steps` ids. Default: any length (`None`).
     pub fn input_length(mut self, steps: usize) -> Self {
         self.base.declare_input_shape(vec![steps]);
         self

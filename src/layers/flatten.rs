@@ -2,7 +2,7 @@
 
 use super::{not_built, Layer, LayerBase, Mask};
 use crate::saving::Config;
-use crate::shape::{array_shape, expect_batch_of};
+use crate::shape::{array_shape, expect_batch_of, NONE};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rand::rngs::StdRng;
@@ -11,7 +11,9 @@ use rand::rngs::StdRng;
 /// weights and drops any mask.
 ///
 /// # Shapes
-/// Input `(batch, ...)`; output `(batch, product of the other axes)`.
+/// Input `(batch, ...)`; output `(batch, product of the other axes)`. Over a time axis of
+/// unknown length ([`NONE`](crate::layers::NONE)) the output's size is unknown too, `(None,
+/// None)`, as in Keras; a `Dense` after it then fails to build, since its kernel needs that size.
 ///
 /// # Examples
 /// ```
@@ -59,6 +61,10 @@ impl Layer for Flatten {
     }
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
+        if input_shape.contains(&NONE) {
+            self.features = NONE;
+            return Ok(self.base.built(input_shape, vec![NONE]));
+        }
         let Some(features) = input_shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
             return Err(Error::ShapeMismatch {
                 layer: self.base.name.clone(),
@@ -78,10 +84,11 @@ impl Layer for Flatten {
     ) -> Result<ArrayD<f32>> {
         expect_batch_of(&self.base.name, self.base.built_input()?, input.shape())?;
         let batch = input.shape()[0];
+        let features = input.len() / batch;
         let output = input
             .as_standard_layout()
             .into_owned()
-            .into_shape_with_order(IxDyn(&[batch, self.features]))
+            .into_shape_with_order(IxDyn(&[batch, features]))
             .map_err(|_| not_built(&self.base.name))?;
         self.cached_shape = training.then(|| input.shape().to_vec());
         Ok(output)
@@ -111,7 +118,10 @@ impl Layer for Flatten {
         let found = array_shape(grad.shape());
         grad.into_shape_with_order(IxDyn(shape)).map(Some).map_err(|_| Error::ShapeMismatch {
             layer: format!("{} (backward)", self.base.name),
-            expected: format!("a gradient with {} values per sample", self.features),
+            expected: format!(
+                "a gradient with {} values per sample",
+                shape[1..].iter().product::<usize>()
+            ),
             found,
         })
     }

@@ -3,7 +3,7 @@
 use super::{not_built, Layer, LayerBase, Mask, Param};
 use crate::initializers;
 use crate::saving::{f32_value, Config};
-use crate::shape::{array_shape, expect_batch_of, keras_shape};
+use crate::shape::{array_shape, expect_batch_of, keras_shape, NONE};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 use rand::rngs::StdRng;
@@ -138,7 +138,7 @@ impl Layer for LayerNormalization {
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(Error::invalid("epsilon", "a positive finite number", self.epsilon));
         }
-        let Some(&features) = input_shape.last().filter(|&&d| d > 0) else {
+        let Some(&features) = input_shape.last().filter(|&&d| d > 0 && d != NONE) else {
             return Err(Error::ShapeMismatch {
                 layer: self.base.name.clone(),
                 expected: "(None, ..., features) with features > 0".into(),

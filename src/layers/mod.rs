@@ -24,6 +24,7 @@ mod simple_rnn;
 mod time_distributed;
 
 pub use crate::param::{Mask, Param};
+pub use crate::shape::NONE;
 pub use base::{LayerBase, LayerExt};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use capability::{FoldsLookup, LookupTable, OutputHead};

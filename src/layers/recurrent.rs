@@ -16,7 +16,7 @@ mod weights;
 use super::{FoldsLookup, GeneratorState, Layer, LayerBase, Mask, Param};
 use crate::initializers;
 use crate::saving::Config;
-use crate::shape::keras_shape;
+use crate::shape::{keras_shape, NONE};
 use crate::{Error, Result};
 pub use cell::Cell;
 pub(crate) use cell::{activate, derive};
@@ -34,7 +34,9 @@ use rand::rngs::StdRng;
 ///
 /// # Shapes
 /// Input `(batch, steps, input_dim)`; output `(batch, units)`, or `(batch, steps, units)` with
-/// `return_sequences(true)`. With `go_backwards(true)` the sequence is read from its end, and the
+/// `return_sequences(true)`. Built for a time axis of [`NONE`](crate::layers::NONE) (after an
+/// `Embedding` without `input_length`), the layer runs on any number of steps per call and its
+/// output sequence has a time axis of `None` too. With `go_backwards(true)` the sequence is read from its end, and the
 /// returned sequence is in that reversed order (Keras' behaviour).
 ///
 /// # Errors
@@ -285,10 +287,12 @@ impl<C: Cell> Rnn<C> {
                 found: keras_shape(input_shape),
             });
         };
-        if steps == 0 || input_dim == 0 {
+        if steps == 0 || input_dim == 0 || input_dim == NONE {
             return Err(Error::ShapeMismatch {
                 layer: self.name.clone(),
-                expected: "(None, steps, features) with steps, features > 0".into(),
+                expected: "(None, steps, features) with steps > 0 (or None, any length) and a \
+                           known number of features > 0"
+                    .into(),
                 found: keras_shape(input_shape),
             });
         }

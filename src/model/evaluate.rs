@@ -84,7 +84,7 @@ impl Sequential {
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("evaluate", &x, y)?;
-        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape()[0])?;
+        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape())?;
         let mut source = ArraySource::new(vec![x], vec![y.view()], batch_size)?
             .sample_weight(vec![Some(weights.view())])?;
         training::evaluate(self, &mut source)

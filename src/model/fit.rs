@@ -205,7 +205,7 @@ impl Sequential {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         self.check_compiled("fit")?;
         self.check_pair(&x, &y, "x")?;
-        let sample_weight = self.fit_sample_weight(&y, config)?;
+        let sample_weight = self.fit_sample_weight(x.shape(), &y, config)?;
         let data = training::split(x.view(), y.view(), sample_weight.as_ref(), config)?;
         // Class weights weigh the training samples only, as in Keras.
         let data = if config.class_weight.is_some() {
@@ -219,9 +219,12 @@ impl Sequential {
         if let Some((x_val, y_val)) = &config.validation_data {
             self.check_pair(&x_val.view(), &y_val.view(), "validation x")?;
         }
-        let y_train = self.conform(data.y_train)?;
+        let y_train = self.conform(data.x_train.shape(), data.y_train)?;
         let validation = match data.validation {
-            Some((x_val, y_val, w_val)) => Some((x_val, self.conform(y_val)?, w_val)),
+            Some((x_val, y_val, w_val)) => {
+                let y_val = self.conform(x_val.shape(), y_val)?;
+                Some((x_val, y_val, w_val))
+            }
             None => None,
         };
         // Drawn even without shuffling, so that `shuffle` does not change the model's generator.
@@ -291,7 +294,7 @@ impl Sequential {
     {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("train_on_batch", &x, y)?;
-        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape()[0])?;
+        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape())?;
         let mut batch = Batch::new(vec![x.to_owned()], vec![y]);
         batch.sample_weight = vec![Some(weights)];
         training::train_on_batch(self, &batch)

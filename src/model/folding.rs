@@ -26,16 +26,16 @@ pub(super) struct FoldedStart {
 
 impl Sequential {
     /// Folds the model's first two layers when the first is a lookup table and the second can
-    /// fold it, when `samples` sequences look up more ids than the table has rows
-    /// (below that, folding costs more than it saves), and when the folded table fits in
-    /// [`MAX_FOLDED_BYTES`]. `None` otherwise.
-    pub(super) fn fold_start(&mut self, samples: usize) -> Result<Option<FoldedStart>> {
+    /// fold it, when the batch of ids `x_shape` `(samples, steps)` looks up more ids than the
+    /// table has rows (below that, folding costs more than it saves), and when the folded table
+    /// fits in [`MAX_FOLDED_BYTES`]. `None` otherwise.
+    pub(super) fn fold_start(&mut self, x_shape: &[usize]) -> Result<Option<FoldedStart>> {
         let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
         let Some(lookup) = first.lookup_table() else { return Ok(None) };
         let (Some(table), Some(shape)) = (lookup.table(), first.output_shape()) else {
             return Ok(None);
         };
-        let lookups = samples.saturating_mul(shape.iter().rev().skip(1).product());
+        let lookups = x_shape.iter().copied().fold(1usize, usize::saturating_mul);
         if shape.len() != 2 || lookups < table.nrows() {
             return Ok(None);
         }
@@ -131,7 +131,7 @@ mod tests {
                         ),
                     ];
                     for mut model in models {
-                        let folded = model.fold_start(x.nrows()).expect("folds");
+                        let folded = model.fold_start(x.shape()).expect("folds");
                         assert!(folded.is_some(), "13·7 lookups in a table of 20 rows fold");
                         let (fast, fast_mask) = model
                             .forward(x.view().into_dyn(), false, folded.as_ref())
@@ -152,24 +152,24 @@ mod tests {
     #[test]
     fn folding_applies_where_it_pays_and_checks_ids() {
         let mut few = model(Lstm::new(3), false);
-        assert!(few.fold_start(2).expect("no error").is_none(), "2·7 lookups < 20 rows");
+        assert!(few.fold_start(&[2, STEPS]).expect("no error").is_none(), "2·7 lookups < 20 rows");
         let mut bidirectional = model(Bidirectional::new(Lstm::new(3)), false);
-        assert!(bidirectional.fold_start(100).expect("no error").is_none());
+        assert!(bidirectional.fold_start(&[100, STEPS]).expect("no error").is_none());
         let mut dense = Sequential::new();
         dense.add(Embedding::new(VOCABULARY, 4).input_length(STEPS));
         dense.add(Flatten::new());
         dense.build(&[STEPS]).expect("model builds");
-        assert!(dense.fold_start(100).expect("no error").is_none());
+        assert!(dense.fold_start(&[100, STEPS]).expect("no error").is_none());
 
         // A folded table over the memory cap: 600,000 rows × 4·8 values, 77 MB.
         let mut large = Sequential::new();
         large.add(Embedding::new(600_000, 2).input_length(STEPS));
         large.add(Lstm::new(8));
         large.build(&[STEPS]).expect("model builds");
-        assert!(large.fold_start(100_000).expect("no error").is_none());
+        assert!(large.fold_start(&[100_000, STEPS]).expect("no error").is_none());
 
         let mut lstm = model(Lstm::new(3), true);
-        let folded = lstm.fold_start(100).expect("folds");
+        let folded = lstm.fold_start(&[100, STEPS]).expect("folds");
         let mut bad = ids(4, 0);
         bad[[2, 3]] = VOCABULARY as f32;
         let error = lstm.forward(bad.view().into_dyn(), false, folded.as_ref()).unwrap_err();

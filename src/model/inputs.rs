@@ -23,7 +23,7 @@ impl Sequential {
     ) -> Result<ArrayD<f32>> {
         self.check_compiled(call)?;
         self.check_pair(x, &y, "x")?;
-        self.conform(y)
+        self.conform(x.shape(), y)
     }
 
     pub(super) fn check_compiled(&self, call: &'static str) -> Result<()> {
@@ -38,13 +38,8 @@ impl Sequential {
         if x.ndim() == 0 || x.shape()[0] == 0 {
             return Err(Error::EmptyInput("x"));
         }
-        if self.input_shape.is_none() {
-            // The shape is taken from `x` only if the model builds for it.
-            self.input_shape = Some(x.shape()[1..].to_vec());
-            if let Err(error) = self.ensure_built() {
-                self.forget_input_shape();
-                return Err(error);
-            }
+        if self.input_shape.is_none() && self.declared_input_shape().is_none() {
+            self.build_from(x.shape())?;
         }
         self.ensure_built()?;
         self.check_input(x)
@@ -67,9 +62,10 @@ impl Sequential {
         Ok(())
     }
 
-    /// Targets checked against the loss and the model's output, in the shape the loss reads.
-    pub(super) fn conform(&self, y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
-        self.loss()?.conform_targets(y, &self.output_shape())
+    /// Targets checked against the loss and the model's output for inputs of shape `x_shape`,
+    /// in the shape the loss reads.
+    pub(super) fn conform(&self, x_shape: &[usize], y: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>> {
+        self.loss()?.conform_targets(y, &self.output_shape_for(x_shape))
     }
 }
 
@@ -78,17 +74,17 @@ impl Sequential {
     /// `config.class_weight` looked up from the targets `y` (Keras refuses both at once).
     pub(super) fn fit_sample_weight(
         &self,
+        x_shape: &[usize],
         y: &ArrayViewD<'_, f32>,
         config: &FitConfig,
     ) -> Result<Option<ArrayD<f32>>> {
-        let samples = y.shape().first().copied().unwrap_or(0);
         match (&config.sample_weight, &config.class_weight) {
             (Some(_), Some(_)) => Err(Error::invalid(
                 "class_weight",
                 "either sample_weight or class_weight, not both (as Keras)",
                 "both",
             )),
-            (Some(weights), None) => self.conform_sample_weight(weights.view(), samples).map(Some),
+            (Some(weights), None) => self.conform_sample_weight(weights.view(), x_shape).map(Some),
             (None, Some(class_weight)) => {
                 let weights = class_weight_to_sample_weights(y.view(), class_weight)?;
                 Ok(Some(weights.into_dyn()))
@@ -97,15 +93,16 @@ impl Sequential {
         }
     }
 
-    /// Checks sample weights against `samples` samples and the model's output: `(samples,)`
-    /// (or `(samples, 1)`) for an output of one axis per sample, `(samples, steps)` for a
-    /// sequence output; returns them in the output's leading shape.
+    /// Checks sample weights against inputs of shape `x_shape` and the model's output for them:
+    /// `(samples,)` (or `(samples, 1)`) for an output of one axis per sample, `(samples, steps)`
+    /// for a sequence output; returns them in the output's leading shape.
     pub(super) fn conform_sample_weight(
         &self,
         weights: ArrayViewD<'_, f32>,
-        samples: usize,
+        x_shape: &[usize],
     ) -> Result<ArrayD<f32>> {
-        let output = self.output_shape();
+        let samples = x_shape.first().copied().unwrap_or(0);
+        let output = self.output_shape_for(x_shape);
         let leading = &output[..output.len().saturating_sub(1)];
         let expected: Vec<usize> = [samples].into_iter().chain(leading.iter().copied()).collect();
         if weights.shape() == expected.as_slice() {

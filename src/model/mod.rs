@@ -6,6 +6,7 @@ mod fit;
 mod folding;
 mod history;
 mod inputs;
+mod ragged;
 mod sequential;
 mod steps;
 mod summary;

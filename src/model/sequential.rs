@@ -7,7 +7,7 @@ use crate::layers::{snake_case, Layer, LayerExt, Mask, OutputHead, Param};
 use crate::losses::{Loss, LossGrad};
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
-use crate::shape::{array_shape, keras_shape};
+use crate::shape::{array_shape, fits, keras_shape, resolve, NONE};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD};
 use rand::rngs::StdRng;
@@ -152,7 +152,13 @@ impl Sequential {
         }
         layer.set_name(name);
         if self.layers.is_empty() && self.input_shape.is_none() {
-            self.input_shape = layer.base().declared_input_shape().map(<[usize]>::to_vec);
+            // A declared shape with a `None` axis is a default, taken when nothing else gives
+            // the shape (see `ensure_built`); `build(&[steps])` may still fix the length.
+            self.input_shape = layer
+                .base()
+                .declared_input_shape()
+                .filter(|shape| !shape.contains(&NONE))
+                .map(<[usize]>::to_vec);
         }
         self.layers.push(layer);
         // Errors are reported by the calls that need the model built, which build again.
@@ -160,15 +166,18 @@ impl Sequential {
     }
 
     /// Builds the model for inputs of per-sample shape `input_shape` (the batch axis left out:
-    /// `&[500]` for sequences of 500 ids).
+    /// `&[500]` for sequences of 500 ids, `&[NONE]` for sequences of any length; see
+    /// [`NONE`]). An `Embedding` without `input_length` gives `&[NONE]` when the model is built
+    /// by `summary`, `fit`, ... without a shape; once built for any length the model stays so,
+    /// and building it for `&[500]` then only checks that 500 fits.
     ///
     /// # Errors
     /// [`Error::NotBuilt`] for a model without layers, [`Error::ShapeMismatch`] when the shape
-    /// differs from the one the model was built for or a layer cannot take its input, and any
+    /// does not fit the one the model was built for or a layer cannot take its input, and any
     /// error of a layer's `build`.
     pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         match &self.input_shape {
-            Some(known) if known.as_slice() != input_shape => {
+            Some(known) if !fits(known, input_shape) => {
                 return Err(Error::ShapeMismatch {
                     layer: "sequential".into(),
                     expected: keras_shape(known),
@@ -188,6 +197,9 @@ impl Sequential {
             ));
         }
         if self.input_shape.is_none() {
+            self.input_shape = self.declared_input_shape().map(<[usize]>::to_vec);
+        }
+        if self.input_shape.is_none() {
             return Err(Error::NotBuilt(
                 "the model is not built: its input shape is unknown; call `model.build(&input_shape)` or give \
                  the first layer an input length"
@@ -195,6 +207,11 @@ impl Sequential {
             ));
         }
         self.build_pending()
+    }
+
+    /// The input shape the first layer declares, if any (`Embedding`'s `(None,)` by default).
+    pub(super) fn declared_input_shape(&self) -> Option<&[usize]> {
+        self.layers.first()?.base().declared_input_shape()
     }
 
     /// Forgets an input shape taken from data the model could not be built for; the layers are
@@ -363,10 +380,11 @@ impl Sequential {
         Ok(())
     }
 
-    /// Checks that `x` is a batch of the model's per-sample input shape.
+    /// Checks that `x` is a batch of the model's per-sample input shape (any size on a
+    /// [`NONE`] axis).
     pub(super) fn check_input(&self, x: &ArrayViewD<'_, f32>) -> Result<()> {
         let expected = self.input_shape.as_deref().unwrap_or_default();
-        if x.ndim() == 0 || x.shape()[1..] != *expected {
+        if x.ndim() == 0 || !fits(expected, &x.shape()[1..]) {
             return Err(Error::ShapeMismatch {
                 layer: "sequential (x)".into(),
                 expected: keras_shape(expected),
@@ -486,9 +504,47 @@ impl Sequential {
         Some((head.activation(), head.logits()?))
     }
 
-    /// The per-sample output shape of the built model.
-    pub(super) fn output_shape(&self) -> Vec<usize> {
-        self.layers.last().and_then(|l| l.output_shape()).map(<[usize]>::to_vec).unwrap_or_default()
+    /// The per-sample output shape for an input batch of shape `x_shape`: the built shape with
+    /// each [`NONE`] axis given its size in this call. Every layer keeps the sizes of the axes
+    /// it does not change (the time axis among them), except a `Flatten`, whose one axis is the
+    /// product of its input's.
+    pub(super) fn output_shape_for(&self, x_shape: &[usize]) -> Vec<usize> {
+        let mut shape = resolve(
+            self.input_shape.as_deref().unwrap_or_default(),
+            x_shape.get(1..).unwrap_or_default(),
+        );
+        for layer in &self.layers {
+            let Some(output) = layer.output_shape() else { break };
+            shape = if !output.contains(&NONE) {
+                output.to_vec()
+            } else if output.len() == 1 && layer.base().input_shape().len() > 1 {
+                vec![shape.iter().product()]
+            } else {
+                resolve(output, &shape)
+            };
+        }
+        shape
+    }
+
+    /// Takes the input shape from a first batch `x` when none is known: a batch of sequences
+    /// `(samples, steps, features)` gives a time axis of any length, `(None, None, features)`,
+    /// unless a layer needs its size (a `Flatten` before a `Dense`), which gets `steps`; other
+    /// batches give their own per-sample shape.
+    pub(super) fn build_from(&mut self, x_shape: &[usize]) -> Result<()> {
+        let per_sample = x_shape.get(1..).unwrap_or_default();
+        if per_sample.len() == 2 {
+            // A failed attempt leaves the generator as it was: the weights do not depend on it.
+            let rng = self.rng.clone();
+            self.input_shape = Some(vec![NONE, per_sample[1]]);
+            if self.ensure_built().is_ok() {
+                return Ok(());
+            }
+            self.forget_input_shape();
+            self.rng = rng;
+        }
+        // The shape is taken from `x` only if the model builds for it.
+        self.input_shape = Some(per_sample.to_vec());
+        self.ensure_built().inspect_err(|_| self.forget_input_shape())
     }
 }
 

@@ -17,11 +17,14 @@ use std::path::Path;
 pub(super) struct StepState {
     pub(super) tracker: Tracker,
     folded: Option<FoldedStart>,
+    /// The samples of a run of inference steps whose folding is not decided yet: the first
+    /// batch's length decides it (sequences of any length have no length before).
+    undecided: Option<usize>,
 }
 
 impl Default for StepState {
     fn default() -> Self {
-        StepState { tracker: Tracker::new(&[], &[]), folded: None }
+        StepState { tracker: Tracker::new(&[], &[]), folded: None, undecided: None }
     }
 }
 
@@ -46,12 +49,12 @@ impl Sequential {
             let found = batch.sample_weight.len();
             return Err(Error::invalid("sample_weight", "at most one array", found));
         }
-        let samples = x.shape()[0];
         let weights = match batch.sample_weight(0) {
-            Some(w) => Some(self.conform_sample_weight(w, samples)?),
+            Some(w) => Some(self.conform_sample_weight(w, x.shape())?),
             None => None,
         };
-        Ok((x, self.conform(y.view())?, weights))
+        let y = self.conform(x.shape(), y.view())?;
+        Ok((x, y, weights))
     }
 
     /// The one input of a batch, checked against the model's input shape.
@@ -67,8 +70,14 @@ impl Sequential {
         Ok(x.view())
     }
 
-    /// Forward in inference mode, through the folded start when one is prepared.
+    /// Forward in inference mode, through the folded start when one is prepared. The first
+    /// batch of a run of inference steps decides whether to fold, from the run's samples and
+    /// that batch's length.
     fn infer(&mut self, x: ArrayViewD<'_, f32>) -> Result<(ArrayD<f32>, Option<Mask>)> {
+        if let Some(samples) = self.steps.undecided.take() {
+            let steps = x.shape().get(1).copied().unwrap_or(1);
+            self.steps.folded = self.fold_start(&[samples, steps])?;
+        }
         let folded = self.steps.folded.take();
         let result = self.forward(x, false, folded.as_ref());
         self.steps.folded = folded;
@@ -124,12 +133,14 @@ impl Model for Sequential {
     }
 
     fn begin_inference(&mut self, samples: usize) -> Result<()> {
-        self.steps.folded = self.fold_start(samples)?;
+        self.steps.folded = None;
+        self.steps.undecided = Some(samples);
         Ok(())
     }
 
     fn end_inference(&mut self) {
         self.steps.folded = None;
+        self.steps.undecided = None;
     }
 
     fn reset_metrics(&mut self) {

@@ -68,7 +68,9 @@ impl<C: Cell> Rnn<C> {
             input.as_standard_layout()
         };
         let output = match input.as_slice() {
-            Some(x) => self.run(&mut cache, &weights, ChunkInput::Features(x), mask, training),
+            Some(x) => {
+                self.run(&mut cache, &weights, ChunkInput::Features(x), steps, mask, training)
+            }
             None => Err(not_built(&self.name)),
         };
         drop(input);
@@ -139,7 +141,7 @@ impl<C: Cell> Rnn<C> {
         });
         let rows = reordered_rows.as_deref().unwrap_or(rows);
         let input = ChunkInput::Folded { rows, table };
-        let output = self.run(&mut cache, &weights, input, mask, false);
+        let output = self.run(&mut cache, &weights, input, steps, mask, false);
         let output = output.map(|output| restore_order(output, order.as_deref()));
         cache.order = order;
         self.finish(cache, mask, false);
@@ -228,18 +230,20 @@ impl<C: Cell> Rnn<C> {
         Ok((weights, cache))
     }
 
-    /// Runs the recurrence of every chunk on its samples of `input` and returns the layer's
-    /// output.
+    /// Runs the recurrence of every chunk on its samples of `input` (`steps` long: this call's
+    /// length, which a layer built for sequences of any length does not fix) and returns the
+    /// layer's output.
     fn run(
         &mut self,
         cache: &mut RnnCache,
         weights: &Packed,
         input: ChunkInput<'_>,
+        steps: usize,
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
         let batch: usize = cache.chunks.iter().map(Chunk::rows).sum();
-        let (steps, units) = (self.input_shape[0], self.units);
+        let units = self.units;
         let features = self.input_shape.get(1).copied().unwrap_or(0);
         // Masks are drawn for the whole batch in sample order, before the parallel part.
         if training {
