@@ -255,7 +255,7 @@ fn a_model_loads_without_a_declared_input_shape() -> TestResult {
     unbuilt.save(&path)?;
     let mut loaded = Sequential::load(&path)?;
     assert!(loaded.get_weights().is_empty());
-    assert!(matches!(loaded.summary(), Err(Error::NotBuilt(_))));
+    assert!(loaded.layers().all(|layer| layer.output_shape().is_none()));
     loaded.build(&[3])?;
     assert_eq!(loaded.summary()?.total_params(), 30 * 4 + 4 * 2 + 2);
     std::fs::remove_dir_all(&dir)?;

@@ -9,7 +9,7 @@ use crate::layers::LayerExt;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
-use crate::training::{self, ArraySource, Batch, DataSource, Tracker};
+use crate::training::{self, ArraySource, Batch, DataSource};
 use crate::Result;
 use ndarray::{ArrayBase, Data, Dimension};
 use rand::Rng;
@@ -79,8 +79,7 @@ impl Sequential {
             weighted_metrics: weighted_metrics.to_vec(),
             trainable,
         };
-        self.steps.tracker = Tracker::new(&compiled.metrics, &compiled.weighted_metrics);
-        self.compiled = Some(compiled);
+        self.set_compiled(compiled);
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use crate::losses::{Loss, LossGrad};
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
 use crate::shape::{array_shape, fits, keras_shape, resolve, NONE};
+use crate::training::Tracker;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD};
 use rand::rngs::StdRng;
@@ -117,9 +118,9 @@ impl Sequential {
         input_shape: Option<Vec<usize>>,
     ) -> Result<Self> {
         let mut model = Sequential::new();
-        model.input_shape = input_shape.or_else(|| {
-            layers.first().and_then(|l| l.base().declared_input_shape()).map(<[usize]>::to_vec)
-        });
+        // Built exactly when the saved model was: an unbuilt model may still take its input
+        // shape from the first layer's declaration (or from data) later.
+        model.input_shape = input_shape;
         model.layers = layers;
         if model.input_shape.is_some() {
             model.ensure_built()?;
@@ -479,7 +480,13 @@ impl Sequential {
         (metrics, weighted_metrics): (Vec<Metric>, Vec<Metric>),
         trainable: Vec<bool>,
     ) {
-        self.compiled = Some(Compiled { optimizer, loss, metrics, weighted_metrics, trainable });
+        self.set_compiled(Compiled { optimizer, loss, metrics, weighted_metrics, trainable });
+    }
+
+    /// Installs what `compile` sets, with fresh running metrics for it.
+    pub(super) fn set_compiled(&mut self, compiled: Compiled) {
+        self.steps.tracker = Tracker::new(&compiled.metrics, &compiled.weighted_metrics);
+        self.compiled = Some(compiled);
     }
 
     /// The optimizer set by `compile`, to change its state.
