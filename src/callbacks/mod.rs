@@ -130,7 +130,7 @@ impl<S: Into<String>> FromIterator<(S, f32)> for Logs {
 /// for any model) at fixed points of training, as Keras' `keras.callbacks.Callback`. Every
 /// method has a default that does nothing, so implement only what you need. Epochs and batches
 /// are counted from 1. The model comes as `&mut dyn Model`
-/// ([`Model`](crate::training::Model)): its weights, its optimizer (to change the learning
+/// ([`Model`]): its weights, its optimizer (to change the learning
 /// rate) and its saving, whatever kind of model it is.
 ///
 /// # Errors

@@ -23,7 +23,8 @@ impl Sequential {
     /// again.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when a hyper-parameter of the optimizer is out of its domain.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when a hyper-parameter of the
+    /// optimizer is out of its domain.
     pub fn compile(
         &mut self,
         optimizer: impl Optimizer + 'static,
@@ -134,11 +135,15 @@ impl Sequential {
     /// [`Loss::SparseCategoricalCrossentropy`]. Validation data likewise.
     ///
     /// # Errors
-    /// [`Error::NotCompiled`] before `compile`; [`Error::EmptyInput`], [`Error::LengthMismatch`]
-    /// and [`Error::ShapeMismatch`] for bad `x`, `y` or validation data;
-    /// [`Error::InvalidArgument`] for a bad `epochs`, `batch_size` or `validation_split`;
-    /// [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite (training stops there;
-    /// the batch updates no weight); and the layers' errors (ids out of range).
+    /// [`Error::NotCompiled`](crate::Error::NotCompiled) before `compile`;
+    /// [`Error::EmptyInput`](crate::Error::EmptyInput),
+    /// [`Error::LengthMismatch`](crate::Error::LengthMismatch) and
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for bad `x`, `y`, validation data or
+    /// sample weights; [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a bad
+    /// `epochs`, `batch_size` or `validation_split`, or `class_weight` with `sample_weight`;
+    /// [`Error::NonFiniteLoss`](crate::Error::NonFiniteLoss) when the loss becomes NaN or
+    /// infinite (training stops there; the batch updates no weight); and the layers' errors
+    /// (ids out of range).
     pub fn fit<S1, D1, S2, D2>(
         &mut self,
         x: &ArrayBase<S1, D1>,
@@ -159,11 +164,14 @@ impl Sequential {
     /// state can be read afterwards; the returned [`History`] records why training stopped
     /// ([`History::stop_reason`]).
     ///
-    /// Order, as Keras: every callback's `on_train_begin`; per epoch, `on_batch_end` after each
-    /// batch, then validation, then `on_epoch_end`; finally `on_train_end`. A callback that
-    /// returns [`Control::Stop`](crate::callbacks::Control::Stop) after a batch ends the epoch there (its values are still
-    /// recorded and validated), and after an epoch ends training; the first reason given is
-    /// the one recorded.
+    /// Order, as Keras: every callback's `on_train_begin`; per epoch, `on_epoch_begin`,
+    /// `on_batch_end` after each batch, then validation, then `on_epoch_end` (whose additions
+    /// to the logs, such as `learning_rate`, the history records); finally `on_train_end`. A
+    /// callback that returns [`Control::Stop`](crate::callbacks::Control::Stop) after a batch
+    /// ends the epoch there (its values are still recorded and validated), and after an epoch
+    /// ends training; the first reason given is the one recorded. The loop itself is
+    /// [`training::fit`](crate::training::fit), which any [`Model`](crate::training::Model)
+    /// shares.
     ///
     /// # Errors
     /// Those of [`Sequential::fit`] — except that with a callback that stops on a non-finite
@@ -275,8 +283,9 @@ impl Sequential {
     /// weighted metrics weigh each by w.
     ///
     /// # Errors
-    /// As [`Sequential::train_on_batch`], and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
-    /// for weights that do not fit the batch or the output.
+    /// As [`Sequential::train_on_batch`], and
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for weights that do not fit the batch
+    /// or the output.
     pub fn train_on_batch_weighted<S1, D1, S2, D2, S3, D3>(
         &mut self,
         x: &ArrayBase<S1, D1>,
