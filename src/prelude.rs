@@ -1,7 +1,9 @@
 //! Everything a typical program needs: `use rnnkit::prelude::*;`.
 
 pub use crate::activations::Activation;
-pub use crate::callbacks::{EarlyStopping, ModelCheckpoint, TerminateOnNaN};
+pub use crate::callbacks::{
+    EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
+};
 pub use crate::layers::{
     Bidirectional, Dense, Dropout, Embedding, Flatten, Gru, Layer, LayerExt, Lstm, Masking,
     MergeMode, SimpleRnn,

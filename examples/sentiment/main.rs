@@ -16,7 +16,9 @@
 //! vocabulary is learned on the training reviews, each review is cut or padded to its last 500
 //! ids, and the 25,000 training reviews are shuffled and split 20,000 / 5,000.
 //!
-//! Run: `cargo run --release --example sentiment` (add `-- --help` for the flags). The data is
+//! Run: `cargo run --release --example sentiment` (add `-- --help` for the flags;
+//! `-- --imbalanced` trains on a tenth of the positive reviews without and with
+//! `class_weight`). The data is
 //! found through `--data`, `RNNKIT_DATA`, the user cache, or downloaded from Stanford.
 
 use clap::Parser;
@@ -26,6 +28,7 @@ use rnnkit::callbacks::Callback;
 use rnnkit::datasets::imdb;
 use rnnkit::prelude::*;
 
+mod imbalanced;
 mod pipeline;
 #[path = "../common/recurrent_kind.rs"]
 mod recurrent_kind;
@@ -80,6 +83,10 @@ struct Args {
     /// weights (EarlyStopping on val_loss, patience 1, restore_best_weights).
     #[arg(long)]
     early_stopping: bool,
+    /// Keep one positive training review in ten, then train without and with `class_weight`
+    /// and compare their precision, recall and AUC on the balanced test set.
+    #[arg(long)]
+    imbalanced: bool,
 }
 
 const SENTENCES: [&str; 2] = ["a wonderful, moving film", "a dull waste of two hours"];
@@ -110,6 +117,9 @@ fn main() -> rnnkit::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    if args.imbalanced {
+        return imbalanced::run(&data, &config, args.epochs, args.batch_size);
+    }
     let mut model = pipeline::lesson_model(&config)?;
     println!("{}", model.summary()?);
     if config.dropout > 0.0 || config.recurrent_dropout > 0.0 {

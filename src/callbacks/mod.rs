@@ -10,7 +10,8 @@
 //! * [`ModelCheckpoint`]: save the weights after each epoch, or only the best ones.
 //! * [`TerminateOnNaN`]: stop cleanly when the loss becomes NaN or infinite.
 //! * [`ReduceLROnPlateau`] and [`LearningRateScheduler`]: change the optimizer's learning rate
-//!   between epochs, through [`LearningRateControl`](crate::optimizers::LearningRateControl).
+//!   between epochs (through the model's [`Model::optimizer_mut`]) and record it in the
+//!   history as `learning_rate`, as Keras does.
 //!
 //! # Examples
 //! ```

@@ -2,8 +2,9 @@
 
 use super::monitor::{Mode, Monitor};
 use super::python_float::python_repr;
-use super::Logs;
+use super::{Callback, Control, Logs};
 use crate::optimizers::LearningRateControl;
+use crate::training::Model;
 use crate::{Error, Result};
 
 /// Multiplies the learning rate by `factor` when the monitored value has not improved for
@@ -17,10 +18,35 @@ use crate::{Error, Result};
 /// records it. Rates are read and computed as Keras does (the `f32` rate widened to `f64`,
 /// times `factor`), so the messages print Keras' digits.
 ///
-/// [`ReduceLROnPlateau::on_epoch_end`] reaches the optimizer through
-/// [`LearningRateControl`].
+/// Pass it to [`Sequential::fit_with_callbacks`](crate::model::Sequential::fit_with_callbacks)
+/// (it reaches the model's optimizer through [`Model::optimizer_mut`]), or drive an optimizer
+/// directly with [`ReduceLROnPlateau::on_epoch_end`], which takes any
+/// [`LearningRateControl`]. [`ReduceLROnPlateau::messages`] keeps what it printed or would
+/// have printed.
 ///
 /// # Examples
+/// In `fit`:
+/// ```
+/// use ndarray::{Array1, Array2};
+/// use rnnkit::callbacks::ReduceLROnPlateau;
+/// use rnnkit::prelude::*;
+/// # fn main() -> rnnkit::Result<()> {
+/// let mut model = Sequential::new();
+/// model.add(Dense::new(1).activation(Activation::Sigmoid));
+/// model.compile(Sgd::new(0.5), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+/// let x = Array2::from_shape_fn((32, 2), |(i, j)| ((i * 3 + j) % 5) as f32 - 2.0);
+/// let y = Array1::from_shape_fn(32, |i| (i % 2) as f32); // not learnable: a plateau
+/// let mut reduce = ReduceLROnPlateau::new().monitor("loss").factor(0.5).patience(1);
+/// let config = FitConfig { epochs: 8, verbose: 0, ..FitConfig::default() };
+/// let history = model.fit_with_callbacks(&x, &y, &config, &mut [&mut reduce])?;
+/// let rates = history.metric("learning_rate").unwrap();
+/// assert_eq!(rates[0], 0.5);
+/// assert!(rates.windows(2).all(|pair| pair[1] <= pair[0]));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// On an optimizer alone:
 /// ```
 /// use rnnkit::callbacks::{Logs, ReduceLROnPlateau};
 /// use rnnkit::optimizers::{AdamW, LearningRateControl};
@@ -46,6 +72,7 @@ pub struct ReduceLROnPlateau {
     wait: usize,
     cooldown_counter: usize,
     best: Option<f32>,
+    messages: Vec<String>,
 }
 
 impl Default for ReduceLROnPlateau {
@@ -70,6 +97,7 @@ impl ReduceLROnPlateau {
             wait: 0,
             cooldown_counter: 0,
             best: None,
+            messages: Vec::new(),
         }
     }
 
@@ -131,6 +159,13 @@ impl ReduceLROnPlateau {
         self.best
     }
 
+    /// Keras' messages of the reductions since the last `on_train_begin`
+    /// (`"Epoch 4: ReduceLROnPlateau reducing learning rate to 0.010000000149011612."`),
+    /// kept whatever `verbose` is.
+    pub fn messages(&self) -> &[String] {
+        &self.messages
+    }
+
     /// Checks the arguments and that the monitored name is among `keys` (the names `fit`
     /// records), then forgets any previous run (Keras' `on_train_begin`).
     ///
@@ -157,6 +192,7 @@ impl ReduceLROnPlateau {
         self.wait = 0;
         self.cooldown_counter = 0;
         self.best = None;
+        self.messages.clear();
         Ok(())
     }
 
@@ -169,11 +205,11 @@ impl ReduceLROnPlateau {
     /// # Errors
     /// [`Error::InvalidArgument`] when the monitored value is missing from `logs`, or when the
     /// optimizer refuses the new rate (a rate from a schedule).
-    pub fn on_epoch_end(
+    pub fn on_epoch_end<O: LearningRateControl + ?Sized>(
         &mut self,
         epoch: usize,
         logs: &mut Logs,
-        optimizer: &mut dyn LearningRateControl,
+        optimizer: &mut O,
     ) -> Result<Option<String>> {
         let old_lr = f64::from(optimizer.current_learning_rate());
         logs.insert("learning_rate", old_lr as f32);
@@ -209,6 +245,24 @@ impl ReduceLROnPlateau {
         if self.verbose > 0 {
             println!("\n{message}");
         }
+        self.messages.push(message.clone());
         Ok(Some(message))
+    }
+}
+
+impl Callback for ReduceLROnPlateau {
+    fn on_train_begin(&mut self, keys: &[String], _model: &mut dyn Model) -> Result<()> {
+        ReduceLROnPlateau::on_train_begin(self, keys)
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        model: &mut dyn Model,
+    ) -> Result<Control> {
+        let optimizer = model.optimizer_mut().ok_or(Error::NotCompiled("ReduceLROnPlateau"))?;
+        ReduceLROnPlateau::on_epoch_end(self, epoch, logs, optimizer)?;
+        Ok(Control::Continue)
     }
 }

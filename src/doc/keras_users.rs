@@ -154,6 +154,16 @@
 //! | `metrics=['accuracy']` (or `['acc']`) | `&[Metric::Accuracy]` ([`Metric`](crate::metrics::Metric)) |
 //! | `validation_split=0.2`, `shuffle=True`, `verbose=1` | [`FitConfig`](crate::model::FitConfig) `{ validation_split: 0.2, shuffle: true, verbose: 1, .. }` |
 //! | `model.train_on_batch(x, y)` | `model.train_on_batch(&x, &y)?` |
+//! | `BinaryAccuracy(threshold)`, `CategoricalAccuracy()`, `SparseCategoricalAccuracy()`, `TopKCategoricalAccuracy(k)`, `Precision()`, `Recall()`, `AUC(curve='ROC')`, `MeanAbsoluteError()`, `MeanSquaredError()`, `RootMeanSquaredError()` | [`Metric`](crate::metrics::Metric)`::BinaryAccuracy { threshold: 0.5 }`, `CategoricalAccuracy`, `SparseCategoricalAccuracy`, `TopKCategoricalAccuracy { k: 5 }`, `Precision { threshold: 0.5 }`, `Recall { threshold: 0.5 }`, `Auc(Auc::new())`, `MeanAbsoluteError`, `MeanSquaredError`, `RootMeanSquaredError`, logged under Keras' names (`precision`, `val_auc`) and accumulated over the epoch as Keras' stateful metrics |
+//! | `'mae'`, `Huber(delta=1.0)`, `LogCosh()`, `BinaryCrossentropy(from_logits, label_smoothing)`, `CategoricalCrossentropy(from_logits, label_smoothing)`, `BinaryFocalCrossentropy(alpha, gamma)` | `Loss::MeanAbsoluteError`, `Loss::Huber { delta: 1.0 }`, `Loss::LogCosh`, `Loss::BinaryCrossentropyWith { from_logits, label_smoothing }`, `Loss::CategoricalCrossentropyWith { .. }`, `Loss::BinaryFocalCrossentropy { .. }` |
+//! | `AdamW(learning_rate, weight_decay=0.004)`, `Adagrad`, `Nadam`; `weight_decay=` on the others | [`AdamW::new(0.001)`](crate::optimizers::AdamW), [`Adagrad`](crate::optimizers::Adagrad), [`Nadam`](crate::optimizers::Nadam); `.weight_decay(wd)` on every optimizer |
+//! | `learning_rate=ExponentialDecay(...)` (also `PiecewiseConstantDecay`, `CosineDecay`, `InverseTimeDecay`) | `Adam::new(ExponentialDecay::new(0.01, 1000, 0.9))` ([`schedules`](crate::optimizers::schedules)), evaluated at each optimizer step |
+//! | `model.optimizer.learning_rate = 0.01` | [`model.optimizer_mut()`](crate::model::Sequential::optimizer_mut)`.map(|o| o.set_learning_rate(0.01))` (through [`LearningRateControl`](crate::optimizers::LearningRateControl)) |
+//! | `callbacks=[ReduceLROnPlateau(monitor, factor, patience, min_delta, cooldown, min_lr), LearningRateScheduler(fn)]`; `history.history['learning_rate']` | [`ReduceLROnPlateau`](crate::callbacks::ReduceLROnPlateau), [`LearningRateScheduler::new(|epoch, lr| ..)`](crate::callbacks::LearningRateScheduler) in `fit_with_callbacks`, with Keras' messages; `history.metric("learning_rate")` |
+//! | `fit(x, y, sample_weight=w)`, `fit(x, y, class_weight={0: 1.0, 1: 5.0})` | [`FitConfig`](crate::model::FitConfig) `{ sample_weight: Some(w), .. }`, `{ class_weight: Some(HashMap::from([(0, 1.0), (1, 5.0)])), .. }`; per sample, or per step for a sequence output |
+//! | `evaluate(x, y, sample_weight=w)`, `train_on_batch(x, y, sample_weight=w)` | [`evaluate_weighted(&x, &y, &w, 32)?`](crate::model::Sequential::evaluate_weighted), [`train_on_batch_weighted(&x, &y, &w)?`](crate::model::Sequential::train_on_batch_weighted) |
+//! | `compile(..., weighted_metrics=['accuracy'])` | [`compile_with_weighted_metrics(optimizer, loss, &metrics, &[Metric::Accuracy])?`](crate::model::Sequential::compile_with_weighted_metrics) (logged as `weighted_accuracy` when `accuracy` is taken, as Keras) |
+//! | a custom `train_step` / `test_step`, `self.model` in a callback | implement [`training::Model`](crate::training::Model) and run [`training::fit`](crate::training::fit); a callback receives `&mut dyn Model` |
 //! | `model.get_weights()`, `model.set_weights(w)` | `model.get_weights()`, `model.set_weights(w)?` (same order and layout) |
 //! | `Tokenizer(num_words=10000)`, `fit_on_texts`, `texts_to_sequences` | [`Tokenizer::new().num_words(10_000)`](crate::text::Tokenizer), `fit_on_texts`, `texts_to_sequences` |
 //! | `pad_sequences(seqs, maxlen=500)` | [`pad_sequences(&seqs, Some(500), Padding::Pre, Truncating::Pre, 0.0)?`](crate::text::pad_sequences) |
@@ -177,6 +187,49 @@
 //! | `fit(x, y, ...)` keyword arguments; `evaluate` and `predict` default to `batch_size=32`. | `fit` takes a [`FitConfig`](crate::model::FitConfig) whose `Default` holds Keras' defaults; `evaluate` and `predict` take the batch size explicitly. | A struct update (`..FitConfig::default()`) reads like keyword arguments and is checked by the compiler. |
 //! | `SimpleRNN(go_backwards=True, return_sequences=True)` returns the states in reading order (last step first), and with a mask passes the mask on unreversed. | The same, quirk included. | Faithful to Keras' numbers, so that a model ported from Keras gives the same outputs; flip the sequence yourself if you need it in input order. |
 //! | `pad_sequences` returns `int32` by default. | [`pad_sequences`](crate::text::pad_sequences) returns the `f32` array models take; the tokenizer's ids are `u32`. | The padded array goes straight into `fit`. |
+//!
+//! # Imbalanced classes and a learning rate that adapts
+//!
+//! Keras users reach for `class_weight` when one class is rare and for `ReduceLROnPlateau` when
+//! the loss stalls. Both work together in `fit`, as in Keras
+//! (`cargo run --release --example sentiment -- --imbalanced` shows what the weights change on
+//! real reviews):
+//!
+//! ```
+//! use ndarray::{Array1, Array2};
+//! use rnnkit::metrics::Auc;
+//! use rnnkit::prelude::*;
+//! use std::collections::HashMap;
+//!
+//! # fn main() -> rnnkit::Result<()> {
+//! // About one sample in twenty is positive.
+//! let x = Array2::from_shape_fn((200, 3), |(i, j)| ((i * 7 + j * 5) % 11) as f32 / 11.0);
+//! let y = Array1::from_shape_fn(200, |i| if (i * 7) % 11 < 3 && i % 5 == 0 { 1.0 } else { 0.0 });
+//! let mut model = Sequential::new();
+//! model.add(Dense::new(1).activation(Activation::Sigmoid));
+//! model.compile(
+//!     RmsProp::new(0.01),
+//!     Loss::BinaryCrossentropy,
+//!     &[Metric::Precision { threshold: 0.5 }, Metric::Recall { threshold: 0.5 }, Metric::Auc(Auc::new())],
+//! )?;
+//! // model.fit(x, y, class_weight={0: 0.6, 1: 2.5}, validation_split=0.2,
+//! //           callbacks=[ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2)])
+//! let config = FitConfig {
+//!     epochs: 10,
+//!     validation_split: 0.2,
+//!     verbose: 0,
+//!     class_weight: Some(HashMap::from([(0, 0.6), (1, 2.5)])),
+//!     ..FitConfig::default()
+//! };
+//! let mut reduce = ReduceLROnPlateau::new().monitor("val_loss").factor(0.5).patience(2);
+//! let history = model.fit_with_callbacks(&x, &y, &config, &mut [&mut reduce])?;
+//! // history.history["learning_rate"]: the rate of each epoch.
+//! assert_eq!(history.metric("learning_rate").map(<[f32]>::len), Some(10));
+//! assert!(history.metric("val_recall").is_some());
+//! println!("{:?}", reduce.messages());
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Learning curves
 //!

@@ -261,26 +261,27 @@ impl Loss {
     }
 
     /// The loss value and its gradient for predictions `output` (and the last layer's logits
-    /// and activation, when it keeps them) against conformed targets `y`.
+    /// and activation, when it keeps them) against conformed targets `y`, with optional sample
+    /// weights over the output's leading axes.
     ///
     /// With a `mask` over the output's leading `(batch, steps)` axes, masked rows weigh 0 and
     /// the others `total / valid`, so the loss is the mean over unmasked rows, as Keras'
-    /// `apply_mask` (`keras/src/losses/loss.py`).
+    /// `apply_mask` (`keras/src/losses/loss.py`); a mask that does not cover the rows is not
+    /// applied. The weights combine with it as [`Loss::value_and_grad_weighted`] says.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when the weights do not cover the output's rows.
     pub(crate) fn value_and_grad(
         self,
         output: ArrayViewD<'_, f32>,
         logits: Option<(Activation, ArrayViewD<'_, f32>)>,
         y: ArrayViewD<'_, f32>,
         mask: Option<&Mask>,
-    ) -> (f32, LossGrad) {
+        sample_weight: Option<ArrayViewD<'_, f32>>,
+    ) -> Result<(f32, LossGrad)> {
         let mask =
             mask.filter(|m| m.len() * output.len_of(Axis(output.ndim() - 1)) == output.len());
-        let shape = output.raw_dim();
-        match self.value_and_grad_weighted(output, logits, y, mask, None) {
-            Ok(result) => result,
-            // Without sample weights and with a mask of the rows' count nothing is refused.
-            Err(_) => (f32::NAN, LossGrad::Output(ArrayD::zeros(shape))),
-        }
+        self.value_and_grad_weighted(output, logits, y, mask, sample_weight)
     }
 
     /// [`Loss::value_and_grad`] with optional sample weights over the output's leading axes
@@ -404,26 +405,35 @@ mod tests {
         let y = array![[1.0f32, 0.0], [0.0, 1.0]].into_dyn();
         let sigmoid_p = z.mapv(crate::activations::sigmoid);
         let bce = Loss::BinaryCrossentropyWith { from_logits: false, label_smoothing: 0.2 };
-        let (by_logits, _) = grad_of(bce.value_and_grad(
-            sigmoid_p.view(),
-            Some((Activation::Sigmoid, z.view())),
-            y.view(),
-            None,
-        ));
+        let (by_logits, _) = grad_of(
+            bce.value_and_grad(
+                sigmoid_p.view(),
+                Some((Activation::Sigmoid, z.view())),
+                y.view(),
+                None,
+                None,
+            )
+            .unwrap(),
+        );
         assert!((by_logits - bce.value(y.view(), sigmoid_p.view()).unwrap()).abs() < 1e-6);
         let e = z.mapv(f32::exp);
         let softmax = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
         let cce = Loss::CategoricalCrossentropyWith { from_logits: false, label_smoothing: 0.2 };
-        let (by_logits, _) = grad_of(cce.value_and_grad(
-            softmax.view(),
-            Some((Activation::Softmax, z.view())),
-            y.view(),
-            None,
-        ));
+        let (by_logits, _) = grad_of(
+            cce.value_and_grad(
+                softmax.view(),
+                Some((Activation::Softmax, z.view())),
+                y.view(),
+                None,
+                None,
+            )
+            .unwrap(),
+        );
         assert!((by_logits - cce.value(y.view(), softmax.view()).unwrap()).abs() < 1e-6);
         // from_logits: the outputs themselves are the logits.
         let direct = Loss::BinaryCrossentropyWith { from_logits: true, label_smoothing: 0.2 };
-        let (value, _) = grad_of(direct.value_and_grad(z.view(), None, y.view(), None));
+        let (value, _) =
+            grad_of(direct.value_and_grad(z.view(), None, y.view(), None, None).unwrap());
         assert!((value - bce.value(y.view(), sigmoid_p.view()).unwrap()).abs() < 1e-6);
     }
 }

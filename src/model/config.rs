@@ -1,6 +1,7 @@
 //! `FitConfig`: the arguments of `fit`, with Keras' defaults.
 
 use ndarray::ArrayD;
+use std::collections::HashMap;
 
 /// How [`Sequential::fit`](super::Sequential::fit) trains; `FitConfig::default()` holds Keras'
 /// defaults, so set only what differs:
@@ -32,6 +33,19 @@ pub struct FitConfig {
     pub seed: Option<u64>,
     /// 0 = silent, 1 = a progress bar per epoch, 2 = one line per epoch. Default: 1.
     pub verbose: u8,
+    /// Keras' `sample_weight`: a weight per training sample, `(samples,)`, or per step of a
+    /// sequence output, `(samples, steps)`. The loss becomes Σ w·loss divided by the number of
+    /// samples (or unmasked steps) of the batch — not by the weights' sum, as Keras 3's
+    /// `sum_over_batch_size` — and the `weighted_metrics` of
+    /// [`Sequential::compile_with_weighted_metrics`](super::Sequential::compile_with_weighted_metrics)
+    /// weigh each sample by w. With `validation_split`, the held-out samples keep their
+    /// weights. Default: none.
+    pub sample_weight: Option<ArrayD<f32>>,
+    /// Keras' `class_weight`: each training sample weighs the weight of its class (1 for a
+    /// class not listed), the class being the target rounded, or its argmax for one-hot
+    /// targets; for imbalanced data. Applies to the training samples only, as in Keras; not
+    /// with `sample_weight`, nor with sequence targets. Default: none.
+    pub class_weight: Option<HashMap<usize, f32>>,
 }
 
 impl Default for FitConfig {
@@ -44,6 +58,8 @@ impl Default for FitConfig {
             shuffle: true,
             seed: None,
             verbose: 1,
+            sample_weight: None,
+            class_weight: None,
         }
     }
 }

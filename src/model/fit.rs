@@ -30,13 +30,96 @@ impl Sequential {
         loss: Loss,
         metrics: &[Metric],
     ) -> Result<()> {
+        self.compile_with_weighted_metrics(optimizer, loss, metrics, &[])
+    }
+
+    /// [`Sequential::compile`] with Keras' `weighted_metrics` as well: metrics that weigh each
+    /// sample (or step) by the `sample_weight` or `class_weight` given to `fit`, `evaluate` or
+    /// `train_on_batch`, while those of `metrics` ignore the weights, as in Keras 3. A weighted
+    /// metric whose name is taken by one of `metrics` is logged as `weighted_<name>`
+    /// (`weighted_accuracy`).
+    ///
+    /// # Errors
+    /// As [`Sequential::compile`].
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{array, Array2};
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile_with_weighted_metrics(
+    ///     Sgd::new(0.1),
+    ///     Loss::BinaryCrossentropy,
+    ///     &[Metric::Accuracy],
+    ///     &[Metric::Accuracy],
+    /// )?;
+    /// let x = Array2::from_shape_fn((4, 2), |(i, j)| (i + j) as f32);
+    /// let y = array![0.0f32, 1.0, 1.0, 0.0];
+    /// let weights = array![1.0f32, 1.0, 0.0, 0.0]; // only the first two samples count
+    /// let scores = model.evaluate_weighted(&x, &y, &weights, 32)?;
+    /// assert!(scores.metric("weighted_accuracy").is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn compile_with_weighted_metrics(
+        &mut self,
+        optimizer: impl Optimizer + 'static,
+        loss: Loss,
+        metrics: &[Metric],
+        weighted_metrics: &[Metric],
+    ) -> Result<()> {
         optimizer.validate()?;
         let trainable = self.layers.iter().map(|l| l.is_trainable()).collect();
-        let compiled =
-            Compiled { optimizer: Box::new(optimizer), loss, metrics: metrics.to_vec(), trainable };
-        self.steps.tracker = Tracker::new(&compiled.metrics);
+        let compiled = Compiled {
+            optimizer: Box::new(optimizer),
+            loss,
+            metrics: metrics.to_vec(),
+            weighted_metrics: weighted_metrics.to_vec(),
+            trainable,
+        };
+        self.steps.tracker = Tracker::new(&compiled.metrics, &compiled.weighted_metrics);
         self.compiled = Some(compiled);
         Ok(())
+    }
+
+    /// The optimizer set by [`Sequential::compile`], or `None` before it (Keras'
+    /// `model.optimizer`): its learning rate, iterations and settings.
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
+    /// The compiled optimizer, to change: its learning rate between `fit` calls, as Keras'
+    /// `model.optimizer.learning_rate = ...` (through
+    /// [`LearningRateControl`](crate::optimizers::LearningRateControl)). `None` before
+    /// `compile`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use rnnkit::optimizers::LearningRateControl;
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid));
+    /// model.compile(Sgd::new(0.1), Loss::BinaryCrossentropy, &[])?;
+    /// let x = Array2::from_shape_fn((8, 2), |(i, j)| (i + j) as f32 / 8.0);
+    /// let y = Array1::from_shape_fn(8, |i| (i % 2) as f32);
+    /// model.fit(&x, &y, &FitConfig { verbose: 0, ..FitConfig::default() })?;
+    /// if let Some(optimizer) = model.optimizer_mut() {
+    ///     optimizer.set_learning_rate(0.01)?;
+    /// }
+    /// assert_eq!(model.optimizer().map(|o| o.learning_rate()), Some(0.01));
+    /// assert_eq!(model.optimizer().map(|o| o.iterations()), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
+        match &mut self.compiled {
+            Some(compiled) => Some(compiled.optimizer.as_mut()),
+            None => None,
+        }
     }
 
     /// Trains the model, as Keras' `fit`, and returns the per-epoch [`History`].
@@ -122,29 +205,41 @@ impl Sequential {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         self.check_compiled("fit")?;
         self.check_pair(&x, &y, "x")?;
-        let data = training::split(x.view(), y.view(), config)?;
+        let sample_weight = self.fit_sample_weight(&y, config)?;
+        let data = training::split(x.view(), y.view(), sample_weight.as_ref(), config)?;
+        // Class weights weigh the training samples only, as in Keras.
+        let data = if config.class_weight.is_some() {
+            training::Split {
+                validation: data.validation.map(|(x_val, y_val, _)| (x_val, y_val, None)),
+                ..data
+            }
+        } else {
+            data
+        };
         if let Some((x_val, y_val)) = &config.validation_data {
             self.check_pair(&x_val.view(), &y_val.view(), "validation x")?;
         }
         let y_train = self.conform(data.x_train.shape(), data.y_train)?;
         let validation = match data.validation {
-            Some((x_val, y_val)) => {
+            Some((x_val, y_val, w_val)) => {
                 let y_val = self.conform(x_val.shape(), y_val)?;
-                Some((x_val, y_val))
+                Some((x_val, y_val, w_val))
             }
             None => None,
         };
         // Drawn even without shuffling, so that `shuffle` does not change the model's generator.
         let seed = config.seed.unwrap_or_else(|| self.rng.gen());
         let mut train =
-            ArraySource::new(vec![data.x_train], vec![y_train.view()], config.batch_size)?;
+            ArraySource::new(vec![data.x_train], vec![y_train.view()], config.batch_size)?
+                .sample_weight(vec![data.w_train])?;
         if config.shuffle {
             train = train.shuffled(seed);
         }
         let mut validation = match &validation {
-            Some((x_val, y_val)) => {
-                Some(ArraySource::new(vec![x_val.view()], vec![y_val.view()], config.batch_size)?)
-            }
+            Some((x_val, y_val, w_val)) => Some(
+                ArraySource::new(vec![x_val.view()], vec![y_val.view()], config.batch_size)?
+                    .sample_weight(vec![w_val.clone()])?,
+            ),
             None => None,
         };
         let validation = validation.as_mut().map(|source| source as &mut dyn DataSource);
@@ -173,5 +268,35 @@ impl Sequential {
         let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
         let y = self.checked_targets("train_on_batch", &x, y)?;
         training::train_on_batch(self, &Batch::new(vec![x.to_owned()], vec![y]))
+    }
+
+    /// [`Sequential::train_on_batch`] with a weight per sample, `(batch,)`, or per step of a
+    /// sequence output, `(batch, steps)` (Keras' `train_on_batch(x, y, sample_weight=...)`):
+    /// the loss is Σ w·loss over the samples (or steps) divided by their count, and the
+    /// weighted metrics weigh each by w.
+    ///
+    /// # Errors
+    /// As [`Sequential::train_on_batch`], and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
+    /// for weights that do not fit the batch or the output.
+    pub fn train_on_batch_weighted<S1, D1, S2, D2, S3, D3>(
+        &mut self,
+        x: &ArrayBase<S1, D1>,
+        y: &ArrayBase<S2, D2>,
+        sample_weight: &ArrayBase<S3, D3>,
+    ) -> Result<Scores>
+    where
+        S1: Data<Elem = f32>,
+        D1: Dimension,
+        S2: Data<Elem = f32>,
+        D2: Dimension,
+        S3: Data<Elem = f32>,
+        D3: Dimension,
+    {
+        let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+        let y = self.checked_targets("train_on_batch", &x, y)?;
+        let weights = self.conform_sample_weight(sample_weight.view().into_dyn(), x.shape()[0])?;
+        let mut batch = Batch::new(vec![x.to_owned()], vec![y]);
+        batch.sample_weight = vec![Some(weights)];
+        training::train_on_batch(self, &batch)
     }
 }

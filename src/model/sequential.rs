@@ -56,6 +56,8 @@ pub(super) struct Compiled {
     pub(super) optimizer: Box<dyn Optimizer>,
     pub(super) loss: Loss,
     pub(super) metrics: Vec<Metric>,
+    /// The metrics that read sample weights (Keras' `weighted_metrics`).
+    pub(super) weighted_metrics: Vec<Metric>,
     /// Each layer's trainability when `compile` was called: freezing or unfreezing a layer
     /// takes effect at the next `compile`, as in Keras.
     pub(super) trainable: Vec<bool>,

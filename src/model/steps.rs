@@ -24,7 +24,7 @@ pub(super) struct StepState {
 
 impl Default for StepState {
     fn default() -> Self {
-        StepState { tracker: Tracker::new(&[]), folded: None, undecided: None }
+        StepState { tracker: Tracker::new(&[], &[]), folded: None, undecided: None }
     }
 }
 
@@ -38,14 +38,24 @@ impl fmt::Debug for StepState {
 }
 
 impl Sequential {
-    /// The batch's one input and its targets in the shape the loss reads.
-    fn single_pair<'b>(&mut self, batch: &'b Batch) -> Result<(ArrayViewD<'b, f32>, ArrayD<f32>)> {
+    /// The batch's one input, its targets in the shape the loss reads and its sample weights
+    /// in the shape of the output's leading axes.
+    fn single_pair<'b>(&mut self, batch: &'b Batch) -> Result<Pair<'b>> {
         let x = self.single_input(&batch.x)?;
         let [y] = batch.y.as_slice() else {
             return Err(Error::invalid("y", "one target array", batch.y.len()));
         };
+        if batch.sample_weight.len() > 1 {
+            let found = batch.sample_weight.len();
+            return Err(Error::invalid("sample_weight", "at most one array", found));
+        }
+        let samples = x.shape()[0];
+        let weights = match batch.sample_weight(0) {
+            Some(w) => Some(self.conform_sample_weight(w, samples)?),
+            None => None,
+        };
         let y = self.conform(x.shape(), y.view())?;
-        Ok((x, y))
+        Ok((x, y, weights))
     }
 
     /// The one input of a batch, checked against the model's input shape.
@@ -76,31 +86,38 @@ impl Sequential {
     }
 }
 
+/// A batch's input, conformed targets and sample weights.
+type Pair<'b> = (ArrayViewD<'b, f32>, ArrayD<f32>, Option<ArrayD<f32>>);
+
 impl Model for Sequential {
     fn train_step(&mut self, batch: &Batch) -> Result<f32> {
-        let (x, y) = self.single_pair(batch)?;
+        let (x, y, weights) = self.single_pair(batch)?;
+        let weights = weights.as_ref().map(|w| w.view());
         let loss = self.loss()?;
         self.zero_grads();
         let (output, mask) = self.forward(x, true, None)?;
+        let logits = self.output_logits();
         let (value, grad) =
-            loss.value_and_grad(output.view(), self.output_logits(), y.view(), mask.as_ref());
+            loss.value_and_grad(output.view(), logits, y.view(), mask.as_ref(), weights.clone())?;
         if value.is_finite() {
             self.backward(grad)?;
             let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
             compiled.optimizer.apply(&mut self.trainable_params(&compiled.trainable));
             self.compiled = Some(compiled);
         }
-        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref())?;
+        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref(), weights)?;
         Ok(value)
     }
 
     fn test_step(&mut self, batch: &Batch) -> Result<f32> {
-        let (x, y) = self.single_pair(batch)?;
+        let (x, y, weights) = self.single_pair(batch)?;
+        let weights = weights.as_ref().map(|w| w.view());
         let loss = self.loss()?;
         let (output, mask) = self.infer(x)?;
+        let logits = self.output_logits();
         let (value, _) =
-            loss.value_and_grad(output.view(), self.output_logits(), y.view(), mask.as_ref());
-        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref())?;
+            loss.value_and_grad(output.view(), logits, y.view(), mask.as_ref(), weights.clone())?;
+        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref(), weights)?;
         Ok(value)
     }
 
@@ -148,13 +165,10 @@ impl Model for Sequential {
     }
 
     fn optimizer(&self) -> Option<&dyn Optimizer> {
-        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+        Sequential::optimizer(self)
     }
 
     fn optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
-        match &mut self.compiled {
-            Some(compiled) => Some(compiled.optimizer.as_mut()),
-            None => None,
-        }
+        Sequential::optimizer_mut(self)
     }
 }

@@ -19,6 +19,6 @@ pub use batch::Batch;
 pub(crate) use callback_list::CallbackList;
 pub use data_source::{ArraySource, DataSource};
 pub use model::Model;
-pub(crate) use split::split;
+pub(crate) use split::{split, Split};
 pub(crate) use tracker::Tracker;
 pub use trainer::{evaluate, fit, predict, train_on_batch};
