@@ -39,7 +39,8 @@ struct Args {
     /// Runs of each mode, alternated.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
-    /// Seed of the split, the initial weights and the shuffling (the same in every run).
+    /// Seed of the split; round r (from 0) seeds the initial weights and the shuffling with
+    /// `seed + r`, the same for every mode of the round.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Bucket boundaries (review lengths in ids) of the bucketed mode.
@@ -108,11 +109,11 @@ struct Run {
     evaluate_seconds: f64,
 }
 
-fn run(mode: &str, reviews: &Reviews, args: &Args) -> rnnkit::Result<Run> {
+fn run(mode: &str, reviews: &Reviews, args: &Args, seed: u64) -> rnnkit::Result<Run> {
     let config = FitConfig {
         epochs: args.epochs,
         batch_size: 32,
-        seed: Some(args.seed),
+        seed: Some(seed),
         verbose: 0,
         ..FitConfig::default()
     };
@@ -126,7 +127,7 @@ fn run(mode: &str, reviews: &Reviews, args: &Args) -> rnnkit::Result<Run> {
             |s: &[Vec<u32>]| pad_sequences(s, Some(MAXLEN), Padding::Pre, Truncating::Pre, 0.0);
         let (x_train, x_val, x_test) =
             (pad(&reviews.train)?, pad(&reviews.val)?, pad(&reviews.test)?);
-        let mut model = lesson_model(args.seed, Some(MAXLEN))?;
+        let mut model = lesson_model(seed, Some(MAXLEN))?;
         let config = FitConfig {
             validation_data: Some((x_val.into_dyn(), reviews.y_val.clone().into_dyn())),
             ..config
@@ -142,12 +143,12 @@ fn run(mode: &str, reviews: &Reviews, args: &Args) -> rnnkit::Result<Run> {
         let train = ragged(&reviews.train, &reviews.y_train, boundaries)?;
         let val = ragged(&reviews.val, &reviews.y_val, boundaries)?;
         let test = ragged(&reviews.test, &reviews.y_test, boundaries)?;
-        let mut rng = StdRng::seed_from_u64(args.seed);
+        let mut rng = StdRng::seed_from_u64(seed);
         padded_ids = 0;
         for batch in train.epoch(&mut rng)? {
             padded_ids += train.batch(&batch)?.x.len();
         }
-        let mut model = lesson_model(args.seed, None)?;
+        let mut model = lesson_model(seed, None)?;
         let start = Instant::now();
         model.fit_ragged(&train, Some(&val), &config)?;
         let fit_seconds = start.elapsed().as_secs_f64();
@@ -205,7 +206,7 @@ fn main() -> rnnkit::Result<()> {
         for k in 0..args.modes.len() {
             let index = (k + repeat) % args.modes.len();
             let mode = &args.modes[index];
-            let result = run(mode, &reviews, &args)?;
+            let result = run(mode, &reviews, &args, args.seed + repeat as u64)?;
             println!(
                 "run {} {mode:>8}: {:.2} s per epoch, test accuracy {:.4}, evaluate {:.2} s; load {}",
                 repeat + 1,

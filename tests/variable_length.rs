@@ -263,3 +263,26 @@ fn targets_must_have_the_length_of_this_call() {
     let error = model.train_on_batch(&x, &Array2::<f32>::zeros((4, 7))).unwrap_err().to_string();
     assert!(error.contains("(None, 6)") && error.contains("(4, 7)"), "{error}");
 }
+
+#[test]
+fn per_step_sample_weights_follow_the_call_length() {
+    let mut model = Sequential::new();
+    model.add(Embedding::new(20, 4));
+    model.add(SimpleRnn::new(3).return_sequences(true));
+    model.add(Dense::new(2).activation(Activation::Softmax));
+    model.compile(Sgd::new(0.1), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+    for steps in [5, 8] {
+        let x = ids(4, steps).mapv(|v| (v as usize % 19 + 1) as f32);
+        let y = Array2::<f32>::zeros((4, steps));
+        // Zero weights: the loss is 0 whatever the outputs.
+        let zero = model.evaluate_weighted(&x, &y, &Array2::<f32>::zeros((4, steps)), 32).unwrap();
+        assert_eq!(zero.loss, 0.0);
+        let ones = model.train_on_batch_weighted(&x, &y, &Array2::<f32>::ones((4, steps))).unwrap();
+        assert!(ones.loss > 0.0);
+        let error = model
+            .evaluate_weighted(&x, &y, &Array2::<f32>::ones((4, steps + 1)), 32)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&format!("(4, {})", steps + 1)), "{error}");
+    }
+}

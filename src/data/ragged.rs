@@ -41,9 +41,11 @@ use rand::SeedableRng;
 ///     .bucket_boundaries(vec![3]) // lengths 1-2 and 3+
 ///     .shuffle(false);
 /// let epoch = data.epoch(&mut StdRng::seed_from_u64(0))?;
-/// let first = data.batch(&epoch[0])?;
-/// assert_eq!(first.x, ndarray::array![[7.0, 0.0], [6.0, 2.0]]);
-/// assert_eq!(first.y, ndarray::array![0.0, 0.0].into_dyn());
+/// // The long bucket fills first (at the third review), then the short one.
+/// assert_eq!(epoch, [vec![0, 2], vec![1, 3]]);
+/// let short = data.batch(&epoch[1])?;
+/// assert_eq!(short.x, ndarray::array![[7.0, 0.0], [6.0, 2.0]]);
+/// assert_eq!(short.y, ndarray::array![0.0, 0.0].into_dyn());
 /// # Ok(())
 /// # }
 /// ```
