@@ -9,6 +9,7 @@ machine) and summary.json (the chart's input). Standard library only.
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import statistics
@@ -161,8 +162,10 @@ def main():
         train, train_r, train_t = pair(results, row, "ftz", "train_sps")
         infer, infer_r, infer_t = pair(results, row, "ftz", "infer_sps")
         lines.append(f"| {row} | {describe(shape)} | {shipped} | {train} | {infer} | {load(row)} |")
-        summary_rows.append({"label": label(shape), "train": [train_r, train_t],
-                             "inference": [infer_r, infer_t]})
+        # A contender without a run is null (JSON has no NaN); the chart leaves its bar out.
+        known = lambda values: [v if math.isfinite(v) else None for v in values]
+        summary_rows.append({"label": label(shape), "train": known([train_r, train_t]),
+                             "inference": known([infer_r, infer_t])})
     lines += [
         "",
         "## Flush-to-zero: as shipped against flush-to-zero, each contender",
