@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 
 /// Averages `(batch, steps, features)` over the steps, as Keras' `GlobalAveragePooling1D`.
 ///
-/// With a mask only the real steps count: y[b] = Σ mask[b, t]·x[b, t] / Σ mask[b, t]. As in
+/// With a mask only the real steps count: `y[b] = Σₜ mask[b, t]·x[b, t] / Σₜ mask[b, t]`. As in
 /// Keras, a sample whose steps are all masked divides zero by zero and gives NaN. The output
 /// carries no mask.
 ///
