@@ -286,3 +286,24 @@ fn per_step_sample_weights_follow_the_call_length() {
         assert!(error.contains(&format!("(4, {})", steps + 1)), "{error}");
     }
 }
+
+#[test]
+fn a_time_axis_of_any_length_is_saved_as_null_and_loads_back() {
+    let mut model = lesson_model(None);
+    let y = Array1::from_shape_fn(8, |i| (i % 2) as f32);
+    let config = FitConfig { epochs: 1, verbose: 0, ..FitConfig::default() };
+    model.fit(&ids(8, 10), &y, &config).unwrap();
+    let json = model.to_json().unwrap();
+    assert!(json.contains("\"build_input_shape\":[null]"), "{json}");
+    assert!(!json.contains(&usize::MAX.to_string()), "{json}");
+
+    let path = std::env::temp_dir()
+        .join(format!("rnnkit-any-length-model-{}.safetensors", std::process::id()));
+    model.save(&path).unwrap();
+    let mut loaded = Sequential::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(loaded.summary().unwrap().layers()[0].output_shape, [NONE, 8]);
+    for steps in [4, 15] {
+        assert_eq!(loaded.predict(&ids(3, steps)).unwrap(), model.predict(&ids(3, steps)).unwrap());
+    }
+}

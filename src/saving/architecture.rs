@@ -1,6 +1,7 @@
 //! The architecture a weights file records: the input shape and, per layer, its name, class,
 //! output shape and weights; and the check of a file's tensors against a model's.
 
+use super::config::{dims_of, dims_value};
 use super::data_error;
 use crate::layers::{Layer, LayerExt};
 use crate::shape::{array_shape, keras_shape};
@@ -75,14 +76,14 @@ impl Architecture {
                 json!({
                     "name": layer.name,
                     "class_name": layer.class_name,
-                    "output_shape": layer.output_shape,
+                    "output_shape": dims_value(&layer.output_shape),
                     "weights": weights,
                 })
             })
             .collect();
         json!({
             "rnnkit_version": env!("CARGO_PKG_VERSION"),
-            "input_shape": self.input_shape,
+            "input_shape": dims_value(&self.input_shape),
             "layers": layers,
             "checksum": super::checksum::text(checksum),
         })
@@ -90,9 +91,6 @@ impl Architecture {
 
     /// Reads the JSON written by [`Architecture::to_json`]; `None` when a field is missing.
     pub(super) fn from_json(value: &Value) -> Option<Self> {
-        let dims = |v: &Value| -> Option<Vec<usize>> {
-            v.as_array()?.iter().map(|d| d.as_u64().map(|d| d as usize)).collect()
-        };
         let layers = value["layers"]
             .as_array()?
             .iter()
@@ -100,17 +98,17 @@ impl Architecture {
                 let weights = layer["weights"]
                     .as_array()?
                     .iter()
-                    .map(|w| Some((w["name"].as_str()?.to_string(), dims(&w["shape"])?)))
+                    .map(|w| Some((w["name"].as_str()?.to_string(), dims_of(&w["shape"])?)))
                     .collect::<Option<Vec<_>>>()?;
                 Some(LayerRecord {
                     name: layer["name"].as_str()?.to_string(),
                     class_name: layer["class_name"].as_str()?.to_string(),
-                    output_shape: dims(&layer["output_shape"])?,
+                    output_shape: dims_of(&layer["output_shape"])?,
                     weights,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Architecture { input_shape: dims(&value["input_shape"])?, layers })
+        Some(Architecture { input_shape: dims_of(&value["input_shape"])?, layers })
     }
 
     /// `embedding (Embedding, output (None, 500, 32)) → simple_rnn (...) → ...`.

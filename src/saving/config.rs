@@ -3,6 +3,7 @@
 //! wrong type is an [`Error::Config`] naming the object and the key.
 
 use crate::activations::Activation;
+use crate::shape::NONE;
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -127,9 +128,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn optional_dims(&mut self, key: &'static str) -> Result<Option<Vec<usize>>> {
         match self.optional(key) {
             None => Ok(None),
-            Some(value) => dims_of(value)
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a list of non-negative integers or null", value)),
+            Some(value) => dims_of(value).map(Some).ok_or_else(|| {
+                self.wrong(key, "a list of non-negative integers and nulls, or null", value)
+            }),
         }
     }
 
@@ -160,8 +161,20 @@ pub(crate) fn number_f32(value: &Value) -> Option<f32> {
     single.is_finite().then_some(single)
 }
 
-fn dims_of(value: &Value) -> Option<Vec<usize>> {
-    value.as_array()?.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect()
+pub(crate) fn dims_of(value: &Value) -> Option<Vec<usize>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|d| match d {
+            Value::Null => Some(NONE),
+            d => d.as_u64().and_then(|d| usize::try_from(d).ok()).filter(|&d| d != NONE),
+        })
+        .collect()
+}
+
+/// A per-sample shape as Keras writes it: an axis of any size ([`NONE`]) is `null`.
+pub(crate) fn dims_value(dims: &[usize]) -> Value {
+    Value::Array(dims.iter().map(|&d| if d == NONE { Value::Null } else { d.into() }).collect())
 }
 
 /// The error for a configuration that cannot be read.

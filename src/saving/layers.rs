@@ -1,7 +1,7 @@
 //! Layers to and from their configurations: `{"class_name": "LSTM", "config": {...}}`, as
 //! Keras' `serialize_keras_object`, with one registry of the classes a file may name.
 
-use super::config::{config_error, f32_value, Config, Reader};
+use super::config::{config_error, dims_value, f32_value, Config, Reader};
 use crate::layers::recurrent::Rnn;
 use crate::layers::{
     Bidirectional, Cell, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D, Gru, GruCell,
@@ -51,7 +51,7 @@ pub(crate) fn to_config(layer: &dyn Layer) -> Result<Value> {
     config.insert("name".into(), layer.name().into());
     config.insert("trainable".into(), layer.is_trainable().into());
     if let Some(shape) = layer.base().declared_input_shape() {
-        config.insert("input_shape".into(), json!(shape));
+        config.insert("input_shape".into(), dims_value(shape));
     }
     config.extend(arguments);
     Ok(json!({ "class_name": layer.class_name(), "config": config }))

@@ -2,7 +2,7 @@
 //! `model.to_json()` and `keras.models.model_from_json`), and the whole model in one file
 //! (`save` / `load`, as Keras' `model.save` and `keras.models.load_model`).
 
-use super::config::{config_error, Reader};
+use super::config::{config_error, dims_value, Reader};
 use super::{layers, model_file};
 use crate::model::Sequential;
 use crate::Result;
@@ -146,7 +146,7 @@ impl Sequential {
             "class_name": "Sequential",
             "config": {
                 "name": "sequential",
-                "build_input_shape": self.input_shape,
+                "build_input_shape": self.input_shape.as_deref().map(dims_value),
                 "layers": layers,
             },
             "format_version": FORMAT_VERSION,
