@@ -179,7 +179,9 @@ impl Layer for LayerNormalization {
                 Zip::from(&mut out).and(&row).for_each(|o, &v| *o = (v - mean) * *inv);
             },
         );
-        let mut output = normalized.clone();
+        // Training keeps the normalized values for `backward`; inference reuses their buffer.
+        let (mut output, kept) =
+            if training { (normalized.clone(), Some(normalized)) } else { (normalized, None) };
         if let Some(gamma) = self.gamma() {
             output *= &gamma.value;
         }
@@ -187,7 +189,8 @@ impl Layer for LayerNormalization {
             output += &beta.value;
         }
         let shape = input.shape().to_vec();
-        self.cache = training.then(|| NormCache { normalized, inverse_std, shape: shape.clone() });
+        self.cache =
+            kept.map(|normalized| NormCache { normalized, inverse_std, shape: shape.clone() });
         output.into_shape_with_order(IxDyn(&shape)).map_err(|_| not_built(&self.base.name))
     }
 

@@ -4,7 +4,7 @@ use super::{not_built, Layer, LayerBase, LayerExt, Mask, Param};
 use crate::saving::Config;
 use crate::shape::{array_shape, expect_batch_of, keras_shape};
 use crate::{Error, Result};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, CowArray, IxDyn};
 use rand::rngs::StdRng;
 
 /// Applies the same inner layer, with the same weights, to every step of a sequence, as Keras'
@@ -52,13 +52,24 @@ impl TimeDistributed {
         self.layer.as_ref()
     }
 
-    /// Reshapes `(batch, steps, rest..)` into `(batch·steps, rest..)` or back.
-    fn reshaped(&self, array: ArrayViewD<'_, f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
-        array
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(IxDyn(shape))
-            .map_err(|_| not_built(&self.base.name))
+    /// Reads `(batch, steps, rest..)` as `(batch·steps, rest..)`, copying only a
+    /// non-contiguous view.
+    fn flattened<'a>(
+        &self,
+        array: &'a ArrayViewD<'_, f32>,
+        shape: &[usize],
+    ) -> Result<CowArray<'a, f32, IxDyn>> {
+        array.to_shape(IxDyn(shape)).map_err(|_| not_built(&self.base.name))
+    }
+
+    /// Reshapes the inner layer's `(batch·steps, rest..)` back into `(batch, steps, rest..)`.
+    fn unflattened(&self, array: ArrayD<f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
+        let array = if array.is_standard_layout() {
+            array
+        } else {
+            array.as_standard_layout().into_owned()
+        };
+        array.into_shape_with_order(IxDyn(shape)).map_err(|_| not_built(&self.base.name))
     }
 }
 
@@ -116,11 +127,13 @@ impl Layer for TimeDistributed {
     ) -> Result<ArrayD<f32>> {
         expect_batch_of(&self.base.name, self.base.built_input()?, input.shape())?;
         let shape = input.shape().to_vec();
-        let flat = self.reshaped(input, &merged(&shape))?;
-        let output = self.layer.forward(flat.view(), None, training)?;
+        let output = {
+            let flat = self.flattened(&input, &merged(&shape))?;
+            self.layer.forward(flat.view(), None, training)?
+        };
         let output_shape = split(shape[0], shape[1], output.shape());
         self.cached_shape = training.then_some(shape);
-        self.reshaped(output.view(), &output_shape)
+        self.unflattened(output, &output_shape)
     }
 
     fn backward(
@@ -140,11 +153,11 @@ impl Layer for TimeDistributed {
             });
         }
         let flat_shape = merged(grad_output.shape());
-        let flat = self.reshaped(grad_output, &flat_shape)?;
-        match self.layer.backward(flat.view(), input_grad)? {
-            Some(grad) => Ok(Some(self.reshaped(grad.view(), &shape)?)),
-            None => Ok(None),
-        }
+        let grad = {
+            let flat = self.flattened(&grad_output, &flat_shape)?;
+            self.layer.backward(flat.view(), input_grad)?
+        };
+        grad.map(|grad| self.unflattened(grad, &shape)).transpose()
     }
 
     fn params(&self) -> Vec<&Param> {
