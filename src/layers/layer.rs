@@ -123,6 +123,95 @@ pub trait Layer: Debug + Send {
         expect_generators(self.base().name(), 0, &states)
     }
 
+    /// Builds the layer for a call on several inputs (a node of a functional model), as Keras builds a layer called on a
+    /// list; returns one per-sample shape per output. The default takes exactly one input and
+    /// calls [`Layer::build`]; layers with several inputs (`Concatenate`, `Attention`) or
+    /// outputs (a recurrent layer with `return_state`) override it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a number of inputs the
+    /// layer does not take, and the errors of [`Layer::build`].
+    fn build_multi(
+        &mut self,
+        input_shapes: &[Vec<usize>],
+        rng: &mut StdRng,
+    ) -> Result<Vec<Vec<usize>>> {
+        let [shape] = input_shapes else {
+            return Err(one_input(self.base().name(), input_shapes.len()));
+        };
+        Ok(vec![self.build(shape, rng)?])
+    }
+
+    /// Runs the layer on several inputs with their masks (one per input), as
+    /// [`Layer::forward`]; returns one array per output. The default takes exactly one input.
+    ///
+    /// # Errors
+    /// As [`Layer::build_multi`] and [`Layer::forward`].
+    fn forward_multi(
+        &mut self,
+        inputs: &[ArrayViewD<'_, f32>],
+        masks: &[Option<&Mask>],
+        training: bool,
+    ) -> Result<Vec<ArrayD<f32>>> {
+        let ([input], [mask]) = (inputs, masks) else {
+            return Err(one_input(self.base().name(), inputs.len()));
+        };
+        Ok(vec![self.forward(input.view(), *mask, training)?])
+    }
+
+    /// Back-propagates one gradient per output of the last training-mode
+    /// [`Layer::forward_multi`] (zeros for an output nothing reads); returns one gradient per
+    /// input when `input_grads` is true (`None` for an input that takes no gradient, as ids).
+    /// The default takes exactly one output.
+    ///
+    /// # Errors
+    /// As [`Layer::backward`].
+    fn backward_multi(
+        &mut self,
+        grad_outputs: &[ArrayViewD<'_, f32>],
+        input_grads: bool,
+    ) -> Result<Vec<Option<ArrayD<f32>>>> {
+        let [grad] = grad_outputs else {
+            return Err(one_input(self.base().name(), grad_outputs.len()));
+        };
+        Ok(vec![self.backward(grad.view(), input_grads)?])
+    }
+
+    /// The masks of the outputs of a call on several inputs, one per output, as
+    /// [`Layer::compute_mask`]. The default takes exactly one input.
+    ///
+    /// # Errors
+    /// As [`Layer::compute_mask`].
+    fn compute_mask_multi(
+        &self,
+        inputs: &[ArrayViewD<'_, f32>],
+        masks: &[Option<&Mask>],
+    ) -> Result<Vec<Option<Mask>>> {
+        let ([input], [mask]) = (inputs, masks) else {
+            return Err(one_input(self.base().name(), inputs.len()));
+        };
+        Ok(vec![self.compute_mask(input.view(), *mask)?])
+    }
+
+    /// Moves out what the last training-mode forward kept for `backward`, so that a layer
+    /// applied at several nodes of a graph can be trained: the model takes the cache after each
+    /// node's forward and puts it back ([`Layer::put_forward_cache`]) before that node's
+    /// backward. `None` (the default) when the layer keeps nothing or cannot hand it over; a
+    /// model then refuses to train the layer at more than one node.
+    fn take_forward_cache(&mut self) -> Option<ForwardCache> {
+        None
+    }
+
+    /// Puts back a cache that [`Layer::take_forward_cache`] moved out.
+    ///
+    /// # Errors
+    /// [`Error::NoForwardCache`](crate::Error::NoForwardCache) when `cache` is not one of this
+    /// layer's.
+    fn put_forward_cache(&mut self, cache: ForwardCache) -> Result<()> {
+        let _ = cache;
+        Err(crate::Error::NoForwardCache(self.base().name().to_string()))
+    }
+
     /// The layer as an [`OutputHead`], when it keeps its logits (`Dense`).
     fn output_head(&mut self) -> Option<&mut dyn OutputHead> {
         None
@@ -137,6 +226,19 @@ pub trait Layer: Debug + Send {
     /// projection (the recurrent layers).
     fn folds_lookup(&mut self) -> Option<&mut dyn FoldsLookup> {
         None
+    }
+}
+
+/// What a layer's training-mode forward keeps for its backward, moved out of the layer by
+/// [`Layer::take_forward_cache`].
+pub type ForwardCache = Box<dyn std::any::Any + Send>;
+
+/// The error of a layer that takes one input called on `found`.
+fn one_input(name: &str, found: usize) -> crate::Error {
+    crate::Error::InvalidArgument {
+        name: format!("inputs of layer '{name}'"),
+        expected: "exactly one input tensor".into(),
+        got: found.to_string(),
     }
 }
 

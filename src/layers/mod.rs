@@ -36,7 +36,7 @@ pub(crate) use generator::Generator;
 pub use generator::GeneratorState;
 pub use global_average_pooling1d::GlobalAveragePooling1D;
 pub use gru::Gru;
-pub use layer::Layer;
+pub use layer::{ForwardCache, Layer};
 pub use layer_normalization::LayerNormalization;
 pub use lstm::Lstm;
 pub use masking::Masking;
