@@ -11,5 +11,8 @@ pub use crate::layers::{
 };
 pub use crate::losses::Loss;
 pub use crate::metrics::Metric;
-pub use crate::model::{FitConfig, History, Scores, Sequential, StopReason, Summary};
+pub use crate::model::{
+    Call, FitConfig, Functional, History, Input, Scores, Sequential, SharedLayer, StopReason,
+    Summary, SymbolicTensor,
+};
 pub use crate::optimizers::{Adam, Clipping, Optimizer, RmsProp, Sgd};

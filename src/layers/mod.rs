@@ -6,6 +6,7 @@
 
 mod base;
 mod bidirectional;
+pub(crate) mod cache;
 mod capability;
 mod dense;
 mod dropout;
