@@ -15,7 +15,9 @@ mod steps;
 mod summary;
 
 pub use config::FitConfig;
-pub use functional::{set_random_seed, Call, Functional, Input, SharedLayer, SymbolicTensor};
+pub use functional::{
+    clear_session, set_random_seed, Call, Functional, Input, SharedLayer, SymbolicTensor,
+};
 pub use history::{History, Scores, StopReason};
 pub use sequential::Sequential;
 pub use summary::{LayerSummary, Summary};

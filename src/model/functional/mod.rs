@@ -4,11 +4,14 @@
 
 mod api;
 mod graph;
+mod names;
 mod run;
 mod shared;
 mod steps;
+mod summary;
 mod symbolic;
 
+pub use names::clear_session;
 pub(crate) use shared::Slot;
 pub use shared::{set_random_seed, Call, SharedLayer};
 pub use symbolic::{Input, SymbolicTensor};
@@ -65,9 +68,7 @@ pub struct Functional {
 }
 
 impl Functional {
-    /// The model from `inputs` to `outputs`, named `functional` (Keras' default). Layers and
-    /// inputs without a name are named here, in Keras' order (`input_layer`, `dense`,
-    /// `dense_1`, ...).
+    /// The model from `inputs` to `outputs`, named `functional` (Keras' default).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an input that is not an [`Input`] (or is given twice),
