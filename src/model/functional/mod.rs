@@ -21,7 +21,7 @@ use crate::layers::LayerExt;
 use crate::param::Param;
 use crate::shape::array_shape;
 use crate::{Error, Result};
-use graph::{Graph, Operation};
+pub(crate) use graph::{Graph, Operation};
 use ndarray::ArrayD;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -187,6 +187,20 @@ impl Functional {
             slot.layer.set_weights(weights.by_ref().take(count).collect())?;
         }
         Ok(())
+    }
+
+    /// The traced graph.
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The shapes of the weights the optimizer updates (the layers trainable at `compile`, in
+    /// Keras' order); none before `compile`.
+    pub(crate) fn trained_shapes(&self) -> Vec<Vec<usize>> {
+        let Some(compiled) = &self.compiled else { return Vec::new() };
+        self.with_trained(&compiled.trainable, |params| {
+            params.iter().map(|p| p.value.shape().to_vec()).collect()
+        })
     }
 
     /// Indices into the graph's layers, in Keras' order.
