@@ -15,18 +15,13 @@ use std::path::Path;
 
 /// What the steps keep between calls: the running loss and metrics, and the folded start of
 /// the model during a run of inference steps.
+#[derive(Default)]
 pub(super) struct StepState {
     pub(super) tracker: Trackers,
     folded: Option<FoldedStart>,
     /// The samples of a run of inference steps whose folding is not decided yet: the first
     /// batch's length decides it (sequences of any length have no length before).
     undecided: Option<usize>,
-}
-
-impl Default for StepState {
-    fn default() -> Self {
-        StepState { tracker: Trackers::default(), folded: None, undecided: None }
-    }
 }
 
 impl fmt::Debug for StepState {

@@ -258,8 +258,8 @@ impl Functional {
                 config_error(format!("no tensor {}[{}][{}] in the model", key.0, key.1, key.2))
             })
         };
-        let inputs = input_refs.iter().map(|r| find(r)).collect::<Result<Vec<_>>>()?;
-        let outputs = output_refs.iter().map(|r| find(r)).collect::<Result<Vec<_>>>()?;
+        let inputs = input_refs.iter().map(&find).collect::<Result<Vec<_>>>()?;
+        let outputs = output_refs.iter().map(&find).collect::<Result<Vec<_>>>()?;
         let inputs: Vec<&SymbolicTensor> = inputs.iter().collect();
         let outputs: Vec<&SymbolicTensor> = outputs.iter().collect();
         Ok(Functional::new(&inputs, &outputs)?.name(&name))

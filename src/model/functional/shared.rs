@@ -38,11 +38,14 @@ pub struct SharedLayer {
     inner: Arc<Mutex<Slot>>,
 }
 
+/// The per-sample shapes of a call's inputs and outputs.
+pub(crate) type Signature = (Vec<Vec<usize>>, Vec<Vec<usize>>);
+
 /// The layer and the shapes of its first call, against which later calls are checked.
 pub(crate) struct Slot {
     pub(crate) layer: Box<dyn Layer>,
     /// Per-sample input and output shapes of the first call.
-    pub(crate) signature: Option<(Vec<Vec<usize>>, Vec<Vec<usize>>)>,
+    pub(crate) signature: Option<Signature>,
     /// How many times the layer was called (Keras' count of inbound nodes).
     pub(crate) calls: usize,
 }
