@@ -7,7 +7,7 @@ pub use crate::callbacks::{
 pub use crate::layers::{
     AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, Dropout, Embedding, Flatten,
     GlobalAveragePooling1D, Gru, Layer, LayerExt, LayerNormalization, Lstm, Masking, MergeMode,
-    RepeatVector, SimpleRnn, TimeDistributed,
+    MultiHeadAttention, RepeatVector, SimpleRnn, TimeDistributed,
 };
 pub use crate::losses::Loss;
 pub use crate::metrics::Metric;

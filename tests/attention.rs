@@ -13,7 +13,8 @@ use ndarray::{arr2, ArrayD, IxDyn};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rnnkit::layers::{
-    AdditiveAttention, Attention, Concatenate, Layer, LayerExt, Mask, ScoreMode, NONE,
+    AdditiveAttention, Attention, Concatenate, Layer, LayerExt, Mask, MultiHeadAttention,
+    ScoreMode, NONE,
 };
 use serde_json::Value;
 
@@ -49,6 +50,21 @@ fn layer_for(case: &Value) -> Box<dyn Layer> {
                 .use_causal_mask(causal)
                 .return_attention_scores(scores),
         ),
+        "MultiHeadAttention" => {
+            let count = |key: &str| config.get(key).and_then(Value::as_u64).map(|n| n as usize);
+            let mut layer =
+                MultiHeadAttention::new(count("num_heads").unwrap(), count("key_dim").unwrap())
+                    .use_bias(flag(config, "use_bias").unwrap_or(true))
+                    .use_causal_mask(causal)
+                    .return_attention_scores(scores);
+            if let Some(value_dim) = count("value_dim") {
+                layer = layer.value_dim(value_dim);
+            }
+            if let Some(features) = count("output_shape") {
+                layer = layer.output_shape(features);
+            }
+            Box::new(layer)
+        }
         other => panic!("no layer {other}"),
     }
 }
@@ -73,6 +89,101 @@ fn attention_and_additive_attention_match_keras() {
 
 /// A layer with its inputs and their masks.
 type Case = (Box<dyn Layer>, Vec<ArrayD<f32>>, Vec<Option<Mask>>);
+
+#[test]
+fn multi_head_attention_matches_keras() {
+    run_section("multi_head", 6);
+}
+
+#[test]
+fn multi_head_attention_parameter_counts_and_shapes_match_keras() {
+    let fixtures = fixtures_from("keras_attention.json");
+    for case in cases(&fixtures, "param_counts") {
+        let count = |key: &str| case[key].as_u64().map(|n| n as usize);
+        let (mut layer, shapes): (Box<dyn Layer>, Vec<Vec<usize>>) = match case["class"].as_str() {
+            Some("AdditiveAttention") => {
+                let dim = count("dim").unwrap();
+                (Box::new(AdditiveAttention::new()), vec![vec![3, dim], vec![5, dim]])
+            }
+            _ => {
+                let mut layer =
+                    MultiHeadAttention::new(count("num_heads").unwrap(), count("key_dim").unwrap())
+                        .use_bias(case["use_bias"].as_bool().unwrap());
+                if let Some(value_dim) = count("value_dim") {
+                    layer = layer.value_dim(value_dim);
+                }
+                if let Some(features) = count("output_shape") {
+                    layer = layer.output_shape(features);
+                }
+                let shapes = vec![
+                    vec![7, count("query_dim").unwrap()],
+                    vec![9, count("value_features").unwrap()],
+                ];
+                (Box::new(layer), shapes)
+            }
+        };
+        layer.build_multi(&shapes, &mut StdRng::seed_from_u64(0)).unwrap();
+        assert_eq!(layer.count_params() as u64, case["params"].as_u64().unwrap(), "{case}");
+        if let Some(want) = case["shapes"].as_array() {
+            let shapes: Vec<Vec<u64>> = layer
+                .params()
+                .iter()
+                .map(|p| p.value.shape().iter().map(|&d| d as u64).collect())
+                .collect();
+            let want: Vec<Vec<u64>> = want
+                .iter()
+                .map(|s| s.as_array().unwrap().iter().map(|d| d.as_u64().unwrap()).collect())
+                .collect();
+            assert_eq!(shapes, want);
+        }
+    }
+}
+
+#[test]
+fn multi_head_attention_gradients_match_finite_differences() {
+    let tol = Tol::LAYER;
+    let q = uniform(&[2, 4, 5], -1.0, 1.0, 1);
+    let v = uniform(&[2, 3, 6], -1.0, 1.0, 2);
+    let k = uniform(&[2, 3, 4], -1.0, 1.0, 3);
+    let q_mask: Mask = arr2(&[[true, true, false, true], [true, true, true, true]]);
+    let v_mask: Mask = arr2(&[[true, false, true], [false, false, false]]);
+    let t_mask: Mask = arr2(&[[true, true, true, false], [true, true, true, true]]);
+    let layers: Vec<Case> = vec![
+        (Box::new(MultiHeadAttention::new(2, 3)), vec![q.clone(), v.clone()], vec![None, None]),
+        (
+            Box::new(
+                MultiHeadAttention::new(3, 2)
+                    .value_dim(4)
+                    .output_shape(3)
+                    .return_attention_scores(true),
+            ),
+            vec![q.clone(), v.clone(), k.clone()],
+            vec![Some(q_mask.clone()), Some(v_mask.clone()), None],
+        ),
+        (
+            Box::new(MultiHeadAttention::new(2, 2)),
+            vec![q.clone(), v.clone(), k],
+            vec![Some(q_mask), Some(v_mask), None],
+        ),
+        (
+            Box::new(MultiHeadAttention::new(2, 3).use_bias(false).use_causal_mask(true)),
+            vec![q.clone(), q.clone()],
+            vec![Some(t_mask.clone()), Some(t_mask)],
+        ),
+    ];
+    for (index, (mut layer, inputs, masks)) in layers.into_iter().enumerate() {
+        build_for(layer.as_mut(), &format!("mha_{index}"), &inputs);
+        let weights: Vec<ArrayD<f32>> = layer
+            .params()
+            .iter()
+            .zip(10..)
+            .map(|(p, seed)| uniform(p.value.shape(), -0.6, 0.6, seed))
+            .collect();
+        layer.set_weights(weights).unwrap();
+        let checked = check_multi_gradients(layer.as_mut(), inputs, &masks, tol);
+        eprintln!("{} '{}': {checked} scalars", layer.class_name(), layer.name());
+    }
+}
 
 #[test]
 fn attention_gradients_match_finite_differences() {
@@ -156,6 +267,7 @@ fn single_input_calls_are_refused() {
         Box::new(Concatenate::new()),
         Box::new(Attention::new()),
         Box::new(AdditiveAttention::new()),
+        Box::new(MultiHeadAttention::new(2, 4)),
     ];
     for mut layer in layers {
         layer.set_name("joined".into());
@@ -196,6 +308,37 @@ fn shapes_they_cannot_take_are_refused() {
     assert!(err.contains("(None, 3, 4, 1)"), "{err}");
     let err = build(&mut Attention::new().dropout(1.0), &[vec![3, 4], vec![5, 4]]);
     assert!(err.contains("dropout"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(0, 4), &[vec![3, 4], vec![5, 4]]);
+    assert!(err.contains("num_heads"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(2, 0), &[vec![3, 4], vec![5, 4]]);
+    assert!(err.contains("key_dim"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(2, 4).value_dim(0), &[vec![3, 4], vec![5, 4]]);
+    assert!(err.contains("value_dim"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(2, 4).dropout(-0.1), &[vec![3, 4], vec![5, 4]]);
+    assert!(err.contains("dropout"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(2, 4), &[vec![3, 4], vec![5, 4], vec![6, 4]]);
+    assert!(err.contains("(None, 6, 4)"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(2, 4), &[vec![3, NONE], vec![5, 4]]);
+    assert!(err.contains("known features"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(2, 4), &[vec![3, 4]]);
+    assert!(err.contains("2 or 3"), "{err}");
+    let err = build(&mut MultiHeadAttention::new(1 << 20, 1 << 20), &[vec![3, 4], vec![5, 4]]);
+    assert!(err.contains("fit in memory"), "{err}");
+
+    let mut mha = MultiHeadAttention::new(2, 3);
+    mha.set_name("mha".into());
+    mha.build_multi(&[vec![NONE, 4], vec![NONE, 5]], &mut rng).unwrap();
+    let q = ArrayD::<f32>::zeros(IxDyn(&[2, 3, 4]));
+    let v = ArrayD::<f32>::zeros(IxDyn(&[2, 6, 4]));
+    let err = mha.forward_multi(&[q.view(), v.view()], &[None, None], false).unwrap_err();
+    assert!(err.to_string().contains("(None, None, 5)"), "{err}");
+    let v = ArrayD::<f32>::zeros(IxDyn(&[2, 6, 5]));
+    let wrong: Mask = arr2(&[[true; 6], [true; 6]]);
+    let err = mha.forward_multi(&[q.view(), v.view()], &[Some(&wrong), None], false);
+    assert!(err.unwrap_err().to_string().contains("mask 0"));
+    mha.params_mut()[0].value = ArrayD::zeros(IxDyn(&[3, 3]));
+    let err = mha.forward_multi(&[q.view(), v.view()], &[None, None], false).unwrap_err();
+    assert!(err.to_string().contains("weight 0") && err.to_string().contains("(4, 2, 3)"), "{err}");
 
     // At call time: a batch or a size that does not fit, a mask of the wrong shape, a count.
     let mut layer = Attention::new();
@@ -232,28 +375,45 @@ fn forward_caches_move_between_nodes() {
         Box::new(Concatenate::new().axis(1)),
         Box::new(Attention::new().use_scale(true)),
         Box::new(AdditiveAttention::new()),
+        Box::new(MultiHeadAttention::new(2, 3).return_attention_scores(true)),
     ];
     for mut layer in layers {
         build_for(layer.as_mut(), "shared", &[q1.clone(), v.clone()]);
         // Alone: the gradient of node 1.
+        let outputs = layer.forward_multi(&[q1.view(), v.view()], &[None, None], false).unwrap();
+        let r: Vec<ArrayD<f32>> =
+            outputs
+                .iter()
+                .map(|o| {
+                    if o.shape() == r.shape() {
+                        r.clone()
+                    } else {
+                        uniform(o.shape(), -1.0, 1.0, 5)
+                    }
+                })
+                .collect();
+        let r: Vec<_> = r.iter().map(|x| x.view()).collect();
         layer.forward_multi(&[q1.view(), v.view()], &[None, None], true).unwrap();
-        let out_shape = layer.forward_multi(&[q1.view(), v.view()], &[None, None], false).unwrap()
-            [0]
-        .shape()
-        .to_vec();
-        let r = if out_shape == r.shape() { r.clone() } else { uniform(&out_shape, -1.0, 1.0, 5) };
-        layer.forward_multi(&[q1.view(), v.view()], &[None, None], true).unwrap();
-        let alone = layer.backward_multi(&[r.view()], true).unwrap();
+        let alone = layer.backward_multi(&r, true).unwrap();
+        let weight_grads: Vec<ArrayD<f32>> =
+            layer.params().iter().map(|p| p.grad.clone()).collect();
         // Two nodes: node 1's cache moved out while node 2 runs forward, then put back.
         layer.forward_multi(&[q1.view(), v.view()], &[None, None], true).unwrap();
         let first = layer.take_forward_cache().expect("a cache");
         layer.forward_multi(&[q2.view(), v.view()], &[None, None], true).unwrap();
         let second = layer.take_forward_cache().expect("a cache");
         layer.put_forward_cache(first).unwrap();
-        let again = layer.backward_multi(&[r.view()], true).unwrap();
+        let again = layer.backward_multi(&r, true).unwrap();
         assert_eq!(again, alone, "{}", layer.class_name());
+        for (p, first) in layer.params().iter().zip(&weight_grads) {
+            assert_eq!(p.grad, first.mapv(|g| 2.0 * g), "{}: {}", layer.class_name(), p.name());
+        }
         layer.put_forward_cache(second).unwrap();
-        assert!(layer.backward_multi(&[r.view()], true).is_ok());
+        let other = layer.backward_multi(&r, true).unwrap();
+        // Concatenate's input gradients do not depend on its inputs; the others' do.
+        if layer.class_name() != "Concatenate" {
+            assert_ne!(other, alone, "{}: node 2's own gradient", layer.class_name());
+        }
         assert!(layer.put_forward_cache(Box::new(3_u8)).is_err());
     }
 }
@@ -281,6 +441,15 @@ fn configurations_round_trip_through_the_registry() {
             .return_attention_scores(true),
     );
     model.add(AdditiveAttention::new().use_scale(false));
+    model.add(
+        MultiHeadAttention::new(4, 8)
+            .value_dim(6)
+            .output_shape(10)
+            .use_bias(false)
+            .dropout(0.1)
+            .use_causal_mask(true),
+    );
+    model.add(MultiHeadAttention::new(2, 3));
     let json = model.to_json().unwrap();
     for needle in [
         r#""class_name":"Concatenate""#,
@@ -293,6 +462,12 @@ fn configurations_round_trip_through_the_registry() {
         r#""return_attention_scores":true"#,
         r#""class_name":"AdditiveAttention""#,
         r#""use_scale":false"#,
+        r#""class_name":"MultiHeadAttention""#,
+        r#""num_heads":4"#,
+        r#""value_dim":6"#,
+        r#""output_shape":[10]"#,
+        r#""use_bias":false"#,
+        r#""output_shape":null"#,
     ] {
         assert!(json.contains(needle), "{needle} in {json}");
     }

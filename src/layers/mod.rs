@@ -28,7 +28,7 @@ mod time_distributed;
 
 pub use crate::param::{Mask, Param};
 pub use crate::shape::NONE;
-pub use attention::{AdditiveAttention, Attention, ScoreMode};
+pub use attention::{AdditiveAttention, Attention, MultiHeadAttention, ScoreMode};
 pub use base::{LayerBase, LayerExt};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use capability::{FoldsLookup, LookupTable, OutputHead};

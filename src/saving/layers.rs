@@ -6,8 +6,8 @@ use crate::layers::recurrent::Rnn;
 use crate::layers::{
     AdditiveAttention, Attention, Bidirectional, Cell, Concatenate, Dense, Dropout, Embedding,
     Flatten, GlobalAveragePooling1D, Gru, GruCell, Layer, LayerExt, LayerNormalization, Lstm,
-    LstmCell, Masking, MergeMode, Recurrent, RepeatVector, ScoreMode, SimpleRnn, SimpleRnnCell,
-    TimeDistributed,
+    LstmCell, Masking, MergeMode, MultiHeadAttention, Recurrent, RepeatVector, ScoreMode,
+    SimpleRnn, SimpleRnnCell, TimeDistributed,
 };
 use crate::Result;
 use serde_json::{json, Value};
@@ -34,6 +34,7 @@ const REGISTRY: &[(&str, FromConfig)] = &[
     ("Concatenate", |r| Ok(Box::new(concatenate(r)?))),
     ("Attention", |r| Ok(Box::new(attention(r)?))),
     ("AdditiveAttention", |r| Ok(Box::new(additive_attention(r)?))),
+    ("MultiHeadAttention", |r| Ok(Box::new(multi_head_attention(r)?))),
 ];
 
 /// `{"class_name": .., "config": {"name", "trainable", ["input_shape"], ..arguments}}`.
@@ -150,6 +151,28 @@ fn additive_attention(r: &mut Reader<'_>) -> Result<AdditiveAttention> {
         .dropout(r.f32("dropout")?)
         .use_causal_mask(r.bool("use_causal_mask")?)
         .return_attention_scores(r.bool("return_attention_scores")?);
+    Ok(match r.optional_u64("seed")? {
+        Some(seed) => layer.seed(seed),
+        None => layer,
+    })
+}
+
+fn multi_head_attention(r: &mut Reader<'_>) -> Result<MultiHeadAttention> {
+    let mut layer = MultiHeadAttention::new(r.usize("num_heads")?, r.usize("key_dim")?)
+        .value_dim(r.usize("value_dim")?)
+        .dropout(r.f32("dropout")?)
+        .use_bias(r.bool("use_bias")?)
+        .use_causal_mask(r.bool("use_causal_mask")?)
+        .return_attention_scores(r.bool("return_attention_scores")?);
+    if let Some(shape) = r.optional_dims("output_shape")? {
+        let [features] = shape[..] else {
+            return Err(config_error(format!(
+                "{}: `output_shape` must list one size (the output's features), found {shape:?}",
+                r.what()
+            )));
+        };
+        layer = layer.output_shape(features);
+    }
     Ok(match r.optional_u64("seed")? {
         Some(seed) => layer.seed(seed),
         None => layer,

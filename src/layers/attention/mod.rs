@@ -5,12 +5,15 @@
 
 mod additive;
 mod dot_product;
+mod multi_head;
+mod projection;
 mod scored;
 mod scores;
 mod softmax;
 
 pub use additive::AdditiveAttention;
 pub use dot_product::{Attention, ScoreMode};
+pub use multi_head::MultiHeadAttention;
 
 use super::Generator;
 use ndarray::{linalg::general_mat_mul, Array, ArrayView4, ArrayViewMut4, Dimension, Zip};

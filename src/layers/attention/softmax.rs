@@ -35,6 +35,10 @@ pub(crate) enum Padding {
     /// a row whose keys are all masked is the softmax of its shifted scores (nearly uniform),
     /// and the gradient flows to every score.
     Subtract,
+    /// `MultiHeadAttention` when Keras takes its fused path (no dropout, no scores returned): a
+    /// masked score becomes −0.7 · 3.38953·10³⁸, so a fully masked row is uniform; masked
+    /// scores take no gradient.
+    Uniform,
     /// `MultiHeadAttention` through Keras' `Softmax` layer (dropout, or scores returned): a masked
     /// score becomes −10⁹ and its weight is then set to 0, so a fully masked row is all zeros;
     /// masked scores take no gradient.
@@ -56,6 +60,7 @@ pub(crate) fn masked_softmax(
                         if !mask.allows(b, i, j) {
                             *s = match padding {
                                 Padding::Subtract => *s - 1.0e9,
+                                Padding::Uniform => -0.7 * 3.38953e38,
                                 Padding::Zero => -1.0e9,
                             };
                         }
@@ -79,7 +84,7 @@ pub(crate) fn masked_softmax(
 
 /// Turns `grad` = dL/dweights into dL/dscores in place, given the softmax `weights` of
 /// [`masked_softmax`]: `dS = P ⊙ (dP − Σ_j dP ⊙ P)` per row, with the masked scores of
-/// [`Padding::Zero`] taking none.
+/// [`Padding::Uniform`] and [`Padding::Zero`] taking none.
 pub(crate) fn masked_softmax_grad(
     weights: ArrayView4<'_, f32>,
     mut grad: ArrayViewMut4<'_, f32>,
