@@ -1,6 +1,7 @@
 //! `Attention`: Luong-style dot-product attention.
 
-use super::scored::{scored_layer, Scored};
+use super::scored::Scored;
+use super::scored_layer::scored_layer;
 use super::scores::Kind;
 
 /// How [`Attention`] scores a query step against a key step (Keras' `score_mode`).

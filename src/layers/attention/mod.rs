@@ -5,9 +5,11 @@
 
 mod additive;
 mod dot_product;
+mod heads;
 mod multi_head;
 mod projection;
 mod scored;
+mod scored_layer;
 mod scores;
 mod softmax;
 
