@@ -259,6 +259,13 @@ fn concatenate_gradients_and_masks() {
     let mut time = Concatenate::new().axis(-2);
     let built = time.build_multi(&[vec![NONE, 3], vec![4, 3]], &mut StdRng::seed_from_u64(0));
     assert_eq!(built.unwrap(), [vec![NONE, 3]]);
+    // As Keras: the first input's sizes, None included, off the axis.
+    let mut first = Concatenate::new();
+    let built = first.build_multi(&[vec![NONE, 3], vec![4, 2]], &mut StdRng::seed_from_u64(0));
+    assert_eq!(built.unwrap(), [vec![NONE, 5]]);
+    let built =
+        first.build_multi(&[vec![NONE, 3], vec![4, 2], vec![5, 1]], &mut StdRng::seed_from_u64(0));
+    assert!(built.unwrap_err().to_string().contains("matching shapes"));
 }
 
 #[test]

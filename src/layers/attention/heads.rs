@@ -2,7 +2,7 @@
 //! head, and its gradient: the middle of `MultiHeadAttention`, between its projections.
 
 use super::softmax::{masked_softmax, masked_softmax_grad, Padding, ScoreMask};
-use super::{batched_matmul, drop_grad, drop_weights};
+use super::{batched_matmul, drop_grad, dropped_weights};
 use crate::layers::Generator;
 use ndarray::{Array4, ArrayView4};
 
@@ -40,11 +40,7 @@ pub(crate) fn attend(
         weights.view_mut(),
     );
     masked_softmax(weights.view_mut(), mask, padding);
-    let dropped = dropout.map(|(rate, rng)| {
-        let mut kept = weights.clone();
-        let keep = drop_weights(&mut kept, rate, rng);
-        (kept, keep)
-    });
+    let dropped = dropped_weights(&weights, dropout);
     let applied = dropped.as_ref().map_or(&weights, |(kept, _)| kept);
     let mut context = Array4::<f32>::zeros((batch, tq, heads, value_dim));
     batched_matmul(

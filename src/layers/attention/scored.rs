@@ -4,7 +4,7 @@
 
 use super::scores::{scores, scores_grad, Kind, ScoreCache, ScoreWeights};
 use super::softmax::{masked_softmax, masked_softmax_grad, Padding, ScoreMask};
-use super::{batched_matmul, drop_grad, drop_weights};
+use super::{batched_matmul, drop_grad, dropped_weights};
 use crate::layers::layer::{expect_generators, ForwardCache};
 use crate::layers::multi_input::{check_grads, check_inputs};
 use crate::layers::{Generator, GeneratorState, LayerBase, Mask, Param};
@@ -109,7 +109,7 @@ impl Scored {
         let same =
             |a: usize, b: usize| a == b || a == crate::shape::NONE || b == crate::shape::NONE;
         let dim = query[1];
-        if !same(key[0], value[0]) || key[1] != dim || dim == crate::shape::NONE {
+        if !same(key[0], value[0]) || key[1] != dim || dim == crate::shape::NONE || dim == 0 {
             return Err(self.shape_error(expected, shapes));
         }
         self.weights.clear();
@@ -163,14 +163,11 @@ impl Scored {
             scores(self.kind, self.score_weights(), query, key, training);
         let mask = ScoreMask { query: None, key: masks[1].cloned(), causal: self.use_causal_mask };
         masked_softmax(weights.view_mut(), &mask, Padding::Subtract);
-        let dropped = match (&mut self.rng, training && self.dropout > 0.0) {
-            (Some(rng), true) => {
-                let mut kept = weights.clone();
-                let keep = drop_weights(&mut kept, self.dropout, rng);
-                Some((kept, keep))
-            }
+        let dropout = match &mut self.rng {
+            Some(rng) if training && self.dropout > 0.0 => Some((self.dropout, rng)),
             _ => None,
         };
+        let dropped = dropped_weights(&weights, dropout);
         let applied = dropped.as_ref().map_or(&weights, |(kept, _)| kept);
         let (batch, tq, _) = query.dim();
         let mut output = Array4::<f32>::zeros((batch, 1, tq, value.dim().2));
