@@ -5,9 +5,9 @@ pub use crate::callbacks::{
     EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
 };
 pub use crate::layers::{
-    Bidirectional, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D, Gru, Layer,
-    LayerExt, LayerNormalization, Lstm, Masking, MergeMode, RepeatVector, SimpleRnn,
-    TimeDistributed, NONE,
+    AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, Dropout, Embedding, Flatten,
+    GlobalAveragePooling1D, Gru, Layer, LayerExt, LayerNormalization, Lstm, Masking, MergeMode,
+    MultiHeadAttention, RepeatVector, SimpleRnn, TimeDistributed, NONE,
 };
 pub use crate::losses::Loss;
 pub use crate::metrics::Metric;
