@@ -409,3 +409,63 @@ fn forward_caches_move_between_nodes() {
         assert!(matches!(layer.put_forward_cache(foreign), Err(Error::NoForwardCache(_))));
     }
 }
+
+/// A batch of several chunks, reordered by its mask, gives each sample what it gives alone:
+/// the initial states and their gradients follow their samples.
+#[test]
+fn states_follow_their_samples_across_chunks() {
+    const SAMPLES: usize = 19;
+    let steps = 6;
+    let x = uniform(&[SAMPLES, steps, FEATURES], -1.0, 1.0, 12);
+    let h0 = uniform(&[SAMPLES, UNITS], -1.0, 1.0, 13);
+    let c0 = uniform(&[SAMPLES, UNITS], -1.0, 1.0, 14);
+    // Sample i pads (i·7 mod 8) leading steps: none to all of them, in no particular order.
+    let mask = Mask::from_shape_fn((SAMPLES, steps), |(i, t)| t >= (i * 7) % 8);
+    let mut layer = Lstm::new(UNITS).return_state(true).return_sequences(true);
+    layer
+        .build_multi(
+            &[vec![steps, FEATURES], vec![UNITS], vec![UNITS]],
+            &mut StdRng::seed_from_u64(2),
+        )
+        .unwrap();
+    let inputs = [x.clone(), h0.clone(), c0.clone()];
+    let masks = [Some(&mask), None, None];
+    let outputs = layer.forward_multi(&views(&inputs), &masks, true).unwrap();
+    let r: Vec<ArrayD<f32>> = outputs
+        .iter()
+        .enumerate()
+        .map(|(k, o)| uniform(o.shape(), -1.0, 1.0, 50 + k as u64))
+        .collect();
+    zero_grads(&mut layer);
+    let grads = layer.backward_multi(&views(&r), true).unwrap();
+    let batch_weight_grads: Vec<ArrayD<f32>> =
+        layer.params().iter().map(|p| p.grad.clone()).collect();
+    let mut summed: Vec<ArrayD<f32>> = batch_weight_grads.iter().map(|g| g * 0.0).collect();
+    let one =
+        |a: &ArrayD<f32>, i: usize| a.slice_axis(ndarray::Axis(0), (i..i + 1).into()).to_owned();
+    for i in 0..SAMPLES {
+        let inputs: Vec<ArrayD<f32>> = inputs.iter().map(|a| one(a, i)).collect();
+        let sample_mask = mask.slice(ndarray::s![i..i + 1, ..]).to_owned();
+        let masks = [Some(&sample_mask), None, None];
+        let alone = layer.forward_multi(&views(&inputs), &masks, true).unwrap();
+        for (k, output) in alone.iter().enumerate() {
+            let diff = max_abs_diff(output, &one(&outputs[k], i));
+            assert!(diff <= 1e-6, "sample {i}: output {k} differs by {diff}");
+        }
+        let r: Vec<ArrayD<f32>> = r.iter().map(|a| one(a, i)).collect();
+        zero_grads(&mut layer);
+        let d = layer.backward_multi(&views(&r), true).unwrap();
+        for (k, grad) in d.iter().enumerate() {
+            let expected = one(grads[k].as_ref().unwrap(), i);
+            let diff = max_abs_diff(grad.as_ref().unwrap(), &expected);
+            assert!(diff <= 1e-6, "sample {i}: gradient of input {k} differs by {diff}");
+        }
+        for (sum, param) in summed.iter_mut().zip(layer.params()) {
+            *sum += &param.grad;
+        }
+    }
+    for (sum, batch) in summed.iter().zip(&batch_weight_grads) {
+        let diff = max_abs_diff(sum, batch);
+        assert!(diff <= 1e-5, "weight gradients differ by {diff}");
+    }
+}

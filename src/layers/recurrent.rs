@@ -191,6 +191,13 @@ impl<C: Cell> Recurrent<C> {
     }
 
     /// Whether the layer returns its last states after its output (`return_state`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rnnkit::prelude::*;
+    /// assert!(Gru::new(4).return_state(true).returns_state());
+    /// assert!(!Gru::new(4).returns_state());
+    /// ```
     pub fn returns_state(&self) -> bool {
         self.rnn.return_state
     }
