@@ -145,7 +145,7 @@ impl<C: Cell> Rnn<C> {
     /// Checks `states` (none, or one `(batch, units)` array per state of the cell) and lays
     /// them out in the chunks' order; `what` names them in errors. `None` for no states.
     fn batch_states(
-        &mut self,
+        &self,
         what: &str,
         states: &[ArrayView2<'_, f32>],
         batch: usize,
