@@ -203,6 +203,7 @@ fn recurrent<C: Cell>(layer: Recurrent<C>, r: &mut Reader<'_>) -> Result<Recurre
     let layer = layer
         .use_bias(r.bool("use_bias")?)
         .return_sequences(r.bool("return_sequences")?)
+        .return_state(optional_bool(r, "return_state")?)
         .go_backwards(r.bool("go_backwards")?)
         .dropout(r.f32("dropout")?)
         .recurrent_dropout(r.f32("recurrent_dropout")?);
@@ -210,6 +211,19 @@ fn recurrent<C: Cell>(layer: Recurrent<C>, r: &mut Reader<'_>) -> Result<Recurre
         Some(seed) => layer.seed(seed),
         None => layer,
     })
+}
+
+/// A boolean that files written before the key existed leave out: `false` then.
+fn optional_bool(r: &mut Reader<'_>, key: &'static str) -> Result<bool> {
+    match r.optional(key) {
+        None => Ok(false),
+        Some(value) => value.as_bool().ok_or_else(|| {
+            crate::Error::Config(format!(
+                "{}: `{key}` must be true or false, found {value}",
+                r.what()
+            ))
+        }),
+    }
 }
 
 fn simple_rnn(r: &mut Reader<'_>) -> Result<SimpleRnn> {
@@ -288,6 +302,7 @@ pub(crate) fn recurrent_config<C: Cell>(rnn: &Rnn<C>) -> Config {
     }
     config.insert("use_bias".into(), rnn.use_bias.into());
     config.insert("return_sequences".into(), rnn.return_sequences.into());
+    config.insert("return_state".into(), rnn.return_state.into());
     config.insert("go_backwards".into(), rnn.go_backwards.into());
     config.insert("dropout".into(), f32_value(rnn.dropout.input));
     config.insert("recurrent_dropout".into(), f32_value(rnn.dropout.recurrent));
