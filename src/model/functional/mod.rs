@@ -39,7 +39,7 @@ use std::sync::MutexGuard;
 /// that made the output.
 ///
 /// # Examples
-/// Two inputs through one shared `Dense`, added up by a second model-level output:
+/// Two inputs through one shared `Dense`, each scored by its own head (two outputs):
 /// ```
 /// use rnnkit::prelude::*;
 /// # fn main() -> rnnkit::Result<()> {
