@@ -5,11 +5,14 @@ pub use crate::callbacks::{
     EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
 };
 pub use crate::layers::{
-    Bidirectional, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D, Gru, Layer,
-    LayerExt, LayerNormalization, Lstm, Masking, MergeMode, RepeatVector, SimpleRnn,
-    TimeDistributed,
+    AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, Dropout, Embedding, Flatten,
+    GlobalAveragePooling1D, Gru, Layer, LayerExt, LayerNormalization, Lstm, Masking, MergeMode,
+    MultiHeadAttention, RepeatVector, SimpleRnn, TimeDistributed,
 };
 pub use crate::losses::Loss;
 pub use crate::metrics::Metric;
-pub use crate::model::{FitConfig, History, Scores, Sequential, StopReason, Summary};
+pub use crate::model::{
+    Call, FitConfig, Functional, History, Input, Scores, Sequential, SharedLayer, StopReason,
+    Summary, SymbolicTensor,
+};
 pub use crate::optimizers::{Adam, Clipping, Optimizer, RmsProp, Sgd};

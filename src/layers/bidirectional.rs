@@ -1,7 +1,10 @@
 //! `Bidirectional`: a recurrent layer run forwards and, as a copy, backwards, the two outputs
 //! merged, as Keras' `Bidirectional` (keras/src/layers/rnn/bidirectional.py).
 
-use super::{snake_case, Cell, GeneratorState, Layer, LayerBase, LayerExt, Mask, Param, Recurrent};
+use super::{
+    snake_case, Cell, ForwardCache, GeneratorState, Layer, LayerBase, LayerExt, Mask, Param,
+    Recurrent,
+};
 use crate::saving::Config;
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -70,6 +73,14 @@ pub struct Bidirectional<C: Cell> {
     backward_layer: Recurrent<C>,
     merge_mode: MergeMode,
     cache: Option<BidirectionalCache>,
+}
+
+/// What [`Layer::take_forward_cache`] moves out of a `Bidirectional`: its own cache and its two
+/// layers'.
+struct MovedCache {
+    own: Option<BidirectionalCache>,
+    forward: ForwardCache,
+    backward: ForwardCache,
 }
 
 /// What `forward` keeps for `backward`.
@@ -335,6 +346,23 @@ impl<C: Cell> Layer for Bidirectional<C> {
             }
             _ => None,
         })
+    }
+
+    fn take_forward_cache(&mut self) -> Option<ForwardCache> {
+        let forward = self.forward_layer.take_forward_cache()?;
+        let backward = self.backward_layer.take_forward_cache()?;
+        Some(Box::new(MovedCache { own: self.cache.take(), forward, backward }))
+    }
+
+    fn put_forward_cache(&mut self, cache: ForwardCache) -> Result<()> {
+        let cache = cache
+            .downcast::<MovedCache>()
+            .map_err(|_| Error::NoForwardCache(self.base.name.clone()))?;
+        let MovedCache { own, forward, backward } = *cache;
+        self.forward_layer.put_forward_cache(forward)?;
+        self.backward_layer.put_forward_cache(backward)?;
+        self.cache = own;
+        Ok(())
     }
 
     fn params(&self) -> Vec<&Param> {

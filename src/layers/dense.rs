@@ -208,6 +208,14 @@ impl Layer for Dense {
         self.weights.iter_mut().collect()
     }
 
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        super::cache::take(&mut self.cache)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        super::cache::put(&self.base.name, &mut self.cache, cache)
+    }
+
     fn output_head(&mut self) -> Option<&mut dyn OutputHead> {
         Some(self)
     }

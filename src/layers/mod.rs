@@ -4,9 +4,12 @@
 //! axis left out, as Keras' `input_shape`), runs forward on a batch, and runs backward from the
 //! gradient of the loss with respect to its output, accumulating the gradients of its weights.
 
+mod attention;
 mod base;
 mod bidirectional;
+pub(crate) mod cache;
 mod capability;
+mod concatenate;
 mod dense;
 mod dropout;
 mod embedding;
@@ -18,6 +21,7 @@ mod layer;
 mod layer_normalization;
 mod lstm;
 mod masking;
+mod multi_input;
 pub(crate) mod recurrent;
 mod repeat_vector;
 mod simple_rnn;
@@ -25,9 +29,11 @@ mod time_distributed;
 
 pub use crate::param::{Mask, Param};
 pub use crate::shape::NONE;
+pub use attention::{AdditiveAttention, Attention, MultiHeadAttention, ScoreMode};
 pub use base::{LayerBase, LayerExt};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use capability::{FoldsLookup, LookupTable, OutputHead};
+pub use concatenate::Concatenate;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;

@@ -13,7 +13,7 @@ mod engine;
 mod steps;
 mod weights;
 
-use super::{FoldsLookup, GeneratorState, Layer, LayerBase, Mask, Param};
+use super::{FoldsLookup, ForwardCache, GeneratorState, Layer, LayerBase, Mask, Param};
 use crate::initializers;
 use crate::saving::Config;
 use crate::shape::{keras_shape, NONE};
@@ -22,7 +22,7 @@ pub use cell::Cell;
 pub(crate) use cell::{activate, derive};
 use dropout::DropoutConfig;
 use engine::RnnCache;
-use ndarray::{ArrayD, ArrayView2, ArrayViewD};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, Ix2};
 use rand::rngs::StdRng;
 
 /// A recurrent layer: Keras' `RNN` around the cell `C`, which says what one step computes.
@@ -39,10 +39,26 @@ use rand::rngs::StdRng;
 /// output sequence has a time axis of `None` too. With `go_backwards(true)` the sequence is read from its end, and the
 /// returned sequence is in that reversed order (Keras' behaviour).
 ///
+/// # States in and out
+/// As Keras, a layer with [`Recurrent::return_state`] has several outputs, through
+/// [`Layer::build_multi`] and [`Layer::forward_multi`]: the output, then the last states
+/// (`[output, h]` for SimpleRNN and GRU, `[output, h, c]` for LSTM), each `(batch, units)`.
+/// Called through [`Layer::forward_multi`] on `[x, h0]` (`[x, h0, c0]` for LSTM), the layer
+/// starts from those states rather than from zeros (Keras' `initial_state`);
+/// [`Layer::backward_multi`] then returns the gradients of the input and of each initial
+/// state, and takes one gradient per output (those of the returned states included). With a
+/// mask (given for the input only: the states carry none), a masked step carries the states,
+/// so the returned states are those after each sample's last unmasked step; as Keras, the
+/// output of the steps before a sample's first unmasked step is zero whatever the initial
+/// states.
+///
 /// # Errors
 /// `build` fails for `units == 0` or a dropout rate outside `[0, 1)`
 /// ([`Error::InvalidArgument`]) and for inputs that are not `(steps, features)` sequences
-/// ([`Error::ShapeMismatch`]); see [`Layer`] for the errors of `forward` and `backward`.
+/// ([`Error::ShapeMismatch`]); see [`Layer`] for the errors of `forward` and `backward`. With
+/// `return_state`, the single-output `build`, `forward` and `backward` (what `Sequential` calls)
+/// return [`Error::InvalidArgument`]: the layer has several outputs. Initial states of the wrong
+/// count are an [`Error::InvalidArgument`], of the wrong shape an [`Error::ShapeMismatch`].
 #[derive(Clone, Debug)]
 pub struct Recurrent<C: Cell> {
     rnn: Rnn<C>,
@@ -63,6 +79,43 @@ impl<C: Cell> Recurrent<C> {
     /// Default: `false`.
     pub fn return_sequences(mut self, return_sequences: bool) -> Self {
         self.rnn.return_sequences = return_sequences;
+        self
+    }
+
+    /// Returns the last states after the output (Keras' `return_state`): `[output, h]` for
+    /// SimpleRNN and GRU, `[output, h, c]` for LSTM, through [`Layer::forward_multi`]. Default:
+    /// `false`.
+    ///
+    /// A layer with several outputs belongs in a functional model (Keras' `Sequential` refuses
+    /// it too): its single-output [`Layer::build`] returns an error.
+    ///
+    /// # Examples
+    /// An encoder's states start a decoder, as in a sequence-to-sequence model:
+    /// ```
+    /// use ndarray::{Array3, ArrayD};
+    /// use rand::SeedableRng;
+    /// use rnnkit::prelude::*;
+    /// # fn main() -> rnnkit::Result<()> {
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let mut encoder = Lstm::new(8).return_state(true);
+    /// let shapes = encoder.build_multi(&[vec![5, 3]], &mut rng)?;
+    /// assert_eq!(shapes, [vec![8], vec![8], vec![8]]); // output, h, c
+    /// let mut decoder = Lstm::new(8).return_sequences(true);
+    /// decoder.build_multi(&[vec![4, 2], vec![8], vec![8]], &mut rng)?;
+    ///
+    /// let source = Array3::<f32>::ones((2, 5, 3)).into_dyn();
+    /// let outputs = encoder.forward_multi(&[source.view()], &[None], false)?;
+    /// let (h, c) = (outputs[1].view(), outputs[2].view());
+    /// assert_eq!(outputs[0], outputs[1]); // LSTM's output is its last h
+    /// let target = Array3::<f32>::ones((2, 4, 2)).into_dyn();
+    /// let decoded: Vec<ArrayD<f32>> =
+    ///     decoder.forward_multi(&[target.view(), h, c], &[None, None, None], false)?;
+    /// assert_eq!(decoded[0].shape(), [2, 4, 8]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn return_state(mut self, return_state: bool) -> Self {
+        self.rnn.return_state = return_state;
         self
     }
 
@@ -137,6 +190,18 @@ impl<C: Cell> Recurrent<C> {
         self.rnn.return_sequences
     }
 
+    /// Whether the layer returns its last states after its output (`return_state`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rnnkit::prelude::*;
+    /// assert!(Gru::new(4).return_state(true).returns_state());
+    /// assert!(!Gru::new(4).returns_state());
+    /// ```
+    pub fn returns_state(&self) -> bool {
+        self.rnn.return_state
+    }
+
     /// Whether the layer reads its input from the last step to the first (`go_backwards`).
     pub fn reads_backwards(&self) -> bool {
         self.rnn.go_backwards
@@ -179,6 +244,7 @@ impl<C: Cell> Layer for Recurrent<C> {
     }
 
     fn build(&mut self, input_shape: &[usize], rng: &mut StdRng) -> Result<Vec<usize>> {
+        self.single_output()?;
         self.rnn.build(input_shape, rng)
     }
 
@@ -188,6 +254,7 @@ impl<C: Cell> Layer for Recurrent<C> {
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
+        self.single_output()?;
         self.rnn.forward(input, mask, training)
     }
 
@@ -196,7 +263,79 @@ impl<C: Cell> Layer for Recurrent<C> {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
+        self.single_output()?;
         self.rnn.backward(grad_output, input_grad)
+    }
+
+    fn build_multi(
+        &mut self,
+        input_shapes: &[Vec<usize>],
+        rng: &mut StdRng,
+    ) -> Result<Vec<Vec<usize>>> {
+        self.expect_inputs(input_shapes.len())?;
+        let units = self.rnn.units;
+        if let Some(shape) = input_shapes[1..].iter().find(|shape| shape.as_slice() != [units]) {
+            return Err(Error::ShapeMismatch {
+                layer: format!("{} (initial state)", self.rnn.name),
+                expected: keras_shape(&[units]),
+                found: keras_shape(shape),
+            });
+        }
+        let output = self.rnn.build(&input_shapes[0], rng)?;
+        Ok(std::iter::once(output).chain(self.state_shapes()).collect())
+    }
+
+    fn forward_multi(
+        &mut self,
+        inputs: &[ArrayViewD<'_, f32>],
+        masks: &[Option<&Mask>],
+        training: bool,
+    ) -> Result<Vec<ArrayD<f32>>> {
+        self.expect_inputs(inputs.len())?;
+        let mask = self.input_mask(masks, inputs.len())?;
+        let states = self.matrices("initial state", &inputs[1..])?;
+        let return_state = self.rnn.return_state;
+        let (output, states) =
+            self.rnn.forward_from(inputs[0].view(), mask, &states, training, return_state)?;
+        Ok(std::iter::once(output).chain(states).collect())
+    }
+
+    fn backward_multi(
+        &mut self,
+        grad_outputs: &[ArrayViewD<'_, f32>],
+        input_grads: bool,
+    ) -> Result<Vec<Option<ArrayD<f32>>>> {
+        let expected = 1 + self.returned_states();
+        if grad_outputs.len() != expected {
+            return Err(Error::InvalidArgument {
+                name: format!("output gradients of layer '{}'", self.rnn.name),
+                expected: format!("{expected}, one per output"),
+                got: grad_outputs.len().to_string(),
+            });
+        }
+        let grad_states = self.matrices("state gradient", &grad_outputs[1..])?;
+        let (d_input, d_states) =
+            self.rnn.backward_from(grad_outputs[0].view(), &grad_states, input_grads)?;
+        Ok(std::iter::once(d_input).chain(d_states).collect())
+    }
+
+    fn compute_mask_multi(
+        &self,
+        inputs: &[ArrayViewD<'_, f32>],
+        masks: &[Option<&Mask>],
+    ) -> Result<Vec<Option<Mask>>> {
+        self.expect_inputs(inputs.len())?;
+        let mask = self.input_mask(masks, inputs.len())?;
+        let states = std::iter::repeat_n(None, self.returned_states());
+        Ok(std::iter::once(self.rnn.compute_mask(mask)).chain(states).collect())
+    }
+
+    fn take_forward_cache(&mut self) -> Option<ForwardCache> {
+        Some(self.rnn.take_cache())
+    }
+
+    fn put_forward_cache(&mut self, cache: ForwardCache) -> Result<()> {
+        self.rnn.put_cache(cache)
     }
 
     fn compute_mask(
@@ -217,6 +356,85 @@ impl<C: Cell> Layer for Recurrent<C> {
 
     fn folds_lookup(&mut self) -> Option<&mut dyn FoldsLookup> {
         Some(self)
+    }
+}
+
+impl<C: Cell> Recurrent<C> {
+    /// Refuses the single-output calls of a layer with `return_state`.
+    fn single_output(&self) -> Result<()> {
+        if self.rnn.return_state {
+            return Err(Error::InvalidArgument {
+                name: format!("return_state of layer '{}'", self.rnn.name),
+                expected: "false for a layer with one output (with return_state the layer \
+                           returns its output and its states: call it with forward_multi, in \
+                           a functional model)"
+                    .into(),
+                got: "true".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Outputs after the first: the states with `return_state`, none otherwise.
+    fn returned_states(&self) -> usize {
+        if self.rnn.return_state {
+            self.rnn.state_count()
+        } else {
+            0
+        }
+    }
+
+    /// The per-sample shapes of the returned states.
+    fn state_shapes(&self) -> impl Iterator<Item = Vec<usize>> {
+        std::iter::repeat_n(vec![self.rnn.units], self.returned_states())
+    }
+
+    /// Checks a call's number of inputs: the sequence, then no state or every state.
+    fn expect_inputs(&self, found: usize) -> Result<()> {
+        let states = self.rnn.state_count();
+        if found == 1 || found == 1 + states {
+            return Ok(());
+        }
+        let names = if states == 2 { "[x, h0, c0]" } else { "[x, h0]" };
+        Err(Error::InvalidArgument {
+            name: format!("inputs of layer '{}'", self.rnn.name),
+            expected: format!("the sequence alone, or with its initial states: {names}"),
+            got: format!("{found} input(s)"),
+        })
+    }
+
+    /// The sequence's mask, from one mask per input (the states' are not read, as Keras).
+    fn input_mask<'m>(
+        &self,
+        masks: &[Option<&'m Mask>],
+        inputs: usize,
+    ) -> Result<Option<&'m Mask>> {
+        if masks.len() != inputs {
+            return Err(Error::InvalidArgument {
+                name: format!("masks of layer '{}'", self.rnn.name),
+                expected: format!("one per input ({inputs})"),
+                got: masks.len().to_string(),
+            });
+        }
+        Ok(masks[0])
+    }
+
+    /// `arrays` as `(batch, units)` matrices; `what` names them in errors.
+    fn matrices<'a>(
+        &self,
+        what: &str,
+        arrays: &[ArrayViewD<'a, f32>],
+    ) -> Result<Vec<ArrayView2<'a, f32>>> {
+        arrays
+            .iter()
+            .map(|array| {
+                array.clone().into_dimensionality::<Ix2>().map_err(|_| Error::ShapeMismatch {
+                    layer: format!("{} ({what})", self.rnn.name),
+                    expected: format!("(batch, {})", self.rnn.units),
+                    found: crate::shape::array_shape(array.shape()),
+                })
+            })
+            .collect()
     }
 }
 
@@ -251,6 +469,7 @@ pub(crate) struct Rnn<C> {
     pub(crate) cell: C,
     pub(crate) use_bias: bool,
     pub(crate) return_sequences: bool,
+    pub(crate) return_state: bool,
     pub(crate) go_backwards: bool,
     pub(crate) dropout: DropoutConfig,
     weights: Vec<Param>,
@@ -258,7 +477,8 @@ pub(crate) struct Rnn<C> {
 }
 
 impl<C: Cell> Rnn<C> {
-    /// An unbuilt layer with Keras' defaults: bias on, `return_sequences` and `go_backwards` off.
+    /// An unbuilt layer with Keras' defaults: bias on, `return_sequences`, `return_state` and
+    /// `go_backwards` off.
     pub(crate) fn new(units: usize, cell: C) -> Self {
         Rnn {
             base: LayerBase::new(),
@@ -266,6 +486,7 @@ impl<C: Cell> Rnn<C> {
             cell,
             use_bias: true,
             return_sequences: false,
+            return_state: false,
             go_backwards: false,
             dropout: DropoutConfig::default(),
             weights: Vec::new(),

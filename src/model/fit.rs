@@ -1,9 +1,10 @@
 //! Training: `compile`, `fit` (with callbacks) and `train_on_batch`, the shared loops of
 //! [`crate::training`] on arrays.
 
+use super::compiled::Compiled;
 use super::config::FitConfig;
 use super::history::{History, Scores};
-use super::sequential::{Compiled, Sequential};
+use super::sequential::Sequential;
 use crate::callbacks::Callback;
 use crate::layers::LayerExt;
 use crate::losses::Loss;

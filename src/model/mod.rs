@@ -1,9 +1,12 @@
-//! Models: [`Sequential`] and what it reports ([`Summary`], [`History`], [`Scores`]).
+//! Models: [`Sequential`], the functional API ([`Input`], [`Call`], [`Functional`]) and what
+//! they report ([`Summary`], [`History`], [`Scores`]).
 
+mod compiled;
 mod config;
 mod evaluate;
 mod fit;
 mod folding;
+mod functional;
 mod history;
 mod inputs;
 mod ragged;
@@ -12,6 +15,7 @@ mod steps;
 mod summary;
 
 pub use config::FitConfig;
+pub use functional::{set_random_seed, Call, Functional, Input, SharedLayer, SymbolicTensor};
 pub use history::{History, Scores, StopReason};
 pub use sequential::Sequential;
 pub use summary::{LayerSummary, Summary};

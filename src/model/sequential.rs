@@ -1,5 +1,6 @@
 //! `Sequential`: a stack of layers, each feeding the next.
 
+use super::compiled::{Compiled, Trackers};
 use super::folding::FoldedStart;
 use super::steps::StepState;
 use super::summary::{LayerSummary, Summary};
@@ -8,7 +9,6 @@ use crate::losses::{Loss, LossGrad};
 use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
 use crate::shape::{array_shape, fits, keras_shape, resolve, NONE};
-use crate::training::Tracker;
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD};
 use rand::rngs::StdRng;
@@ -49,19 +49,6 @@ pub struct Sequential {
     pub(super) compiled: Option<Compiled>,
     /// The steps' running metrics and inference state.
     pub(super) steps: StepState,
-}
-
-/// What `compile` sets.
-#[derive(Debug)]
-pub(crate) struct Compiled {
-    pub(crate) optimizer: Box<dyn Optimizer>,
-    pub(crate) loss: Loss,
-    pub(crate) metrics: Vec<Metric>,
-    /// The metrics that read sample weights (Keras' `weighted_metrics`).
-    pub(crate) weighted_metrics: Vec<Metric>,
-    /// Each layer's trainability when `compile` was called: freezing or unfreezing a layer
-    /// takes effect at the next `compile`, as in Keras.
-    pub(crate) trainable: Vec<bool>,
 }
 
 impl Default for Sequential {
@@ -485,7 +472,7 @@ impl Sequential {
 
     /// Installs what `compile` sets, with fresh running metrics for it.
     pub(super) fn set_compiled(&mut self, compiled: Compiled) {
-        self.steps.tracker = Tracker::new(&compiled.metrics, &compiled.weighted_metrics);
+        self.steps.tracker = Trackers::new(&compiled, &[String::new()]);
         self.compiled = Some(compiled);
     }
 

@@ -1,12 +1,13 @@
 //! `Sequential` as a [`Model`] the shared training loops drive: its train, test and predict
 //! steps on one input and one target array, its running metrics, its weights and optimizer.
 
+use super::compiled::{OutputLoss, Trackers};
 use super::folding::FoldedStart;
 use super::history::Scores;
 use super::sequential::Sequential;
 use crate::optimizers::Optimizer;
 use crate::param::Mask;
-use crate::training::{Batch, Model, Tracker};
+use crate::training::{Batch, Model};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD};
 use std::fmt;
@@ -15,7 +16,7 @@ use std::path::Path;
 /// What the steps keep between calls: the running loss and metrics, and the folded start of
 /// the model during a run of inference steps.
 pub(super) struct StepState {
-    pub(super) tracker: Tracker,
+    pub(super) tracker: Trackers,
     folded: Option<FoldedStart>,
     /// The samples of a run of inference steps whose folding is not decided yet: the first
     /// batch's length decides it (sequences of any length have no length before).
@@ -24,7 +25,7 @@ pub(super) struct StepState {
 
 impl Default for StepState {
     fn default() -> Self {
-        StepState { tracker: Tracker::new(&[], &[]), folded: None, undecided: None }
+        StepState { tracker: Trackers::default(), folded: None, undecided: None }
     }
 }
 
@@ -85,39 +86,56 @@ impl Sequential {
     }
 }
 
+impl Sequential {
+    /// The loss of `output` against `y` through the compiled state, added to the running
+    /// scores; when `train`ing, back-propagated and applied (unless it is not finite).
+    fn score(
+        &mut self,
+        output: ArrayD<f32>,
+        mask: Option<Mask>,
+        y: &ArrayD<f32>,
+        weights: Option<&ArrayD<f32>>,
+        train: bool,
+    ) -> Result<f32> {
+        let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
+        let result = (|| {
+            let out = || OutputLoss {
+                output: output.view(),
+                logits: None,
+                y: y.view(),
+                mask: mask.as_ref(),
+                sample_weight: weights.map(|w| w.view()),
+            };
+            let (value, mut grads) =
+                compiled.losses(&[OutputLoss { logits: self.output_logits(), ..out() }])?;
+            if train && value.is_finite() {
+                let (_, grad) = grads.swap_remove(0);
+                self.backward(grad)?;
+                compiled.apply(&mut self.trainable_params(&compiled.trainable));
+            }
+            self.steps.tracker.add(value, &[out()], &[value])?;
+            Ok(value)
+        })();
+        self.compiled = Some(compiled);
+        result
+    }
+}
+
 /// A batch's input, conformed targets and sample weights.
 type Pair<'b> = (ArrayViewD<'b, f32>, ArrayD<f32>, Option<ArrayD<f32>>);
 
 impl Model for Sequential {
     fn train_step(&mut self, batch: &Batch) -> Result<f32> {
         let (x, y, weights) = self.single_pair(batch)?;
-        let weights = weights.as_ref().map(|w| w.view());
-        let loss = self.loss()?;
         self.zero_grads();
         let (output, mask) = self.forward(x, true, None)?;
-        let logits = self.output_logits();
-        let (value, grad) =
-            loss.value_and_grad(output.view(), logits, y.view(), mask.as_ref(), weights.clone())?;
-        if value.is_finite() {
-            self.backward(grad)?;
-            let mut compiled = self.compiled.take().ok_or(Error::NotCompiled("training"))?;
-            compiled.optimizer.apply(&mut self.trainable_params(&compiled.trainable));
-            self.compiled = Some(compiled);
-        }
-        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref(), weights)?;
-        Ok(value)
+        self.score(output, mask, &y, weights.as_ref(), true)
     }
 
     fn test_step(&mut self, batch: &Batch) -> Result<f32> {
         let (x, y, weights) = self.single_pair(batch)?;
-        let weights = weights.as_ref().map(|w| w.view());
-        let loss = self.loss()?;
         let (output, mask) = self.infer(x)?;
-        let logits = self.output_logits();
-        let (value, _) =
-            loss.value_and_grad(output.view(), logits, y.view(), mask.as_ref(), weights.clone())?;
-        self.steps.tracker.add(value, output.view(), y.view(), mask.as_ref(), weights)?;
-        Ok(value)
+        self.score(output, mask, &y, weights.as_ref(), false)
     }
 
     fn predict_step(&mut self, x: &[ArrayViewD<'_, f32>]) -> Result<Vec<ArrayD<f32>>> {

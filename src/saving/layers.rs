@@ -4,9 +4,10 @@
 use super::config::{config_error, dims_value, f32_value, Config, Reader};
 use crate::layers::recurrent::Rnn;
 use crate::layers::{
-    Bidirectional, Cell, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D, Gru, GruCell,
-    Layer, LayerExt, LayerNormalization, Lstm, LstmCell, Masking, MergeMode, Recurrent,
-    RepeatVector, SimpleRnn, SimpleRnnCell, TimeDistributed,
+    AdditiveAttention, Attention, Bidirectional, Cell, Concatenate, Dense, Dropout, Embedding,
+    Flatten, GlobalAveragePooling1D, Gru, GruCell, Layer, LayerExt, LayerNormalization, Lstm,
+    LstmCell, Masking, MergeMode, MultiHeadAttention, Recurrent, RepeatVector, ScoreMode,
+    SimpleRnn, SimpleRnnCell, TimeDistributed,
 };
 use crate::Result;
 use serde_json::{json, Value};
@@ -30,6 +31,10 @@ const REGISTRY: &[(&str, FromConfig)] = &[
     ("GlobalAveragePooling1D", |_| Ok(Box::new(GlobalAveragePooling1D::new()))),
     ("RepeatVector", |r| Ok(Box::new(RepeatVector::new(r.usize("n")?)))),
     ("TimeDistributed", time_distributed),
+    ("Concatenate", |r| Ok(Box::new(concatenate(r)?))),
+    ("Attention", |r| Ok(Box::new(attention(r)?))),
+    ("AdditiveAttention", |r| Ok(Box::new(additive_attention(r)?))),
+    ("MultiHeadAttention", |r| Ok(Box::new(multi_head_attention(r)?))),
 ];
 
 /// `{"class_name": .., "config": {"name", "trainable", ["input_shape"], ..arguments}}`.
@@ -109,6 +114,71 @@ fn time_distributed(r: &mut Reader<'_>) -> Result<Box<dyn Layer>> {
     Ok(Box::new(TimeDistributed::from_boxed(inner)))
 }
 
+fn concatenate(r: &mut Reader<'_>) -> Result<Concatenate> {
+    let axis = r.required("axis")?;
+    let axis = axis.as_i64().ok_or_else(|| {
+        config_error(format!("{}: `axis` must be an integer, found {axis}", r.what()))
+    })?;
+    Ok(Concatenate::new().axis(axis as isize))
+}
+
+fn attention(r: &mut Reader<'_>) -> Result<Attention> {
+    let mode = match r.str("score_mode")? {
+        "dot" => ScoreMode::Dot,
+        "concat" => ScoreMode::Concat,
+        other => {
+            return Err(config_error(format!(
+                "{}: `score_mode` must be \"dot\" or \"concat\", found \"{other}\"",
+                r.what()
+            )))
+        }
+    };
+    let layer = Attention::new()
+        .use_scale(r.bool("use_scale")?)
+        .score_mode(mode)
+        .dropout(r.f32("dropout")?)
+        .use_causal_mask(r.bool("use_causal_mask")?)
+        .return_attention_scores(r.bool("return_attention_scores")?);
+    Ok(match r.optional_u64("seed")? {
+        Some(seed) => layer.seed(seed),
+        None => layer,
+    })
+}
+
+fn additive_attention(r: &mut Reader<'_>) -> Result<AdditiveAttention> {
+    let layer = AdditiveAttention::new()
+        .use_scale(r.bool("use_scale")?)
+        .dropout(r.f32("dropout")?)
+        .use_causal_mask(r.bool("use_causal_mask")?)
+        .return_attention_scores(r.bool("return_attention_scores")?);
+    Ok(match r.optional_u64("seed")? {
+        Some(seed) => layer.seed(seed),
+        None => layer,
+    })
+}
+
+fn multi_head_attention(r: &mut Reader<'_>) -> Result<MultiHeadAttention> {
+    let mut layer = MultiHeadAttention::new(r.usize("num_heads")?, r.usize("key_dim")?)
+        .value_dim(r.usize("value_dim")?)
+        .dropout(r.f32("dropout")?)
+        .use_bias(r.bool("use_bias")?)
+        .use_causal_mask(r.bool("use_causal_mask")?)
+        .return_attention_scores(r.bool("return_attention_scores")?);
+    if let Some(shape) = r.optional_dims("output_shape")? {
+        let [features] = shape[..] else {
+            return Err(config_error(format!(
+                "{}: `output_shape` must list one size (the output's features), found {shape:?}",
+                r.what()
+            )));
+        };
+        layer = layer.output_shape(features);
+    }
+    Ok(match r.optional_u64("seed")? {
+        Some(seed) => layer.seed(seed),
+        None => layer,
+    })
+}
+
 fn embedding(r: &mut Reader<'_>) -> Result<Embedding> {
     Ok(Embedding::new(r.usize("input_dim")?, r.usize("output_dim")?)
         .mask_zero(r.bool("mask_zero")?))
@@ -133,6 +203,7 @@ fn recurrent<C: Cell>(layer: Recurrent<C>, r: &mut Reader<'_>) -> Result<Recurre
     let layer = layer
         .use_bias(r.bool("use_bias")?)
         .return_sequences(r.bool("return_sequences")?)
+        .return_state(optional_bool(r, "return_state")?)
         .go_backwards(r.bool("go_backwards")?)
         .dropout(r.f32("dropout")?)
         .recurrent_dropout(r.f32("recurrent_dropout")?);
@@ -140,6 +211,19 @@ fn recurrent<C: Cell>(layer: Recurrent<C>, r: &mut Reader<'_>) -> Result<Recurre
         Some(seed) => layer.seed(seed),
         None => layer,
     })
+}
+
+/// A boolean that files written before the key existed leave out: `false` then.
+fn optional_bool(r: &mut Reader<'_>, key: &'static str) -> Result<bool> {
+    match r.optional(key) {
+        None => Ok(false),
+        Some(value) => value.as_bool().ok_or_else(|| {
+            crate::Error::Config(format!(
+                "{}: `{key}` must be true or false, found {value}",
+                r.what()
+            ))
+        }),
+    }
 }
 
 fn simple_rnn(r: &mut Reader<'_>) -> Result<SimpleRnn> {
@@ -218,6 +302,7 @@ pub(crate) fn recurrent_config<C: Cell>(rnn: &Rnn<C>) -> Config {
     }
     config.insert("use_bias".into(), rnn.use_bias.into());
     config.insert("return_sequences".into(), rnn.return_sequences.into());
+    config.insert("return_state".into(), rnn.return_state.into());
     config.insert("go_backwards".into(), rnn.go_backwards.into());
     config.insert("dropout".into(), f32_value(rnn.dropout.input));
     config.insert("recurrent_dropout".into(), f32_value(rnn.dropout.recurrent));

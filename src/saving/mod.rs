@@ -13,6 +13,7 @@ mod architecture;
 mod checksum;
 mod compile;
 mod config;
+mod functional_weights;
 mod layers;
 mod model;
 mod model_file;

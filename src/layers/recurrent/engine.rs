@@ -2,14 +2,16 @@
 //! `steps.rs`, and inference through a folded `Embedding` table.
 
 use super::dropout::{ChunkDropout, DropoutMasks};
-use super::steps::{chunk_rows, Chunk, ChunkInput};
+use super::steps::{chunk_rows, Chunk, ChunkInput, StateRows};
 use super::weights::{ChunkGradients, Packed};
 use super::{Cell, Rnn};
 use crate::kernels::{self, FlushDenormals};
 use crate::layers::{not_built, Mask};
 use crate::shape::{array_shape, expect_batch_of};
 use crate::{Error, Result};
-use ndarray::{s, Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut3, Axis, CowArray, Ix3};
+use ndarray::{
+    s, Array2, Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut3, Axis, CowArray, Ix3,
+};
 use rayon::prelude::*;
 
 /// What `forward` keeps for `backward`, and the buffers the next call reuses.
@@ -27,15 +29,57 @@ pub(super) struct RnnCache {
     order: Option<Vec<usize>>,
     /// Whether `forward` ran in training mode.
     training: bool,
+    /// Whether `forward` started from given initial states (rather than zeros).
+    from_states: bool,
+}
+
+/// What a backward returns: dL/dinput, and an entry per initial state of the forward (h, then
+/// c), `None` where no gradient was asked for.
+type Gradients = (Option<ArrayD<f32>>, Vec<Option<ArrayD<f32>>>);
+
+/// The states of a batch in chunk order, one `(batch, units)` block per state (h, then c for a
+/// cell that carries one; c empty otherwise), flattened.
+struct BatchStates {
+    h: Vec<f32>,
+    c: Vec<f32>,
+}
+
+impl BatchStates {
+    /// The rows of samples `rows` (`units` values each).
+    fn rows(&self, rows: std::ops::Range<usize>, units: usize) -> StateRows<'_> {
+        let span = rows.start * units..rows.end * units;
+        StateRows {
+            h: &self.h[span.clone()],
+            c: if self.c.is_empty() { &[] } else { &self.c[span] },
+        }
+    }
 }
 
 impl<C: Cell> Rnn<C> {
+    /// The number of states the cell carries: 1 (h), or 2 (h and c).
+    pub(crate) fn state_count(&self) -> usize {
+        1 + usize::from(C::LAYOUT.carry)
+    }
+
     pub(crate) fn forward(
         &mut self,
         input: ArrayViewD<'_, f32>,
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
+        self.forward_from(input, mask, &[], training, false).map(|(output, _)| output)
+    }
+
+    /// As [`Rnn::forward`], from the states `initial` (`(batch, units)` each, h then c; none:
+    /// zeros), and with the last states after the output when `return_states` is true.
+    pub(crate) fn forward_from(
+        &mut self,
+        input: ArrayViewD<'_, f32>,
+        mask: Option<&Mask>,
+        initial: &[ArrayView2<'_, f32>],
+        training: bool,
+        return_states: bool,
+    ) -> Result<(ArrayD<f32>, Vec<ArrayD<f32>>)> {
         if self.weights.is_empty() {
             return Err(not_built(&self.name));
         }
@@ -45,6 +89,14 @@ impl<C: Cell> Rnn<C> {
         let (batch, steps, features) = input.dim();
         let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
         let order = self.chunk_order(mask);
+        let initial = match self.batch_states("initial state", initial, batch, order.as_deref()) {
+            Ok(initial) => initial,
+            Err(error) => {
+                // The buffers stay for the next call.
+                self.cache = Some(cache);
+                return Err(error);
+            }
+        };
         let reordered_mask = order.as_ref().zip(mask).map(|(order, m)| m.select(Axis(0), order));
         let mask = reordered_mask.as_ref().or(mask);
         // Backward needs the input, kept (in the chunks' order) in the cache's buffer; inference
@@ -69,16 +121,107 @@ impl<C: Cell> Rnn<C> {
         };
         let output = match input.as_slice() {
             Some(x) => {
-                self.run(&mut cache, &weights, ChunkInput::Features(x), steps, mask, training)
+                let x = ChunkInput::Features(x);
+                self.run(&mut cache, &weights, x, steps, mask, initial.as_ref(), training)
             }
             None => Err(not_built(&self.name)),
         };
         drop(input);
         cache.input = kept;
-        let output = output.map(|output| restore_order(output, order.as_deref()));
+        let result = output.map(|mut output| {
+            if let (Some(mask), true) = (mask, initial.is_some()) {
+                self.zero_unstarted(output.view_mut(), mask);
+            }
+            let states = if return_states { self.last_states(&cache) } else { Vec::new() };
+            let restore = |values| restore_order(values, order.as_deref());
+            (restore(output), states.into_iter().map(restore).collect())
+        });
         cache.order = order;
+        cache.from_states = initial.is_some();
         self.finish(cache, mask, training);
-        output
+        result
+    }
+
+    /// Checks `states` (none, or one `(batch, units)` array per state of the cell) and lays
+    /// them out in the chunks' order; `what` names them in errors. `None` for no states.
+    fn batch_states(
+        &mut self,
+        what: &str,
+        states: &[ArrayView2<'_, f32>],
+        batch: usize,
+        order: Option<&[usize]>,
+    ) -> Result<Option<BatchStates>> {
+        if states.is_empty() {
+            return Ok(None);
+        }
+        if states.len() != self.state_count() {
+            return Err(Error::InvalidArgument {
+                name: format!("{what}s of layer '{}'", self.name),
+                expected: format!("{} array(s), one per state", self.state_count()),
+                got: states.len().to_string(),
+            });
+        }
+        if let Some(state) = states.iter().find(|state| state.dim() != (batch, self.units)) {
+            return Err(Error::ShapeMismatch {
+                layer: format!("{} ({what})", self.name),
+                expected: array_shape(&[batch, self.units]),
+                found: array_shape(state.shape()),
+            });
+        }
+        let flat = |state: &ArrayView2<'_, f32>| -> Vec<f32> {
+            match order {
+                Some(order) => {
+                    order.iter().flat_map(|&sample| state.row(sample)).copied().collect()
+                }
+                None => state.iter().copied().collect(),
+            }
+        };
+        Ok(Some(BatchStates {
+            h: flat(&states[0]),
+            c: states.get(1).map(flat).unwrap_or_default(),
+        }))
+    }
+
+    /// The states after the last step of the last forward, `(batch, units)` each, in the
+    /// chunks' order.
+    fn last_states(&self, cache: &RnnCache) -> Vec<ArrayD<f32>> {
+        let units = self.units;
+        let batch: usize = cache.chunks.iter().map(Chunk::rows).sum();
+        let mut h = Array2::<f32>::zeros((batch, units));
+        let mut c = Array2::<f32>::zeros((if C::LAYOUT.carry { batch } else { 0 }, units));
+        let (h_rows, c_rows) = (h.as_slice_mut(), c.as_slice_mut());
+        if let (Some(h_rows), Some(c_rows)) = (h_rows, c_rows) {
+            let mut start = 0;
+            for chunk in &cache.chunks {
+                let end = start + chunk.rows() * units;
+                let c_part = if c_rows.is_empty() { &mut [][..] } else { &mut c_rows[start..end] };
+                chunk.write_states(self.go_backwards, &mut h_rows[start..end], c_part);
+                start = end;
+            }
+        }
+        let mut states = vec![h.into_dyn()];
+        if C::LAYOUT.carry {
+            states.push(c.into_dyn());
+        }
+        states
+    }
+
+    /// Zeros the outputs of the steps before each sample's first unmasked step (in reading
+    /// order), as Keras: its masked steps repeat the previous output, which starts as zeros
+    /// whatever the initial states. `values` is an output or its gradient, in the mask's order.
+    /// Only needed from initial states: from zeros, those outputs are zero states already.
+    fn zero_unstarted(&self, mut values: ndarray::ArrayViewMutD<'_, f32>, mask: &Mask) {
+        let steps = mask.ncols();
+        for (sample, row) in mask.rows().into_iter().enumerate() {
+            let step = |k: usize| if self.go_backwards { steps - 1 - k } else { k };
+            let unstarted = (0..steps).take_while(|&k| !row[step(k)]).count();
+            let mut values = values.index_axis_mut(Axis(0), sample);
+            if self.return_sequences {
+                values.slice_axis_mut(Axis(0), ndarray::Slice::from(..unstarted)).fill(0.0);
+            } else if unstarted == steps {
+                values.fill(0.0);
+            }
+        }
     }
 
     /// The order in which the chunks take a batch's samples when a mask pads the first steps
@@ -141,7 +284,7 @@ impl<C: Cell> Rnn<C> {
         });
         let rows = reordered_rows.as_deref().unwrap_or(rows);
         let input = ChunkInput::Folded { rows, table };
-        let output = self.run(&mut cache, &weights, input, steps, mask, false);
+        let output = self.run(&mut cache, &weights, input, steps, mask, None, false);
         let output = output.map(|output| restore_order(output, order.as_deref()));
         cache.order = order;
         self.finish(cache, mask, false);
@@ -209,17 +352,7 @@ impl<C: Cell> Rnn<C> {
         }
         let units = self.units;
         // Buffers of the previous call are reused when the batch shape repeats.
-        let mut cache = match self.cache.take() {
-            Some(cache) => cache,
-            None => RnnCache {
-                input: Array3::zeros((0, steps, features)),
-                chunks: Vec::new(),
-                mask: None,
-                dropout: DropoutMasks::default(),
-                order: None,
-                training: false,
-            },
-        };
+        let mut cache = self.cache.take().unwrap_or_else(empty_cache);
         let chunk = chunk_rows(units);
         let sizes: Vec<usize> = (0..batch).step_by(chunk).map(|b| chunk.min(batch - b)).collect();
         let fits = cache.chunks.len() == sizes.len()
@@ -231,8 +364,9 @@ impl<C: Cell> Rnn<C> {
     }
 
     /// Runs the recurrence of every chunk on its samples of `input` (`steps` long: this call's
-    /// length, which a layer built for sequences of any length does not fix) and returns the
-    /// layer's output.
+    /// length, which a layer built for sequences of any length does not fix), from the states
+    /// `initial` or zeros, and returns the layer's output.
+    #[allow(clippy::too_many_arguments)] // The buffers, the weights, the input and its masks.
     fn run(
         &mut self,
         cache: &mut RnnCache,
@@ -240,6 +374,7 @@ impl<C: Cell> Rnn<C> {
         input: ChunkInput<'_>,
         steps: usize,
         mask: Option<&Mask>,
+        initial: Option<&BatchStates>,
         training: bool,
     ) -> Result<ArrayD<f32>> {
         let batch: usize = cache.chunks.iter().map(Chunk::rows).sum();
@@ -266,9 +401,10 @@ impl<C: Cell> Rnn<C> {
             let rows = index * chunk_len..index * chunk_len + chunk.rows();
             let masks = if training { dropout.rows(rows.clone()) } else { ChunkDropout::NONE };
             let input = input.samples(rows.clone(), steps, features);
-            let mask = mask.map(|m| m.slice(s![rows, ..]));
+            let mask = mask.map(|m| m.slice(s![rows.clone(), ..]));
             let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
-            chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks);
+            let initial = initial.map(|states| states.rows(rows, units));
+            chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks, initial);
             chunk.write_output(this.go_backwards, this.return_sequences, out);
             Ok(())
         })?;
@@ -287,6 +423,19 @@ impl<C: Cell> Rnn<C> {
         grad_output: ArrayViewD<'_, f32>,
         input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
+        self.backward_from(grad_output, &[], input_grad).map(|(d_input, _)| d_input)
+    }
+
+    /// As [`Rnn::backward`], with the gradients of the last states `grad_states` (none, or one
+    /// `(batch, units)` array per state). Returns dL/dinput and, after a forward from initial
+    /// states, an entry per state (h then c) holding its gradient; all `None` without
+    /// `input_grad`.
+    pub(crate) fn backward_from(
+        &mut self,
+        grad_output: ArrayViewD<'_, f32>,
+        grad_states: &[ArrayView2<'_, f32>],
+        input_grad: bool,
+    ) -> Result<Gradients> {
         let mut cache = match self.cache.take() {
             Some(cache) if cache.training => cache,
             other => {
@@ -295,7 +444,7 @@ impl<C: Cell> Rnn<C> {
             }
         };
         let _flush = FlushDenormals::new();
-        let result = self.backward_with(&mut cache, grad_output, input_grad);
+        let result = self.backward_with(&mut cache, grad_output, grad_states, input_grad);
         self.cache = Some(cache);
         result
     }
@@ -304,8 +453,9 @@ impl<C: Cell> Rnn<C> {
         &mut self,
         cache: &mut RnnCache,
         grad_output: ArrayViewD<'_, f32>,
+        grad_states: &[ArrayView2<'_, f32>],
         input_grad: bool,
-    ) -> Result<Option<ArrayD<f32>>> {
+    ) -> Result<Gradients> {
         let (batch, steps, features) = cache.input.dim();
         let units = self.units;
         let expected: &[usize] =
@@ -317,12 +467,34 @@ impl<C: Cell> Rnn<C> {
                 found: array_shape(grad_output.shape()),
             });
         }
+        let order = cache.order.as_deref();
+        let grad_states = self.batch_states("state gradient", grad_states, batch, order)?;
         let weights = Packed::new::<C>(&self.name, &self.weights, features, units)?;
-        let grad_output = match &cache.order {
+        let mut grad_output = match &cache.order {
             Some(order) => CowArray::from(grad_output.select(Axis(0), order)),
             None => grad_output.as_standard_layout(),
         };
+        if let (Some(mask), true) = (&cache.mask, cache.from_states) {
+            // The outputs Keras zeros take no gradient.
+            let mut owned = grad_output.into_owned();
+            self.zero_unstarted(owned.view_mut(), mask);
+            grad_output = CowArray::from(owned);
+        }
         let chunk_len = chunk_rows(units);
+        let d_states = input_grad && cache.from_states;
+        let carry = if C::LAYOUT.carry { batch * units } else { 0 };
+        let mut d_h = vec![0.0f32; if d_states { batch * units } else { 0 }];
+        let mut d_c = vec![0.0f32; if d_states { carry } else { 0 }];
+        let mut d_state_chunks: Vec<Option<(&mut [f32], &mut [f32])>> = if d_states {
+            let c_chunks: Vec<&mut [f32]> = if carry > 0 {
+                d_c.chunks_mut(chunk_len * units).collect()
+            } else {
+                cache.chunks.iter().map(|_| &mut [][..]).collect()
+            };
+            d_h.chunks_mut(chunk_len * units).zip(c_chunks).map(Some).collect()
+        } else {
+            cache.chunks.iter().map(|_| None).collect()
+        };
         let mut d_input = input_grad.then(|| Array3::<f32>::zeros((batch, steps, features)));
         let mut d_input_chunks: Vec<Option<ArrayViewMut3<'_, f32>>> = match &mut d_input {
             Some(d) => d.axis_chunks_iter_mut(Axis(0), chunk_len).map(Some).collect(),
@@ -334,6 +506,7 @@ impl<C: Cell> Rnn<C> {
             .zip(cache.input.axis_chunks_iter(Axis(0), chunk_len))
             .zip(grad_output.axis_chunks_iter(Axis(0), chunk_len))
             .zip(d_input_chunks.iter_mut())
+            .zip(d_state_chunks.iter_mut())
             .enumerate()
             .collect();
         let mask = cache.mask.as_ref();
@@ -341,15 +514,17 @@ impl<C: Cell> Rnn<C> {
         let this = &*self;
         let partials: Vec<Option<ChunkGradients>> = work
             .par_iter_mut()
-            .map(|(index, (((chunk, x), grad), d_input))| {
+            .map(|(index, ((((chunk, x), grad), d_input), d_state))| {
                 let _flush = FlushDenormals::new();
                 let rows = *index * chunk_len..*index * chunk_len + x.len_of(Axis(0));
                 let masks = dropout.rows(rows.clone());
+                let states = grad_states.as_ref().map(|g| g.rows(rows.clone(), units));
                 let mask = mask.map(|m| m.slice(s![rows, ..]));
                 let d_input = match d_input {
                     Some(d) => Some(d.as_slice_mut()?),
                     None => None,
                 };
+                let d_state = d_state.as_mut().map(|(h, c)| (&mut **h, &mut **c));
                 Some(chunk.backward(
                     &this.cell,
                     &weights,
@@ -359,7 +534,9 @@ impl<C: Cell> Rnn<C> {
                     mask,
                     masks,
                     grad.as_slice()?,
+                    states,
                     d_input,
+                    d_state,
                 ))
             })
             .collect();
@@ -371,7 +548,51 @@ impl<C: Cell> Rnn<C> {
             let partial = partial.ok_or_else(|| not_built(&self.name))?;
             partial.add_into(&mut self.weights, units, C::LAYOUT.gates);
         }
-        Ok(d_input.map(|d| restore_order(d.into_dyn(), cache.order.as_deref())))
+        drop(d_state_chunks);
+        let order = cache.order.as_deref();
+        let mut d_initial = Vec::new();
+        if cache.from_states {
+            for values in [d_h, d_c].into_iter().take(self.state_count()) {
+                let values = match d_states {
+                    true => Some(
+                        ArrayD::from_shape_vec(vec![batch, units], values)
+                            .map_err(|_| not_built(&self.name))?,
+                    ),
+                    false => None,
+                };
+                d_initial.push(values.map(|values| restore_order(values, order)));
+            }
+        }
+        Ok((d_input.map(|d| restore_order(d.into_dyn(), order)), d_initial))
+    }
+}
+
+impl<C> Rnn<C> {
+    /// Moves the cache out (buffers and what backward needs).
+    pub(crate) fn take_cache(&mut self) -> crate::layers::ForwardCache {
+        Box::new(self.cache.take())
+    }
+
+    /// Puts back a cache [`Rnn::take_cache`] moved out.
+    pub(crate) fn put_cache(&mut self, cache: crate::layers::ForwardCache) -> Result<()> {
+        let cache = cache
+            .downcast::<Option<RnnCache>>()
+            .map_err(|_| Error::NoForwardCache(self.base.name.clone()))?;
+        self.cache = *cache;
+        Ok(())
+    }
+}
+
+/// A cache without buffers.
+fn empty_cache() -> RnnCache {
+    RnnCache {
+        input: Array3::zeros((0, 0, 0)),
+        chunks: Vec::new(),
+        mask: None,
+        dropout: DropoutMasks::default(),
+        order: None,
+        training: false,
+        from_states: false,
     }
 }
 

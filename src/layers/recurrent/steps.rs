@@ -65,6 +65,14 @@ impl<'a> ChunkInput<'a> {
     }
 }
 
+/// A value per state of a chunk's rows, `(rows, units)` each: the initial states h_0 and c_0
+/// in forward, the gradients of the last states in backward. `c` is empty without `carry`.
+#[derive(Clone, Copy)]
+pub(super) struct StateRows<'a> {
+    pub(super) h: &'a [f32],
+    pub(super) c: &'a [f32],
+}
+
 /// Where a chunk's steps sit in time and in the state buffer.
 #[derive(Clone, Copy)]
 struct Geometry {
@@ -168,6 +176,31 @@ impl Chunk {
         (self.rows, self.steps, self.units) == (rows, steps, units)
     }
 
+    /// Writes the initial states into the slot the first step reads and into the slots of the
+    /// skipped steps, which carry them.
+    fn start_from<C: Cell>(&mut self, geometry: Geometry, initial: StateRows<'_>) {
+        let n = self.rows * self.units;
+        let first = geometry.slots(geometry.step_at(0)).0;
+        let carried = (0..self.skipped).map(|k| geometry.slots(geometry.step_at(k)).1);
+        for slot in std::iter::once(first).chain(carried) {
+            self.states[slot * padded(n)..][..n].copy_from_slice(initial.h);
+            if C::LAYOUT.carry {
+                self.carries[slot * padded(n)..][..n].copy_from_slice(initial.c);
+            }
+        }
+    }
+
+    /// The chunk's last states, h_T into `h` and (with `carry`) c_T into `c`, `(rows, units)`
+    /// each: the states after the last step read.
+    pub(super) fn write_states(&self, go_backwards: bool, h: &mut [f32], c: &mut [f32]) {
+        let n = self.rows * self.units;
+        let slot = if go_backwards { 0 } else { self.steps };
+        h[..n].copy_from_slice(&self.states[slot * padded(n)..][..n]);
+        if !self.carries.is_empty() {
+            c[..n].copy_from_slice(&self.carries[slot * padded(n)..][..n]);
+        }
+    }
+
     /// The chunk's output: the states in reading order `(rows, steps, units)`, or the last one
     /// `(rows, units)`.
     pub(super) fn write_output(&self, go_backwards: bool, return_sequences: bool, out: &mut [f32]) {
@@ -187,7 +220,10 @@ impl Chunk {
         }
     }
 
-    /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`.
+    /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`, from the
+    /// states `initial` (h_0 and c_0 of the chunk's rows, `(rows, units)` each, c_0 empty
+    /// without `carry`) or from zeros.
+    #[allow(clippy::too_many_arguments)] // The settings, the input and its masks, the states.
     pub(super) fn forward<C: Cell>(
         &mut self,
         cell: &C,
@@ -196,6 +232,7 @@ impl Chunk {
         input: ChunkInput<'_>,
         mask: Option<ArrayView2<'_, bool>>,
         dropout: ChunkDropout<'_>,
+        initial: Option<StateRows<'_>>,
     ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let n = rows * units;
@@ -205,6 +242,9 @@ impl Chunk {
         self.states.fill(0.0);
         self.carries.fill(0.0);
         self.skipped = geometry.leading_masked(mask.as_ref());
+        if let Some(initial) = initial {
+            self.start_from::<C>(geometry, initial);
+        }
         // The step rows of every sample start as the biases.
         let mut init = Vec::with_capacity(C::LAYOUT.step_blocks * n);
         for block in weights.step_init.chunks_exact(units) {
@@ -321,9 +361,10 @@ impl Chunk {
     }
 
     /// BPTT on the chunk: `grad` is dL/doutput of its rows, `x` its input and `dropout` its
-    /// masks as in `forward`; writes dL/dx into `d_input` when given and returns the chunk's
-    /// weight gradients.
-    #[allow(clippy::too_many_arguments)] // The settings, the inputs and the output.
+    /// masks as in `forward`; `states` adds dL/dh_T and dL/dc_T (gradients of the returned
+    /// states) and `d_initial` receives dL/dh_0 and dL/dc_0, when given. Writes dL/dx into
+    /// `d_input` when given and returns the chunk's weight gradients.
+    #[allow(clippy::too_many_arguments)] // The settings, the inputs and the outputs.
     pub(super) fn backward<C: Cell>(
         &mut self,
         cell: &C,
@@ -334,7 +375,9 @@ impl Chunk {
         mask: Option<ArrayView2<'_, bool>>,
         dropout: ChunkDropout<'_>,
         grad: &[f32],
+        states: Option<StateRows<'_>>,
         mut d_input: Option<&mut [f32]>,
+        d_initial: Option<(&mut [f32], &mut [f32])>,
     ) -> ChunkGradients {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
@@ -364,6 +407,10 @@ impl Chunk {
         let (mut kept_dh, mut kept_dc) = (vec![0.0f32; n], vec![0.0f32; carry]);
         if !return_sequences {
             dh.copy_from_slice(&grad[..n]);
+        }
+        if let Some(states) = states {
+            dh.iter_mut().zip(states.h).for_each(|(d, g)| *d += g);
+            dc.iter_mut().zip(states.c).for_each(|(d, g)| *d += g);
         }
         let mut block_end = steps;
         while block_end > self.skipped {
@@ -469,6 +516,11 @@ impl Chunk {
                 }
             }
             block_end = block_start;
+        }
+        if let Some((d_h, d_c)) = d_initial {
+            // The skipped steps carried the initial states: their gradient passes through.
+            d_h[..n].copy_from_slice(&dh);
+            d_c[..carry].copy_from_slice(&dc);
         }
         gradients
     }
