@@ -12,6 +12,12 @@ use std::collections::HashMap;
 
 // The examples' code, public for their tests; each test uses part of it.
 #[allow(dead_code)]
+#[path = "../examples/translation/seq2seq.rs"]
+mod seq2seq;
+#[allow(dead_code)]
+#[path = "../examples/translation/task.rs"]
+mod task;
+#[allow(dead_code)]
 #[path = "../examples/text_generation.rs"]
 mod text_generation;
 
@@ -87,5 +93,86 @@ fn text_generation_learns_and_samples_reproducibly() -> Result<()> {
     assert_ne!(hot, draw(&mut model, 1.0, 8)?, "two seeds gave the same sample at 1.0");
     assert!(generate(&mut model, vocabulary, &seed[1..], 0.5, 5, &mut StdRng::seed_from_u64(0))
         .is_err());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- translation
+
+/// A small run of the dates task: 1,500 training pairs, 200 test pairs, 3 epochs.
+fn small_task() -> task::TaskConfig {
+    task::TaskConfig { train: 1_500, test: 200, epochs: 3, batch_size: 32, seed: 3, verbose: 0 }
+}
+
+#[test]
+fn translation_inference_models_share_the_trained_layers() -> Result<()> {
+    use rnnkit::datasets::dates::{iso_vocabulary, HUMAN_LENGTH, ISO_LENGTH};
+    let config = small_task();
+    let data = task::Data::new(&config)?;
+    assert_eq!((data.train.len(), data.test.len()), (1_500, 200));
+    let seen: std::collections::HashSet<&str> =
+        data.train.iter().map(|p| p.human.as_str()).collect();
+    assert!(
+        data.test.iter().all(|p| !seen.contains(p.human.as_str())),
+        "a test date was trained on"
+    );
+
+    for attention in [false, true] {
+        let model_config = seq2seq::Seq2SeqConfig { embedding: 8, units: 16, attention, seed: 2 };
+        let mut translator = seq2seq::Translator::new(model_config)?;
+        let outcome = task::train_and_test(&mut translator, &data, &config)?;
+        let losses = outcome.history.metric("loss").expect("loss is recorded");
+        assert!(losses[2] < losses[0] - 0.2, "attention {attention}: {losses:?}");
+        assert!(outcome.char_accuracy > 0.4, "attention {attention}: {}", outcome.char_accuracy);
+
+        // Fed the true previous characters, the inference models give the training model's
+        // probabilities: they run the very layers `fit` trained.
+        let test = &data.test_arrays;
+        let trained = translator.model.predict(&[
+            test.encoder_input.view().into_dyn(),
+            test.decoder_input.view().into_dyn(),
+        ])?;
+        let forced =
+            translator.teacher_forced(test.encoder_input.view(), test.decoder_input.view())?;
+        assert_eq!(trained[0].shape(), forced.probabilities.shape());
+        let largest = trained[0]
+            .iter()
+            .zip(forced.probabilities.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(largest < 1e-5, "attention {attention}: probabilities differ by {largest}");
+
+        // Greedy decoding: ten characters per date, the exact-match rate is what they give.
+        let iso = iso_vocabulary();
+        assert_eq!(outcome.decoded.ids.dim(), (200, ISO_LENGTH));
+        assert!(outcome.translations.iter().all(|t| t.chars().count() <= ISO_LENGTH));
+        let right =
+            data.test.iter().zip(&outcome.translations).filter(|(p, t)| p.iso == **t).count();
+        assert_eq!(outcome.exact_match, right as f64 / 200.0);
+        let first = outcome.decoded.ids.row(0);
+        assert_eq!(outcome.translations[0], iso.decode(first.iter().copied()));
+
+        match &outcome.decoded.attention {
+            Some(weights) => {
+                assert!(attention);
+                assert_eq!(weights.dim(), (200, ISO_LENGTH, HUMAN_LENGTH));
+                for row in weights.rows() {
+                    assert!((row.sum() - 1.0).abs() < 1e-4, "weights sum to {}", row.sum());
+                }
+                let dir =
+                    std::env::temp_dir().join(format!("rnnkit-course-{}", std::process::id()));
+                let paths = task::draw_heatmaps(&dir, &data.test, &outcome, weights, 2)?;
+                assert_eq!(paths.len(), 2);
+                for (path, pair) in paths.iter().zip(&data.test) {
+                    let svg =
+                        std::fs::read_to_string(path).map_err(|e| rnnkit::Error::io(path, e))?;
+                    // A cell (a 22-pixel square) per output step and input character.
+                    let cells = svg.matches("width=\"22\" height=\"22\"").count();
+                    assert_eq!(cells, ISO_LENGTH * pair.human.chars().count(), "{}", pair.human);
+                }
+                std::fs::remove_dir_all(&dir).map_err(|e| rnnkit::Error::io(&dir, e))?;
+            }
+            None => assert!(!attention),
+        }
+    }
     Ok(())
 }
