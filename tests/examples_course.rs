@@ -12,6 +12,9 @@ use std::collections::HashMap;
 
 // The examples' code, public for their tests; each test uses part of it.
 #[allow(dead_code)]
+#[path = "../examples/translation/self_attention_model.rs"]
+mod self_attention_model;
+#[allow(dead_code)]
 #[path = "../examples/translation/seq2seq.rs"]
 mod seq2seq;
 #[allow(dead_code)]
@@ -174,5 +177,55 @@ fn translation_inference_models_share_the_trained_layers() -> Result<()> {
             None => assert!(!attention),
         }
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- self-attention
+
+#[test]
+fn self_attention_learns_and_decodes_without_seeing_later_characters() -> Result<()> {
+    use rnnkit::datasets::dates::{iso_vocabulary, ISO_LENGTH, START};
+    use self_attention_model::{SelfAttentionConfig, SelfAttentionTranslator};
+    use task::Translation;
+    let config = small_task();
+    let data = task::Data::new(&config)?;
+    let mut translator =
+        SelfAttentionTranslator::new(SelfAttentionConfig { dim: 16, heads: 2, seed: 2 })?;
+    assert!(
+        SelfAttentionTranslator::new(SelfAttentionConfig { dim: 15, heads: 2, seed: 2 }).is_err()
+    );
+    let outcome = task::train_and_test(&mut translator, &data, &config)?;
+    let losses = outcome.history.metric("loss").expect("loss is recorded");
+    assert!(losses[2] < losses[0] - 0.2, "{losses:?}");
+    assert!(outcome.char_accuracy > 0.4, "{}", outcome.char_accuracy);
+
+    // The last pass of greedy decoding sees every chosen character; with the causal mask its
+    // probabilities still choose, at each step, the character chosen when that step was run.
+    let decoded = &outcome.decoded;
+    assert_eq!(decoded.probabilities.dim().0, 200);
+    for (ids, probabilities) in decoded.ids.outer_iter().zip(decoded.probabilities.outer_iter()) {
+        for (step, row) in probabilities.outer_iter().enumerate() {
+            assert_eq!(seq2seq::argmax(row.iter().copied()) as u32, ids[step]);
+        }
+    }
+    // The model run on the decoder input START + the chosen characters gives those
+    // probabilities again.
+    let start = iso_vocabulary().id(START).unwrap() as f32;
+    let mut arrays = data.test_arrays.clone();
+    for (mut row, ids) in arrays.decoder_input.outer_iter_mut().zip(decoded.ids.outer_iter()) {
+        row[0] = start;
+        for step in 1..ISO_LENGTH {
+            row[step] = ids[step - 1] as f32;
+        }
+    }
+    let inputs = translator.inputs(&arrays);
+    let views: Vec<_> = inputs.iter().map(|a| a.view()).collect();
+    let again = translator.model().predict(&views)?.remove(0);
+    let largest = again
+        .iter()
+        .zip(decoded.probabilities.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(largest < 1e-5, "probabilities differ by {largest}");
     Ok(())
 }

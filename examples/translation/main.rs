@@ -20,7 +20,7 @@ use rnnkit::Result;
 use std::path::PathBuf;
 use std::time::Instant;
 
-// The lesson's code, public for its tests; this program uses part of it.
+// The lessons' code, public for their tests; this program uses part of it.
 #[allow(dead_code)]
 mod seq2seq;
 #[allow(dead_code)]

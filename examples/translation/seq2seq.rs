@@ -2,12 +2,14 @@
 //! teacher forcing, and the inference models that share its layers to translate one character
 //! at a time.
 
-use ndarray::{s, Array2, Array3, ArrayView2, Axis};
-use rnnkit::datasets::dates::{self, HUMAN_LENGTH, ISO_LENGTH, START};
+use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, Axis};
+use rnnkit::datasets::dates::{self, Encoded, HUMAN_LENGTH, ISO_LENGTH, START};
 use rnnkit::layers::NONE;
 use rnnkit::model::set_random_seed;
 use rnnkit::prelude::*;
 use rnnkit::Result;
+
+use crate::task::{Decoded, Translation};
 
 /// The size of the model.
 #[derive(Clone, Copy, Debug)]
@@ -37,16 +39,6 @@ pub struct Translator {
     /// `[previous char, (encoder outputs), h, c] → [probabilities, h, c, (attention weights)]`.
     pub decoder: Functional,
     attention: bool,
-}
-
-/// Greedy translations with their probabilities, and with attention the weights each output step gave the input steps.
-pub struct Decoded {
-    /// `(samples, 10)` ids of the ISO vocabulary: the likeliest character of each step.
-    pub ids: Array2<u32>,
-    /// `(samples, 10, iso chars)`: each step's probabilities.
-    pub probabilities: Array3<f32>,
-    /// `(samples, 10, HUMAN_LENGTH)` attention weights, when the model attends.
-    pub attention: Option<Array3<f32>>,
 }
 
 impl Translator {
@@ -137,17 +129,7 @@ impl Translator {
         Ok(Translator { model, encoder, decoder, attention })
     }
 
-    /// Translates `encoder_input` (`(samples, HUMAN_LENGTH)` ids) one character at a time:
-    /// the encoder's states start the decoder, which is fed [`START`] and then, at each step,
-    /// its own likeliest character (greedy decoding), for [`ISO_LENGTH`] steps.
-    ///
-    /// # Errors
-    /// The models' errors.
-    pub fn translate(&mut self, encoder_input: ArrayView2<'_, f32>) -> Result<Decoded> {
-        self.run(encoder_input, None)
-    }
-
-    /// Runs the inference models step by step as [`Translator::translate`] does, but feeds the
+    /// Runs the inference models step by step as [`Translation::translate`] does, but feeds the
     /// decoder the characters of `decoder_input` (`(samples, ISO_LENGTH)`, [`START`] first)
     /// instead of its own predictions: the probabilities then equal the training model's.
     ///
@@ -215,8 +197,22 @@ impl Translator {
     }
 }
 
+impl Translation for Translator {
+    fn model(&mut self) -> &mut Functional {
+        &mut self.model
+    }
+
+    fn inputs(&self, arrays: &Encoded) -> Vec<ArrayD<f32>> {
+        vec![arrays.encoder_input.clone().into_dyn(), arrays.decoder_input.clone().into_dyn()]
+    }
+
+    fn translate(&mut self, encoder_input: ArrayView2<'_, f32>) -> Result<Decoded> {
+        self.run(encoder_input, None)
+    }
+}
+
 /// The index of the largest value (the first of equals).
-fn argmax(values: impl Iterator<Item = f32>) -> usize {
+pub fn argmax(values: impl Iterator<Item = f32>) -> usize {
     values
         .enumerate()
         .fold((0, f32::NEG_INFINITY), |best, (i, v)| if v > best.1 { (i, v) } else { best })

@@ -1,8 +1,7 @@
 //! The dates task around the models: training and test pairs, training, greedy translation of
 //! the test pairs, exact-match accuracy, and the attention heatmaps.
 
-use crate::seq2seq::{Decoded, Translator};
-use ndarray::{s, Array3};
+use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, ArrayViewD};
 use rnnkit::datasets::dates::{self, DateFormat, DatePair, Encoded, HUMAN_LENGTH, START};
 use rnnkit::plot::attention_heatmap;
 use rnnkit::prelude::*;
@@ -11,6 +10,35 @@ use rnnkit::Result;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// A model of the task: trained with teacher forcing, then translating greedily.
+pub trait Translation {
+    /// The model `fit` trains: inputs [`Translation::inputs`], output the probabilities of each
+    /// ISO character `(samples, ISO_LENGTH, iso chars)`.
+    fn model(&mut self) -> &mut Functional;
+
+    /// The training model's inputs for `arrays`.
+    fn inputs(&self, arrays: &Encoded) -> Vec<ArrayD<f32>>;
+
+    /// Translates `encoder_input` (`(samples, HUMAN_LENGTH)` ids) one character at a time,
+    /// from [`START`](dates::START), each step fed the likeliest character of the step before
+    /// (greedy decoding), for [`ISO_LENGTH`](dates::ISO_LENGTH) steps.
+    ///
+    /// # Errors
+    /// The models' errors.
+    fn translate(&mut self, encoder_input: ArrayView2<'_, f32>) -> Result<Decoded>;
+}
+
+/// Greedy translations with their probabilities, and the weights each output step gave the
+/// input steps when the model has them.
+pub struct Decoded {
+    /// `(samples, 10)` ids of the ISO vocabulary: the likeliest character of each step.
+    pub ids: Array2<u32>,
+    /// `(samples, 10, iso chars)`: each step's probabilities.
+    pub probabilities: Array3<f32>,
+    /// `(samples, 10, HUMAN_LENGTH)` attention weights, when the model attends.
+    pub attention: Option<Array3<f32>>,
+}
 
 /// How much data, and how long to train.
 #[derive(Clone, Copy, Debug)]
@@ -85,14 +113,15 @@ pub struct Outcome {
 /// # Errors
 /// The models' errors.
 pub fn train_and_test(
-    translator: &mut Translator,
+    translator: &mut dyn Translation,
     data: &Data,
     config: &TaskConfig,
 ) -> Result<Outcome> {
-    let model = &mut translator.model;
+    let (train, test) =
+        (translator.inputs(&data.train_arrays), translator.inputs(&data.test_arrays));
+    let model = translator.model();
     model.compile(Adam::new(0.002), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy])?;
     let parameters = model.get_weights().iter().map(|w| w.len()).sum();
-    let train = &data.train_arrays;
     let fit = FitConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
@@ -101,20 +130,13 @@ pub fn train_and_test(
         ..FitConfig::default()
     };
     let training = Instant::now();
-    let history = model.fit(
-        &[train.encoder_input.view().into_dyn(), train.decoder_input.view().into_dyn()],
-        &[train.decoder_target.view().into_dyn()],
-        &fit,
-    )?;
+    let history =
+        model.fit(&views(&train), &[data.train_arrays.decoder_target.view().into_dyn()], &fit)?;
     let seconds_per_epoch = training.elapsed().as_secs_f64() / history.epochs().max(1) as f64;
-    let test = &data.test_arrays;
-    let scores = model.evaluate_batched(
-        &[test.encoder_input.view().into_dyn(), test.decoder_input.view().into_dyn()],
-        &[test.decoder_target.view().into_dyn()],
-        256,
-    )?;
+    let target = data.test_arrays.decoder_target.view().into_dyn();
+    let scores = model.evaluate_batched(&views(&test), &[target], 256)?;
     let char_accuracy = scores.metric("accuracy").unwrap_or(f32::NAN);
-    let decoded = translator.translate(test.encoder_input.view())?;
+    let decoded = translator.translate(data.test_arrays.encoder_input.view())?;
     let iso = dates::iso_vocabulary();
     let translations: Vec<String> =
         decoded.ids.outer_iter().map(|row| iso.decode(row.iter().copied())).collect();
@@ -128,6 +150,11 @@ pub fn train_and_test(
         translations,
         decoded,
     })
+}
+
+/// Views of `arrays`, as `fit` and `evaluate` take them.
+fn views(arrays: &[ArrayD<f32>]) -> Vec<ArrayViewD<'_, f32>> {
+    arrays.iter().map(|a| a.view()).collect()
 }
 
 /// The exact-match accuracy of `translations` over the pairs written in `format` (NaN when
