@@ -7,7 +7,7 @@ pub use crate::callbacks::{
 pub use crate::layers::{
     AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, Dropout, Embedding, Flatten,
     GlobalAveragePooling1D, Gru, Layer, LayerExt, LayerNormalization, Lstm, Masking, MergeMode,
-    MultiHeadAttention, RepeatVector, SimpleRnn, TimeDistributed,
+    MultiHeadAttention, RepeatVector, SimpleRnn, TimeDistributed, NONE,
 };
 pub use crate::losses::Loss;
 pub use crate::metrics::Metric;

@@ -173,6 +173,51 @@
 //! | `texts_to_matrix(texts, mode='tfidf')`, `sequences_to_matrix(seqs, mode='count')` | [`texts_to_matrix(&texts, MatrixMode::Tfidf)?`](crate::text::Tokenizer::texts_to_matrix), `sequences_to_matrix(&seqs, MatrixMode::Count)?` ([`MatrixMode`](crate::text::MatrixMode): `Binary`, `Count`, `Tfidf`, `Freq`) |
 //! | GloVe vectors into `embedding_matrix`, then `Embedding(10000, 100, weights=[embedding_matrix], trainable=False)` | [`WordVectors::read(path, VectorFormat::Glove)?`](crate::text::WordVectors), `.embedding_matrix(&tokenizer, 10_000)?`, then [`Embedding::new(10_000, 100).embeddings(matrix).trainable(false)`](crate::layers::Embedding::embeddings) |
 //!
+//! # The functional API
+//!
+//! What `Sequential` cannot express (two inputs, two outputs, a layer shared between branches,
+//! an encoder whose result feeds a decoder) is written as in Keras: inputs, layers called on
+//! symbolic tensors, and a model from inputs to outputs.
+//!
+//! | Keras | rnnkit |
+//! |---|---|
+//! | `ids = keras.Input(shape=(None,))`, `keras.Input(shape=(8,), name="title")` | [`let ids = Input::new(&[NONE]);`](crate::model::Input), `Input::named(&[8], "title")` |
+//! | `h = LSTM(32)(x)` (calling a layer on a tensor) | [`let h = Lstm::new(32).call(&x)?;`](crate::model::Call::call) |
+//! | `shared = Dense(4)`, then `shared(a)` and `shared(b)` | [`let shared = SharedLayer::new(Dense::new(4));`](crate::model::SharedLayer), then `shared.call(&a)?` and `shared.call(&b)?` |
+//! | a layer of several inputs or outputs: `layer([a, b])` | `layer.call_multi(&[&a, &b])?` |
+//! | `model = keras.Model(inputs=[a, b], outputs=[y1, y2])`, `name="m"` | [`let mut model = Functional::new(&[&a, &b], &[&y1, &y2])?.name("m");`](crate::model::Functional::new) |
+//! | `model.summary()` (with "Connected to") | [`println!("{}", model.summary()?);`](crate::model::Functional::summary) |
+//! | `model.fit([xa, xb], [y1, y2])`, `evaluate`, `predict`, `train_on_batch` | `model.fit(&[xa.view(), xb.view()], &[y1.view(), y2.view()], &config)?` and the others, with lists of array views |
+//! | `compile(loss="mse", metrics=[["mae"], ["mae"]])` on two outputs; logs `loss`, `dense_1_loss`, `dense_1_mae`, ... | `compile(optimizer, Loss::MeanSquaredError, &[Metric::MeanAbsoluteError])?`: the loss is applied to each output and summed, each metric computed per output, with Keras' log names |
+//! | `model.get_layer("dense")`, `keras.backend.clear_session()` | [`model.get_layer("dense")?`](crate::model::Functional::get_layer) (a [`SharedLayer`](crate::model::SharedLayer) handle), [`clear_session()`](crate::model::clear_session) |
+//!
+//! Keras names a layer when it is created; rnnkit names it at its first call (same numbering,
+//! `dense`, `dense_1`, ..., when layers are called in the order they are created).
+//!
+//! ```
+//! use ndarray::Array2;
+//! use rnnkit::prelude::*;
+//! # fn main() -> rnnkit::Result<()> {
+//! let left = Input::new(&[4]);
+//! let right = Input::new(&[4]);
+//! let shared = SharedLayer::new(Dense::new(8).activation(Activation::Relu));
+//! let a = shared.call(&left)?;
+//! let b = shared.call(&right)?;
+//! let score_a = Dense::new(1).activation(Activation::Sigmoid).call(&a)?;
+//! let score_b = Dense::new(1).activation(Activation::Sigmoid).call(&b)?;
+//! let mut model = Functional::new(&[&left, &right], &[&score_a, &score_b])?;
+//! println!("{}", model.summary()?);
+//! model.compile(Adam::new(0.01), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+//! let x = Array2::from_shape_fn((16, 4), |(i, j)| (i + j) as f32 / 16.0).into_dyn();
+//! let y = Array2::from_shape_fn((16, 1), |(i, _)| (i % 2) as f32).into_dyn();
+//! let config = FitConfig { epochs: 2, verbose: 0, ..FitConfig::default() };
+//! let history = model.fit(&[x.view(), x.view()], &[y.view(), y.view()], &config)?;
+//! // `loss` is the sum of the two outputs' losses, each logged as `<output layer>_loss`.
+//! assert!(history.metric("dense_1_loss").is_some() && history.metric("dense_2_accuracy").is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Names and defaults that differ, and why
 //!
 //! | Keras | rnnkit | Why |

@@ -4,24 +4,30 @@
 
 use super::ForwardCache;
 use crate::{Error, Result};
+use std::marker::PhantomData;
 
-/// Moves out what `slot` holds (possibly nothing: an inference-mode forward keeps nothing).
-pub(crate) fn take<T: Send + 'static>(slot: &mut Option<T>) -> Option<ForwardCache> {
-    Some(Box::new(slot.take()))
+/// A cache of layer type `L`: two layer types that keep the same type of cache do not take
+/// each other's.
+struct Tagged<L, T>(PhantomData<fn() -> L>, Option<T>);
+
+/// Moves out what `slot` of a layer of type `L` holds (possibly nothing: an inference-mode
+/// forward keeps nothing).
+pub(crate) fn take<L: 'static, T: Send + 'static>(slot: &mut Option<T>) -> Option<ForwardCache> {
+    Some(Box::new(Tagged::<L, T>(PhantomData, slot.take())))
 }
 
-/// Puts back into `slot` a cache that [`take`] moved out of a layer of the same type.
+/// Puts back into `slot` a cache that [`take`] moved out of a layer of type `L`.
 ///
 /// # Errors
 /// [`Error::NoForwardCache`] naming `layer` when `cache` is of another layer type.
-pub(crate) fn put<T: Send + 'static>(
+pub(crate) fn put<L: 'static, T: Send + 'static>(
     layer: &str,
     slot: &mut Option<T>,
     cache: ForwardCache,
 ) -> Result<()> {
     let cache = cache
-        .downcast::<Option<T>>()
+        .downcast::<Tagged<L, T>>()
         .map_err(|_| Error::NoForwardCache(format!("{layer} (a cache of another layer)")))?;
-    *slot = *cache;
+    *slot = cache.1;
     Ok(())
 }

@@ -209,11 +209,11 @@ impl Layer for Dense {
     }
 
     fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
-        super::cache::take(&mut self.cache)
+        super::cache::take::<Self, _>(&mut self.cache)
     }
 
     fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
-        super::cache::put(&self.base.name, &mut self.cache, cache)
+        super::cache::put::<Self, _>(&self.base.name, &mut self.cache, cache)
     }
 
     fn output_head(&mut self) -> Option<&mut dyn OutputHead> {

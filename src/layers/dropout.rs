@@ -193,4 +193,24 @@ impl Layer for Dropout {
         }
         Ok(Some(grad))
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        let mut state = self.cached.take().map(|cached| {
+            (cached, std::mem::take(&mut self.cached_shape), std::mem::take(&mut self.keep))
+        });
+        super::cache::take::<Self, _>(&mut state)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        let mut state: Option<(Cached, Vec<usize>, ArrayD<bool>)> = None;
+        super::cache::put::<Self, _>(&self.base.name, &mut state, cache)?;
+        self.cached = match state {
+            Some((cached, shape, keep)) => {
+                (self.cached_shape, self.keep) = (shape, keep);
+                Some(cached)
+            }
+            None => None,
+        };
+        Ok(())
+    }
 }

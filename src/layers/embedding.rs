@@ -288,6 +288,14 @@ impl Layer for Embedding {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.embeddings.iter_mut().collect()
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        super::cache::take::<Self, _>(&mut self.cached_ids)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        super::cache::put::<Self, _>(&self.base.name, &mut self.cached_ids, cache)
+    }
 }
 
 impl LookupTable for Embedding {

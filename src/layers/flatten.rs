@@ -125,4 +125,12 @@ impl Layer for Flatten {
             found,
         })
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        super::cache::take::<Self, _>(&mut self.cached_shape)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        super::cache::put::<Self, _>(&self.base.name, &mut self.cached_shape, cache)
+    }
 }

@@ -161,6 +161,14 @@ impl Layer for GlobalAveragePooling1D {
         }
         Ok(Some(d_input.into_dyn()))
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        super::cache::take::<Self, _>(&mut self.cached_weights)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        super::cache::put::<Self, _>(&self.base.name, &mut self.cached_weights, cache)
+    }
 }
 
 #[cfg(test)]

@@ -243,4 +243,12 @@ impl Layer for LayerNormalization {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.weights.iter_mut().collect()
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        super::cache::take::<Self, _>(&mut self.cache)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        super::cache::put::<Self, _>(&self.base.name, &mut self.cache, cache)
+    }
 }

@@ -141,6 +141,14 @@ impl Layer for Masking {
         zero_masked(&mut grad, mask);
         Ok(Some(grad))
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        super::cache::take::<Self, _>(&mut self.cached_mask)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        super::cache::put::<Self, _>(&self.base.name, &mut self.cached_mask, cache)
+    }
 }
 
 /// Sets every masked `(sample, step)` of a `(batch, steps, features)` array to zero.

@@ -118,4 +118,16 @@ impl Layer for RepeatVector {
             })?;
         Ok(input_grad.then(|| grad.sum_axis(Axis(1)).into_dyn()))
     }
+
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        let mut trained = std::mem::take(&mut self.trained_forward).then_some(());
+        super::cache::take::<Self, _>(&mut trained)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        let mut trained: Option<()> = None;
+        super::cache::put::<Self, _>(&self.base.name, &mut trained, cache)?;
+        self.trained_forward = trained.is_some();
+        Ok(())
+    }
 }

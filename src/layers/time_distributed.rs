@@ -167,4 +167,25 @@ impl Layer for TimeDistributed {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.layer.params_mut()
     }
+
+    /// The wrapped layer's cache with the input shape; `None` when the wrapped layer cannot
+    /// hand its cache over.
+    fn take_forward_cache(&mut self) -> Option<super::ForwardCache> {
+        let inner = self.layer.take_forward_cache()?;
+        let mut state = self.cached_shape.take().map(|shape| (shape, inner));
+        super::cache::take::<Self, _>(&mut state)
+    }
+
+    fn put_forward_cache(&mut self, cache: super::ForwardCache) -> Result<()> {
+        let mut state: Option<(Vec<usize>, super::ForwardCache)> = None;
+        super::cache::put::<Self, _>(&self.base.name, &mut state, cache)?;
+        self.cached_shape = match state {
+            Some((shape, inner)) => {
+                self.layer.put_forward_cache(inner)?;
+                Some(shape)
+            }
+            None => None,
+        };
+        Ok(())
+    }
 }

@@ -1,7 +1,7 @@
 //! Models: [`Sequential`], the functional API ([`Input`], [`Call`], [`Functional`]) and what
 //! they report ([`Summary`], [`History`], [`Scores`]).
 
-mod compiled;
+pub(crate) mod compiled;
 mod config;
 mod evaluate;
 mod fit;
@@ -15,7 +15,10 @@ mod steps;
 mod summary;
 
 pub use config::FitConfig;
-pub use functional::{set_random_seed, Call, Functional, Input, SharedLayer, SymbolicTensor};
+pub(crate) use functional::Operation;
+pub use functional::{
+    clear_session, set_random_seed, Call, Functional, Input, SharedLayer, SymbolicTensor,
+};
 pub use history::{History, Scores, StopReason};
 pub use sequential::Sequential;
 pub use summary::{LayerSummary, Summary};

@@ -5,9 +5,7 @@ use super::folding::FoldedStart;
 use super::steps::StepState;
 use super::summary::{LayerSummary, Summary};
 use crate::layers::{snake_case, Layer, LayerExt, Mask, OutputHead, Param};
-use crate::losses::{Loss, LossGrad};
-use crate::metrics::Metric;
-use crate::optimizers::Optimizer;
+use crate::losses::LossGrad;
 use crate::shape::{array_shape, fits, keras_shape, resolve, NONE};
 use crate::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD};
@@ -459,26 +457,10 @@ impl Sequential {
         self.compiled.as_ref()
     }
 
-    /// Restores what `compile` set, as a saved model recorded it (the optimizer with its state).
-    pub(crate) fn restore_compiled(
-        &mut self,
-        optimizer: Box<dyn Optimizer>,
-        loss: Loss,
-        (metrics, weighted_metrics): (Vec<Metric>, Vec<Metric>),
-        trainable: Vec<bool>,
-    ) {
-        self.set_compiled(Compiled { optimizer, loss, metrics, weighted_metrics, trainable });
-    }
-
     /// Installs what `compile` sets, with fresh running metrics for it.
-    pub(super) fn set_compiled(&mut self, compiled: Compiled) {
+    pub(crate) fn set_compiled(&mut self, compiled: Compiled) {
         self.steps.tracker = Trackers::new(&compiled, &[String::new()]);
         self.compiled = Some(compiled);
-    }
-
-    /// The optimizer set by `compile`, to change its state.
-    pub(crate) fn compiled_optimizer_mut(&mut self) -> Option<&mut dyn Optimizer> {
-        self.compiled.as_mut().map(|c| c.optimizer.as_mut() as &mut dyn Optimizer)
     }
 
     /// Sets every gradient to zero.

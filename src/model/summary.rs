@@ -35,15 +35,40 @@ pub struct LayerSummary {
 ///  Trainable params: 322,113 (1.23 MB)
 ///  Non-trainable params: 0 (0.00 B)
 /// ```
+///
+/// A functional model that is not a simple chain adds Keras' "Connected to" column (each
+/// layer's inputs as `layer[node][tensor]`), and lists its inputs as `InputLayer` rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
     model_name: String,
     layers: Vec<LayerSummary>,
+    /// Each row's output shape as printed, when it is not `keras_shape(output_shape)` (a layer
+    /// with several outputs).
+    shape_texts: Vec<Option<String>>,
+    /// Each row's "Connected to" cell, for a table with that column.
+    connected: Option<Vec<String>>,
 }
 
 impl Summary {
     pub(crate) fn new(model_name: String, layers: Vec<LayerSummary>) -> Self {
-        Summary { model_name, layers }
+        Summary { model_name, shape_texts: vec![None; layers.len()], layers, connected: None }
+    }
+
+    /// A functional model's summary: its rows with their printed output shapes, and the
+    /// "Connected to" cells when the table has that column.
+    pub(crate) fn functional(
+        model_name: String,
+        rows: Vec<(LayerSummary, Option<String>)>,
+        connected: Option<Vec<String>>,
+    ) -> Self {
+        let (layers, shape_texts) = rows.into_iter().unzip();
+        Summary { model_name, layers, shape_texts, connected }
+    }
+
+    /// Each row's "Connected to" cell (`input_layer[0][0]`, `-` for an input), for a
+    /// functional model whose table has that column.
+    pub fn connected_to(&self) -> Option<&[String]> {
+        self.connected.as_deref()
     }
 
     /// The rows, one per layer.
@@ -92,69 +117,99 @@ fn memory_size(params: usize) -> String {
     format!("{size:.2} PB")
 }
 
-/// Column widths (inside the borders) of Keras' table for a `Sequential` model.
+/// Column widths (inside the borders) of Keras' table for a `Sequential` model (and a
+/// functional model that is a chain).
 const WIDTHS: [usize; 3] = [38, 29, 17];
+
+/// Column widths of Keras' table with a "Connected to" column.
+const CONNECTED_WIDTHS: [usize; 4] = [31, 27, 17, 28];
 
 fn rule(
     f: &mut fmt::Formatter<'_>,
-    left: char,
-    fill: char,
-    middle: char,
-    right: char,
+    widths: &[usize],
+    [left, fill, middle, right]: [char; 4],
 ) -> fmt::Result {
-    let cells: Vec<String> = WIDTHS.iter().map(|&w| fill.to_string().repeat(w)).collect();
+    let cells: Vec<String> = widths.iter().map(|&w| fill.to_string().repeat(w)).collect();
     writeln!(f, "{left}{}{right}", cells.join(&middle.to_string()))
 }
 
 /// One table row; a cell too long for its column wraps at spaces onto more lines, as Keras'
-/// table does (`embedding_1` on one line, `(Embedding)` on the next).
-fn row(f: &mut fmt::Formatter<'_>, border: char, cells: [&str; 3]) -> fmt::Result {
-    let [w0, w1, w2] = WIDTHS.map(|w| w - 2);
-    let [a, b, c] = [wrap(cells[0], w0), wrap(cells[1], w1), wrap(cells[2], w2)];
-    let lines = a.len().max(b.len()).max(c.len());
+/// table does (`embedding_1` on one line, `(Embedding)` on the next). The third column
+/// (`Param #`) is right-aligned, the others left-aligned.
+fn row(f: &mut fmt::Formatter<'_>, widths: &[usize], border: char, cells: &[&str]) -> fmt::Result {
+    let wrapped: Vec<Vec<String>> =
+        cells.iter().zip(widths).map(|(cell, w)| wrap(cell, w - 2)).collect();
+    let lines = wrapped.iter().map(Vec::len).max().unwrap_or(0);
     for i in 0..lines {
-        let [a, b, c] = [&a, &b, &c].map(|cell| cell.get(i).map_or("", String::as_str));
-        writeln!(f, "{border} {a:<w0$} {border} {b:<w1$} {border} {c:>w2$} {border}")?;
+        write!(f, "{border}")?;
+        for (column, (cell, &w)) in wrapped.iter().zip(widths).enumerate() {
+            let text = cell.get(i).map_or("", String::as_str);
+            let w = w - 2;
+            if column == 2 {
+                write!(f, " {text:>w$} {border}")?;
+            } else {
+                write!(f, " {text:<w$} {border}")?;
+            }
+        }
+        writeln!(f)?;
     }
     Ok(())
 }
 
-/// Greedy word wrap to `width` characters; a word longer than a line is cut.
+/// Greedy word wrap to `width` characters, as Keras' table (rich, overflow "ellipsis") wraps a
+/// cell: a word longer than a line keeps a line of its own, cut to `width - 1` characters and
+/// `…` (`global_average_pooling1d[…`).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let mut word: Vec<char> = word.chars().collect();
-        let fits = line.chars().count() + usize::from(!line.is_empty()) + word.len() <= width;
+        let fits =
+            line.chars().count() + usize::from(!line.is_empty()) + word.chars().count() <= width;
         if !line.is_empty() && !fits {
             lines.push(std::mem::take(&mut line));
-        }
-        while word.len() > width {
-            lines.push(word.drain(..width).collect());
         }
         if !line.is_empty() {
             line.push(' ');
         }
-        line.extend(word);
+        line.push_str(word);
     }
     lines.push(line);
+    for line in &mut lines {
+        if line.chars().count() > width {
+            *line = line.chars().take(width.saturating_sub(1)).chain(['…']).collect();
+        }
+    }
     lines
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Model: \"{}\"", self.model_name)?;
-        rule(f, '┏', '━', '┳', '┓')?;
-        row(f, '┃', ["Layer (type)", "Output Shape", "Param #"])?;
-        rule(f, '┡', '━', '╇', '┩')?;
+        let widths: &[usize] = if self.connected.is_some() { &CONNECTED_WIDTHS } else { &WIDTHS };
+        let header: &[&str] = if self.connected.is_some() {
+            &["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        } else {
+            &["Layer (type)", "Output Shape", "Param #"]
+        };
+        rule(f, widths, ['┏', '━', '┳', '┓'])?;
+        row(f, widths, '┃', header)?;
+        rule(f, widths, ['┡', '━', '╇', '┩'])?;
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {
-                rule(f, '├', '─', '┼', '┤')?;
+                rule(f, widths, ['├', '─', '┼', '┤'])?;
             }
             let name = format!("{} ({})", layer.name, layer.class_name);
-            row(f, '│', [&name, &keras_shape(&layer.output_shape), &thousands(layer.params)])?;
+            let shape = match &self.shape_texts[i] {
+                Some(text) => text.clone(),
+                None => keras_shape(&layer.output_shape),
+            };
+            let params = thousands(layer.params);
+            match &self.connected {
+                Some(connected) => row(f, widths, '│', &[&name, &shape, &params, &connected[i]])?,
+                None => row(f, widths, '│', &[&name, &shape, &params])?,
+            }
         }
-        rule(f, '└', '─', '┴', '┘')?;
+        rule(f, widths, ['└', '─', '┴', '┘'])?;
         let total = self.total_params();
         let trainable = self.trainable_params();
         let frozen = self.non_trainable_params();
@@ -169,12 +224,16 @@ mod tests {
     use super::wrap;
 
     #[test]
-    fn long_cells_wrap_at_spaces_and_cut_long_words() {
+    fn long_cells_wrap_at_spaces_and_end_long_words_with_an_ellipsis() {
         assert_eq!(wrap("dense (Dense)", 36), ["dense (Dense)"]);
         assert_eq!(
             wrap("layer_normalization (LayerNormalization)", 36),
             ["layer_normalization", "(LayerNormalization)"]
         );
-        assert_eq!(wrap("abcdefgh ij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("abcdefgh ij", 4), ["abc…", "ij"]);
+        assert_eq!(
+            wrap("global_average_pooling1d[0][0], x[0][0]", 26),
+            ["global_average_pooling1d[…", "x[0][0]"]
+        );
     }
 }

@@ -13,10 +13,12 @@ mod architecture;
 mod checksum;
 mod compile;
 mod config;
+mod functional;
 mod functional_weights;
 mod layers;
 mod model;
 mod model_file;
+mod saved_model;
 mod sequential;
 mod tensors;
 

@@ -1,4 +1,5 @@
-//! The file of [`Sequential::save`] and [`Sequential::load`]: a safetensors file holding the
+//! The file of [`Sequential::save`] and [`Sequential::load`] (and of `Functional`'s, whose
+//! `model` is its functional architecture): a safetensors file holding the
 //! weights (`layer/weight`) and the optimizer's variables (`optimizer/NAME/INDEX`, one per
 //! trainable weight that has one yet), and one metadata entry, `rnnkit.model`, of JSON:
 //!
@@ -20,11 +21,12 @@
 use super::compile::{loss_from_config, loss_to_config, metric_from_config, metric_to_config};
 use super::config::{config_error, f32_value, number_f32, Reader};
 use super::model::check_version;
+use super::saved_model::SavedModel;
 use super::{checksum, data_error, tensors, METADATA_KEY};
 use crate::atomic_write::write_atomic;
 use crate::layers::{GeneratorState, LayerExt};
 use crate::metrics::Metric;
-use crate::model::Sequential;
+use crate::model::compiled::Compiled;
 use crate::optimizers::{optimizer_from_config, OptimizerState};
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -56,26 +58,30 @@ impl Tensor {
 }
 
 /// Writes `model` to `path` (see the module's documentation).
-pub(super) fn save(model: &Sequential, path: &Path) -> Result<()> {
+pub(super) fn save<M: SavedModel>(model: &M, path: &Path) -> Result<()> {
     let architecture = model.architecture_json()?;
     let mut tensors = Vec::new();
-    let built = model.layers().count() > 0 && model.layers().all(|l| l.output_shape().is_some());
-    if built {
-        for layer in model.layers() {
-            for param in layer.params() {
-                tensors
-                    .push(Tensor::of(format!("{}/{}", layer.name(), param.name()), &param.value));
+    let built = model.is_built();
+    let generators: Map<String, Value> = model.visit_layers(|layers| {
+        if built {
+            for layer in layers {
+                for param in layer.params() {
+                    tensors.push(Tensor::of(
+                        format!("{}/{}", layer.name(), param.name()),
+                        &param.value,
+                    ));
+                }
             }
         }
-    }
+        layers
+            .iter()
+            .filter(|_| built)
+            .map(|l| (l.name().to_string(), l.generator_states()))
+            .filter(|(_, states)| !states.is_empty())
+            .map(|(name, states)| (name, states.iter().map(GeneratorState::to_text).collect()))
+            .collect()
+    });
     let weights: Vec<Value> = tensors.iter().map(|t| json!([t.name, t.shape])).collect();
-    let generators: Map<String, Value> = model
-        .layers()
-        .filter(|_| built)
-        .map(|l| (l.name().to_string(), l.generator_states()))
-        .filter(|(_, states)| !states.is_empty())
-        .map(|(name, states)| (name, states.iter().map(GeneratorState::to_text).collect()))
-        .collect();
     let (compile, optimizer_state) = match model.compiled_settings() {
         None => (Value::Null, Value::Null),
         Some(compiled) => {
@@ -153,7 +159,7 @@ fn checksum_of<'a>(data: impl Iterator<Item = &'a [u8]>, metadata: &Value) -> u6
 }
 
 /// Reads the model file at `path` (see the module's documentation).
-pub(super) fn load(path: &Path) -> Result<Sequential> {
+pub(super) fn load<M: SavedModel>(path: &Path) -> Result<M> {
     let buffer = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (_, header) = SafeTensors::read_metadata(&buffer).map_err(|e| not_a_model(path, e))?;
     let tensors = SafeTensors::deserialize(&buffer).map_err(|e| not_a_model(path, e))?;
@@ -163,8 +169,8 @@ pub(super) fn load(path: &Path) -> Result<Sequential> {
             "this is a weights file (written by `save_weights`), not a whole model: build the \
              model in code and call `load_weights`"
         } else {
-            "the file has no `rnnkit.model` metadata; expected a file written by \
-             `Sequential::save`"
+            "the file has no `rnnkit.model` metadata; expected a file written by a model's \
+             `save`"
         };
         data_error(path, message)
     })?;
@@ -222,11 +228,15 @@ fn verify(path: &Path, tensors: &SafeTensors<'_>, metadata: &mut Value) -> Resul
 }
 
 /// The model, its weights, compile settings and optimizer state, from a verified file.
-fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Result<Sequential> {
+fn read_model<M: SavedModel>(
+    path: &Path,
+    tensors: &SafeTensors<'_>,
+    metadata: &Value,
+) -> Result<M> {
     let mut file = Reader::new("the file's metadata", metadata)?;
     file.u64("format_version")?;
     file.str("rnnkit_version")?;
-    let mut model = Sequential::from_architecture_json(file.required("model")?)?;
+    let mut model = M::from_architecture_json(file.required("model")?)?;
     file.required("weights")?;
     let generators = file.required("generators")?;
     let compile = file.optional("compile");
@@ -234,14 +244,17 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
     file.finish()?;
 
     // Weights: exactly the model's, each of its shape.
-    let mut weights = Vec::new();
-    for layer in model.layers() {
-        for param in layer.params() {
-            let name = format!("{}/{}", layer.name(), param.name());
-            let view = tensor(path, tensors, &name, param.value.shape())?;
-            weights.push(view);
+    let weights = model.visit_layers(|layers| {
+        let mut weights = Vec::new();
+        for layer in layers {
+            for param in layer.params() {
+                let name = format!("{}/{}", layer.name(), param.name());
+                weights.push(tensor(path, tensors, &name, param.value.shape())?);
+            }
         }
-    }
+        Ok::<_, Error>(weights)
+    })?;
+    let layer_count = model.visit_layers(|layers| layers.len());
     let stored = tensors.names().into_iter().filter(|n| !n.starts_with(OPTIMIZER_PREFIX)).count();
     if stored != weights.len() {
         return Err(data_error(
@@ -268,17 +281,17 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
     let trainable = trainable
         .as_array()
         .and_then(|flags| flags.iter().map(Value::as_bool).collect::<Option<Vec<bool>>>())
-        .filter(|flags| flags.len() <= model.layers().count())
+        .filter(|flags| flags.len() <= layer_count)
         .ok_or_else(|| {
             config_error(
                 "the compile settings: `trainable` must be a list of true or false, one per layer",
             )
         })?;
     compile.finish()?;
-    model.restore_compiled(optimizer, loss, (metrics, weighted_metrics), trainable);
+    model.restore_compiled(Compiled { optimizer, loss, metrics, weighted_metrics, trainable });
     if let Some(state) = state {
-        let state = optimizer_state(path, tensors, state, &model)?;
-        if let Some(optimizer) = model.compiled_optimizer_mut() {
+        let state = optimizer_state(path, tensors, state, &model.trained_shapes())?;
+        if let Some(optimizer) = model.optimizer_mut() {
             optimizer.set_state(state)?;
         }
     }
@@ -286,43 +299,47 @@ fn read_model(path: &Path, tensors: &SafeTensors<'_>, metadata: &Value) -> Resul
 }
 
 /// Puts each layer's dropout generators where the file says they stood.
-fn restore_generators(model: &mut Sequential, generators: &Value) -> Result<()> {
+fn restore_generators<M: SavedModel>(model: &mut M, generators: &Value) -> Result<()> {
     let generators = generators
         .as_object()
         .ok_or_else(|| config_error("`generators` must map layer names to lists of states"))?;
-    if let Some(unknown) = generators.keys().find(|name| model.get_layer(name).is_err()) {
-        return Err(config_error(format!("`generators` names no layer of the model: '{unknown}'")));
-    }
-    for layer in model.layers_mut() {
-        let states = match generators.get(layer.name()) {
-            None => Vec::new(),
-            Some(states) => states
-                .as_array()
-                .ok_or_else(|| {
-                    config_error("`generators` must map layer names to lists of states")
-                })?
-                .iter()
-                .map(|state| {
-                    state.as_str().map_or_else(
-                        || Err(config_error(format!("generator state {state} is not text"))),
-                        GeneratorState::from_text,
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?,
-        };
-        layer.set_generator_states(states)?;
-    }
-    Ok(())
+    model.visit_layers_mut(|layers| {
+        if let Some(unknown) =
+            generators.keys().find(|name| !layers.iter().any(|l| l.name() == name.as_str()))
+        {
+            return Err(config_error(format!(
+                "`generators` names no layer of the model: '{unknown}'"
+            )));
+        }
+        for layer in layers.iter_mut() {
+            let states = match generators.get(layer.name()) {
+                None => Vec::new(),
+                Some(states) => states
+                    .as_array()
+                    .ok_or_else(|| {
+                        config_error("`generators` must map layer names to lists of states")
+                    })?
+                    .iter()
+                    .map(|state| {
+                        state.as_str().map_or_else(
+                            || Err(config_error(format!("generator state {state} is not text"))),
+                            GeneratorState::from_text,
+                        )
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            };
+            layer.set_generator_states(states)?;
+        }
+        Ok(())
+    })
 }
 
-/// The optimizer's state the file records, checked against the weights the model trains.
 fn optimizer_state(
     path: &Path,
     tensors: &SafeTensors<'_>,
     value: &Value,
-    model: &Sequential,
+    trained: &[Vec<usize>],
 ) -> Result<OptimizerState> {
-    let trained = model.trained_weights();
     let mut reader = Reader::new("the optimizer state", value)?;
     let iterations = reader.u64("iterations")?;
     let records = reader.required("slots")?;
@@ -348,11 +365,11 @@ fn optimizer_state(
             ));
         }
         let mut arrays = Vec::with_capacity(count);
-        for (index, param) in trained.iter().take(count).enumerate() {
+        for (index, shape) in trained.iter().take(count).enumerate() {
             let tensor_name = format!("{OPTIMIZER_PREFIX}{name}/{index}");
             let array = match tensors.tensor(&tensor_name) {
                 Ok(_) => {
-                    let view = tensor(path, tensors, &tensor_name, param.value.shape())?;
+                    let view = tensor(path, tensors, &tensor_name, shape)?;
                     tensors::arrays(path, &[view])?.remove(0)
                 }
                 // Not created yet: the optimizer creates it at the weight's first update.
@@ -415,7 +432,7 @@ fn not_a_model(path: &Path, error: safetensors::SafeTensorError) -> Error {
         path,
         format!(
             "not a complete safetensors file ({error}); it is truncated or corrupt — expected a \
-             file written by `Sequential::save`"
+             file written by a model's `save`"
         ),
     )
 }

@@ -84,7 +84,7 @@ impl Sequential {
         })?;
         if model_file::holds_model(path) {
             // A whole-model file (`save`): its weights, if its model is this one.
-            let source = model_file::load(path)?;
+            let source: Sequential = model_file::load(path)?;
             return match source.architecture() {
                 Some(stored) if stored == architecture => self.set_weights(source.get_weights()),
                 stored => Err(data_error(

@@ -1,11 +1,10 @@
 //! The graph of a functional model, traced from its outputs back to its inputs as Keras'
 //! `map_graph` does: the nodes in an order that computes every input before it is read, the
 //! layers in Keras' order (by depth, then by first visit), and the checks that the graph
-//! connects.
+//! connects and that names are unique.
 
 use super::shared::SharedLayer;
 use super::symbolic::{NodeData, Source, SymbolicTensor};
-use crate::layers::{snake_case, LayerExt};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +25,10 @@ pub(crate) struct Node {
     pub(crate) inputs: Vec<usize>,
     /// The slots of its outputs.
     pub(crate) outputs: Vec<usize>,
+    /// Which call of the layer this is (Keras' node index).
+    pub(crate) call_index: usize,
+    /// Keras' depth of the node: the number of nodes between it and the outputs.
+    pub(crate) depth: usize,
 }
 
 /// An entry of the model's operations in Keras' order: an input, or a layer.
@@ -56,6 +59,8 @@ pub(crate) struct Graph {
     pub(crate) readers: Vec<usize>,
     /// How many nodes of this model call each layer.
     pub(crate) calls: Vec<usize>,
+    /// Keras' depth of each input's node.
+    pub(crate) input_depths: Vec<usize>,
 }
 
 /// What the trace gathers before slots are numbered.
@@ -145,7 +150,13 @@ impl Graph {
                 output_slots.push(shapes.len());
                 shapes.push(shape.clone());
             }
-            nodes.push(Node { layer, inputs: input_slots, outputs: output_slots });
+            nodes.push(Node {
+                layer,
+                inputs: input_slots,
+                outputs: output_slots,
+                call_index: data.call_index,
+                depth: 0,
+            });
         }
         let output_slots = outputs
             .iter()
@@ -159,8 +170,9 @@ impl Graph {
             node.inputs.iter().for_each(|&s| readers[s] += 1);
             calls[node.layer] += 1;
         }
-        let operations = keras_order(inputs, &trace, &nodes, &layers, &layer_index);
-        let inputs = name_everything(inputs, &layers, &operations)?;
+        let (operations, input_depths) =
+            keras_order(inputs, &trace, &mut nodes, &layers, &layer_index);
+        let inputs = check_names(inputs, &layers)?;
         Ok(Graph {
             inputs,
             layers,
@@ -170,6 +182,7 @@ impl Graph {
             shapes,
             readers,
             calls,
+            input_depths,
         })
     }
 }
@@ -229,10 +242,10 @@ fn visit(inputs: &[&SymbolicTensor], tensor: &SymbolicTensor, trace: &mut Trace)
 fn keras_order(
     inputs: &[&SymbolicTensor],
     trace: &Trace,
-    nodes: &[Node],
+    nodes: &mut [Node],
     layers: &[SharedLayer],
     layer_index: &HashMap<usize, usize>,
-) -> Vec<Operation> {
+) -> (Vec<Operation>, Vec<usize>) {
     let mut node_depth = vec![0usize; nodes.len()];
     let mut layer_depth: HashMap<usize, usize> = HashMap::new();
     let mut input_depth = vec![0usize; inputs.len()];
@@ -264,52 +277,24 @@ fn keras_order(
         operations.push((depth, visit, Operation::Layer(i)));
     }
     operations.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    operations.into_iter().map(|(_, _, op)| op).collect()
+    for (node, depth) in nodes.iter_mut().zip(node_depth) {
+        node.depth = depth;
+    }
+    (operations.into_iter().map(|(_, _, op)| op).collect(), input_depth)
 }
 
-/// Names unnamed inputs (`input_layer`, `input_layer_1`, ...) and layers (`dense`,
-/// `dense_1`, ...) in Keras' order, keeping the names given; refuses a name used twice.
-fn name_everything(
-    inputs: &[&SymbolicTensor],
-    layers: &[SharedLayer],
-    operations: &[Operation],
-) -> Result<Vec<InputSpec>> {
-    let mut taken: Vec<String> = inputs
-        .iter()
-        .map(|t| t.name())
-        .chain(layers.iter().map(SharedLayer::name))
-        .filter(|name| !name.is_empty())
-        .collect();
-    let mut sorted = taken.clone();
-    sorted.sort();
-    if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
+/// Refuses a name used by two of the model's inputs and layers (Keras' rule: names identify
+/// layers in saved models); returns the inputs' specifications.
+fn check_names(inputs: &[&SymbolicTensor], layers: &[SharedLayer]) -> Result<Vec<InputSpec>> {
+    let mut names: Vec<String> =
+        inputs.iter().map(|t| t.name()).chain(layers.iter().map(SharedLayer::name)).collect();
+    names.sort();
+    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
         return Err(Error::invalid(
             "layer names",
             "names unique in the model (Keras refuses a name used twice)",
             format!("'{}' used more than once", pair[0]),
         ));
-    }
-    let mut unique = |stem: String| {
-        let mut name = stem.clone();
-        let mut suffix = 0;
-        while taken.contains(&name) {
-            suffix += 1;
-            name = format!("{stem}_{suffix}");
-        }
-        taken.push(name.clone());
-        name
-    };
-    for op in operations {
-        match *op {
-            Operation::Input(i) => {
-                inputs[i].name_input_if_unnamed(|| unique("input_layer".into()));
-            }
-            Operation::Layer(i) => layers[i].with(|layer| {
-                if layer.base().name().is_empty() {
-                    layer.set_name(unique(snake_case(layer.class_name())));
-                }
-            }),
-        }
     }
     Ok(inputs.iter().map(|t| InputSpec { name: t.name(), shape: t.shape().to_vec() }).collect())
 }

@@ -4,11 +4,14 @@
 
 mod api;
 mod graph;
+mod names;
 mod run;
 mod shared;
 mod steps;
+mod summary;
 mod symbolic;
 
+pub use names::clear_session;
 pub(crate) use shared::Slot;
 pub use shared::{set_random_seed, Call, SharedLayer};
 pub use symbolic::{Input, SymbolicTensor};
@@ -18,7 +21,7 @@ use crate::layers::LayerExt;
 use crate::param::Param;
 use crate::shape::array_shape;
 use crate::{Error, Result};
-use graph::{Graph, Operation};
+pub(crate) use graph::{Graph, Operation};
 use ndarray::ArrayD;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -65,9 +68,7 @@ pub struct Functional {
 }
 
 impl Functional {
-    /// The model from `inputs` to `outputs`, named `functional` (Keras' default). Layers and
-    /// inputs without a name are named here, in Keras' order (`input_layer`, `dense`,
-    /// `dense_1`, ...).
+    /// The model from `inputs` to `outputs`, named `functional` (Keras' default).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an input that is not an [`Input`] (or is given twice),
@@ -186,6 +187,20 @@ impl Functional {
             slot.layer.set_weights(weights.by_ref().take(count).collect())?;
         }
         Ok(())
+    }
+
+    /// The traced graph.
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The shapes of the weights the optimizer updates (the layers trainable at `compile`, in
+    /// Keras' order); none before `compile`.
+    pub(crate) fn trained_shapes(&self) -> Vec<Vec<usize>> {
+        let Some(compiled) = &self.compiled else { return Vec::new() };
+        self.with_trained(&compiled.trainable, |params| {
+            params.iter().map(|p| p.value.shape().to_vec()).collect()
+        })
     }
 
     /// Indices into the graph's layers, in Keras' order.

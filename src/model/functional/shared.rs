@@ -2,7 +2,7 @@
 //! models, and the trait [`Call`] that applies a layer to symbolic tensors.
 
 use super::symbolic::{NodeData, SymbolicTensor};
-use crate::layers::Layer;
+use crate::layers::{snake_case, Layer, LayerExt};
 use crate::shape::keras_shape;
 use crate::{Error, Result};
 use rand::rngs::StdRng;
@@ -41,8 +41,10 @@ pub struct SharedLayer {
 /// The layer and the shapes of its first call, against which later calls are checked.
 pub(crate) struct Slot {
     pub(crate) layer: Box<dyn Layer>,
-    /// Per-sample input and output shapes of the first call (or of the build before it).
+    /// Per-sample input and output shapes of the first call.
     pub(crate) signature: Option<(Vec<Vec<usize>>, Vec<Vec<usize>>)>,
+    /// How many times the layer was called (Keras' count of inbound nodes).
+    pub(crate) calls: usize,
 }
 
 impl fmt::Debug for SharedLayer {
@@ -74,7 +76,7 @@ impl SharedLayer {
 
     /// Wraps a boxed layer, as [`SharedLayer::new`].
     pub fn from_boxed(layer: Box<dyn Layer>) -> Self {
-        SharedLayer { inner: Arc::new(Mutex::new(Slot { layer, signature: None })) }
+        SharedLayer { inner: Arc::new(Mutex::new(Slot { layer, signature: None, calls: 0 })) }
     }
 
     /// Runs `f` on the layer (to read its weights, rename or freeze it).
@@ -91,7 +93,8 @@ impl SharedLayer {
         f(self.lock().layer.as_mut())
     }
 
-    /// The layer's name (empty until the user or a model names it).
+    /// The layer's name (empty until the user names it or its first call gives it Keras'
+    /// default, `dense`, `dense_1`, ...).
     pub fn name(&self) -> String {
         self.lock().layer.base().name().to_string()
     }
@@ -119,12 +122,16 @@ impl SharedLayer {
             return Err(Error::invalid("inputs", "at least one symbolic tensor", "none"));
         }
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
-        let outputs = {
+        let (outputs, call_index) = {
             let mut slot = self.lock();
-            match &slot.signature {
+            if slot.layer.base().name().is_empty() {
+                let name = super::names::unique_name(&snake_case(slot.layer.class_name()));
+                slot.layer.set_name(name);
+            }
+            let outputs = match &slot.signature {
                 Some((first, outputs)) => {
                     let outputs = outputs.clone();
-                    check_compatible(&display_name(slot.layer.as_ref()), first, &shapes)?;
+                    check_compatible(slot.layer.base().name(), first, &shapes)?;
                     outputs
                 }
                 None => {
@@ -133,22 +140,17 @@ impl SharedLayer {
                     slot.signature = Some((shapes, outputs.clone()));
                     outputs
                 }
-            }
+            };
+            slot.calls += 1;
+            (outputs, slot.calls - 1)
         };
         let node = Arc::new(NodeData {
             layer: self.clone(),
             inputs: inputs.iter().map(|&t| t.clone()).collect(),
             output_shapes: outputs.clone(),
+            call_index,
         });
         Ok((0..outputs.len()).map(|index| SymbolicTensor::node_output(&node, index)).collect())
-    }
-}
-
-/// The layer's name, or its class's stem before it is named (`dense`).
-pub(crate) fn display_name(layer: &dyn Layer) -> String {
-    match layer.base().name() {
-        "" => crate::layers::snake_case(layer.class_name()),
-        name => name.to_string(),
     }
 }
 

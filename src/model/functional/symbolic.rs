@@ -4,7 +4,7 @@
 use super::shared::SharedLayer;
 use crate::shape::keras_shape;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A placeholder for a batch of arrays of a known per-sample shape, as Keras' `KerasTensor`:
 /// an [`Input`], or an output of a layer called on symbolic tensors ([`Call`](super::Call)).
@@ -22,8 +22,8 @@ struct TensorData {
 
 /// Where a tensor comes from.
 pub(crate) enum Source {
-    /// An [`Input`], with its name (empty until given or set by a model).
-    Input(Mutex<String>),
+    /// An [`Input`], with its name.
+    Input(String),
     /// Output `index` of a layer's call.
     Node(Arc<NodeData>, usize),
 }
@@ -33,6 +33,8 @@ pub(crate) struct NodeData {
     pub(crate) layer: SharedLayer,
     pub(crate) inputs: Vec<SymbolicTensor>,
     pub(crate) output_shapes: Vec<Vec<usize>>,
+    /// Which call of the layer this is (Keras' node index).
+    pub(crate) call_index: usize,
 }
 
 impl SymbolicTensor {
@@ -52,11 +54,11 @@ impl SymbolicTensor {
         &self.inner.shape
     }
 
-    /// The tensor's name: an input's name, or `<layer>/<index>` for a layer's output (the
-    /// layer's name is given when a model names it).
+    /// The tensor's name: an input's name, or `<layer>/<index>` for output `index` of a
+    /// layer.
     pub fn name(&self) -> String {
         match &self.inner.source {
-            Source::Input(name) => lock(name).clone(),
+            Source::Input(name) => name.clone(),
             Source::Node(node, index) => format!("{}/{index}", node.layer.name()),
         }
     }
@@ -75,24 +77,6 @@ impl SymbolicTensor {
     pub(crate) fn is_input(&self) -> bool {
         matches!(self.inner.source, Source::Input(_))
     }
-
-    /// Names an unnamed input `name`; returns the input's name (`None` for a layer's output).
-    pub(crate) fn name_input_if_unnamed(&self, name: impl FnOnce() -> String) -> Option<String> {
-        match &self.inner.source {
-            Source::Input(current) => {
-                let mut current = lock(current);
-                if current.is_empty() {
-                    *current = name();
-                }
-                Some(current.clone())
-            }
-            Source::Node(..) => None,
-        }
-    }
-}
-
-fn lock(name: &Mutex<String>) -> std::sync::MutexGuard<'_, String> {
-    name.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl fmt::Debug for SymbolicTensor {
@@ -118,11 +102,11 @@ impl fmt::Debug for SymbolicTensor {
 pub struct Input;
 
 impl Input {
-    /// An input of per-sample shape `shape`, named by the model that uses it (`input_layer`,
-    /// `input_layer_1`, ... as Keras).
+    /// An input of per-sample shape `shape`, named as Keras names it: `input_layer`, then
+    /// `input_layer_1`, ... (see [`clear_session`](super::clear_session)).
     #[allow(clippy::new_ret_no_self)]
     pub fn new(shape: &[usize]) -> SymbolicTensor {
-        Input::named(shape, "")
+        Input::named(shape, &super::names::unique_name("input_layer"))
     }
 
     /// An input of per-sample shape `shape` named `name` (Keras' `keras.Input(shape, name=)`).
@@ -130,7 +114,7 @@ impl Input {
         SymbolicTensor {
             inner: Arc::new(TensorData {
                 shape: shape.to_vec(),
-                source: Source::Input(Mutex::new(name.to_string())),
+                source: Source::Input(name.to_string()),
             }),
         }
     }
