@@ -6,7 +6,9 @@
 mod attention_support;
 mod common;
 
-use attention_support::{build_for, check_multi_gradients, mask_of, run_case};
+use attention_support::{
+    build_for, check_multi_gradients, check_training_multi_gradients, mask_of, run_case,
+};
 use common::grad::{uniform, Tol};
 use common::keras::{cases, fixtures_from};
 use ndarray::{arr2, ArrayD, IxDyn};
@@ -257,6 +259,13 @@ fn concatenate_gradients_and_masks() {
     let mut time = Concatenate::new().axis(-2);
     let built = time.build_multi(&[vec![NONE, 3], vec![4, 3]], &mut StdRng::seed_from_u64(0));
     assert_eq!(built.unwrap(), [vec![NONE, 3]]);
+    // As Keras: the first input's sizes, None included, off the axis.
+    let mut first = Concatenate::new();
+    let built = first.build_multi(&[vec![NONE, 3], vec![4, 2]], &mut StdRng::seed_from_u64(0));
+    assert_eq!(built.unwrap(), [vec![NONE, 5]]);
+    let built =
+        first.build_multi(&[vec![NONE, 3], vec![4, 2], vec![5, 1]], &mut StdRng::seed_from_u64(0));
+    assert!(built.unwrap_err().to_string().contains("matching shapes"));
 }
 
 #[test]
@@ -475,4 +484,50 @@ fn configurations_round_trip_through_the_registry() {
     let bad = json.replace(r#""score_mode":"concat""#, r#""score_mode":"general""#);
     let err = Sequential::from_json(&bad).unwrap_err().to_string();
     assert!(err.contains("score_mode") && err.contains("general"), "{err}");
+}
+
+#[test]
+fn dropout_drops_attention_weights_while_training_only() {
+    let q = uniform(&[2, 3, 4], -1.0, 1.0, 1);
+    let v = uniform(&[2, 5, 4], -1.0, 1.0, 2);
+    let q_mask: Mask = arr2(&[[true, false, true], [true, true, true]]);
+    let v_mask: Mask = arr2(&[[true, true, false, true, false], [false, true, true, true, true]]);
+    let masks = [Some(q_mask), Some(v_mask)];
+    let tol = Tol::LAYER;
+
+    let mut attention = Attention::new().use_scale(true).dropout(0.3).return_attention_scores(true);
+    build_for(&mut attention, "attention", &[q.clone(), v.clone()]);
+    check_training_multi_gradients(&attention, vec![q.clone(), v.clone()], &masks, tol);
+    let mut additive = AdditiveAttention::new().dropout(0.4).seed(5);
+    build_for(&mut additive, "additive", &[q.clone(), v.clone()]);
+    check_training_multi_gradients(&additive, vec![q.clone(), v.clone()], &masks, tol);
+    let mut mha = MultiHeadAttention::new(2, 3).dropout(0.3).return_attention_scores(true);
+    build_for(&mut mha, "mha", &[q.clone(), v.clone()]);
+    let checked = check_training_multi_gradients(&mha, vec![q.clone(), v.clone()], &masks, tol);
+    eprintln!("multi-head attention with dropout: {checked} scalars");
+
+    // Attention returns its weights after dropout: about `rate` of them are zero while
+    // training, none in inference, and the kept ones are scaled by 1 / (1 − rate).
+    let big_q = uniform(&[64, 8, 4], -1.0, 1.0, 3);
+    let big_v = uniform(&[64, 8, 4], -1.0, 1.0, 4);
+    let mut layer = Attention::new().dropout(0.25).seed(11).return_attention_scores(true);
+    build_for(&mut layer, "dropped", &[big_q.clone(), big_v.clone()]);
+    let inputs = [big_q.view(), big_v.view()];
+    let plain = layer.forward_multi(&inputs, &[None, None], false).unwrap();
+    let trained = layer.forward_multi(&inputs, &[None, None], true).unwrap();
+    let dropped = trained[1].iter().filter(|&&w| w == 0.0).count() as f64 / trained[1].len() as f64;
+    assert!((dropped - 0.25).abs() < 0.03, "dropped fraction {dropped}");
+    assert!(plain[1].iter().all(|&w| w > 0.0));
+    for (t, p) in trained[1].iter().zip(plain[1].iter()) {
+        assert!(*t == 0.0 || (t - p / 0.75).abs() < 1e-6);
+    }
+    // The same seed draws the same masks; the generator's state moves on and can be restored.
+    let mut twin = Attention::new().dropout(0.25).seed(11).return_attention_scores(true);
+    build_for(&mut twin, "twin", &[big_q.clone(), big_v.clone()]);
+    let state = twin.generator_states();
+    assert_eq!(twin.forward_multi(&inputs, &[None, None], true).unwrap(), trained);
+    assert_ne!(twin.forward_multi(&inputs, &[None, None], true).unwrap(), trained);
+    twin.set_generator_states(state).unwrap();
+    assert_eq!(twin.forward_multi(&inputs, &[None, None], true).unwrap(), trained);
+    assert!(twin.set_generator_states(Vec::new()).is_err());
 }

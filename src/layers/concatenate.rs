@@ -159,14 +159,18 @@ impl Layer for Concatenate {
         if input_shapes.iter().any(|s| s.len() != first.len()) {
             return Err(self.mismatch(input_shapes));
         }
+        // The output takes the first input's sizes (Keras' shape, `None` included) and the sum
+        // along the axis; the known sizes of every other axis must agree.
         let mut output = first.clone();
+        let mut known = first.clone();
         for shape in &input_shapes[1..] {
-            for (dim, (out, &d)) in output.iter_mut().zip(shape).enumerate() {
+            for (dim, ((out, seen), &d)) in output.iter_mut().zip(&mut known).zip(shape).enumerate()
+            {
                 if dim + 1 == axis {
                     *out = if *out == NONE || d == NONE { NONE } else { *out + d };
-                } else if *out == NONE {
-                    *out = d;
-                } else if d != NONE && d != *out {
+                } else if *seen == NONE {
+                    *seen = d;
+                } else if d != NONE && d != *seen {
                     return Err(self.mismatch(input_shapes));
                 }
             }

@@ -171,3 +171,68 @@ pub fn check_multi_gradients(
     }
     checked
 }
+
+/// As [`check_multi_gradients`] for a layer whose training-mode output is random (dropout):
+/// every forward pass, the analytic one and each perturbed one, runs in training mode on a
+/// fresh clone of `snapshot`, so all draw the same dropout masks. Returns the number of
+/// scalars compared.
+pub fn check_training_multi_gradients<L: Layer + Clone>(
+    snapshot: &L,
+    inputs: Vec<ArrayD<f32>>,
+    masks: &[Option<Mask>],
+    tol: Tol,
+) -> usize {
+    let what = format!("{} '{}' (training)", snapshot.class_name(), snapshot.name());
+    let mask_refs: Vec<Option<&Mask>> = masks.iter().map(Option::as_ref).collect();
+    let run = |layer: &L, inputs: &[ArrayD<f32>]| {
+        let views: Vec<_> = inputs.iter().map(|x| x.view()).collect();
+        layer.clone().forward_multi(&views, &mask_refs, true).expect("forward")
+    };
+    let mut layer = snapshot.clone();
+    let outputs = run(snapshot, &inputs);
+    let views: Vec<_> = inputs.iter().map(|x| x.view()).collect();
+    layer.forward_multi(&views, &mask_refs, true).expect("forward");
+    let r: Vec<ArrayD<f32>> =
+        outputs.iter().zip(0..).map(|(o, k)| uniform(o.shape(), -1.0, 1.0, R_SEED + k)).collect();
+    let r_views: Vec<_> = r.iter().map(|x| x.view()).collect();
+    let grads = layer.backward_multi(&r_views, true).expect("backward");
+    let mut checked = 0;
+    let mut compare = |entry: String, analytic: f32, numeric: f64| {
+        let diff = (f64::from(analytic) - numeric).abs();
+        assert!(
+            diff <= tol.atol + tol.rtol * numeric.abs(),
+            "{what}: {entry}: analytic {analytic:+.6e}, numeric {numeric:+.6e}"
+        );
+        checked += 1;
+    };
+    let mut perturbed = snapshot.clone();
+    for (index, param) in layer.params().iter().enumerate() {
+        let mut values = snapshot.params()[index].value.clone();
+        for flat in 0..values.len() {
+            let numeric = central(&mut values, flat, tol.eps, |v| {
+                perturbed.params_mut()[index].value.assign(v);
+                weighted_sum(&run(&perturbed, &inputs), &r)
+            });
+            perturbed.params_mut()[index].value.assign(&values);
+            compare(
+                format!("{}[{flat}]", param.name()),
+                param.grad.as_slice().unwrap()[flat],
+                numeric,
+            );
+        }
+    }
+    for k in 0..inputs.len() {
+        let grad = grads[k].clone().expect("an input gradient");
+        for flat in 0..inputs[k].len() {
+            let mut values = inputs[k].clone();
+            let numeric = central(&mut values, flat, tol.eps, |v| {
+                let mut changed = inputs.clone();
+                changed[k] = v.clone();
+                weighted_sum(&run(snapshot, &changed), &r)
+            });
+            let index = unravel(flat, inputs[k].shape());
+            compare(format!("input {k}{index:?}"), grad[IxDyn(&index)], numeric);
+        }
+    }
+    checked
+}

@@ -1,6 +1,7 @@
 //! `AdditiveAttention`: Bahdanau-style attention.
 
-use super::scored::{scored_layer, Scored};
+use super::scored::Scored;
+use super::scored_layer::scored_layer;
 use super::scores::Kind;
 
 /// Additive attention, a.k.a. Bahdanau-style attention, as Keras 3's `AdditiveAttention`: the

@@ -1,6 +1,7 @@
 //! `Attention`: Luong-style dot-product attention.
 
-use super::scored::{scored_layer, Scored};
+use super::scored::Scored;
+use super::scored_layer::scored_layer;
 use super::scores::Kind;
 
 /// How [`Attention`] scores a query step against a key step (Keras' `score_mode`).
@@ -22,8 +23,8 @@ pub enum ScoreMode {
 /// with `key = value` when only `[query, value]` are given.
 ///
 /// Masks as Keras': the value's mask keeps its padded steps out of the softmax (10⁹ is
-/// subtracted from their scores); the output is zero at the query's padded steps, and its mask
-/// is the query's. [`Attention::use_causal_mask`] also keeps each query step from attending to
+/// subtracted from their scores; a key's own mask is not read, as in Keras); the output is zero
+/// at the query's padded steps, and its mask is the query's. [`Attention::use_causal_mask`] also keeps each query step from attending to
 /// later key steps. With [`Attention::return_attention_scores`] the layer has a second output,
 /// the attention weights (after dropout, as Keras returns them), whose mask is none.
 ///

@@ -5,9 +5,11 @@
 
 mod additive;
 mod dot_product;
+mod heads;
 mod multi_head;
 mod projection;
 mod scored;
+mod scored_layer;
 mod scores;
 mod softmax;
 
@@ -39,7 +41,7 @@ pub(crate) fn batched_matmul(
 /// Dropout of the attention weights, as `Dropout`: each weight is kept with probability
 /// `1 − rate` (a uniform 32-bit draw at least `rate·2³²`, drawn in row-major order from the
 /// layer's generator) and divided by `1 − rate`, or set to zero. Returns the keep mask.
-pub(crate) fn drop_weights<D: Dimension>(
+fn drop_weights<D: Dimension>(
     weights: &mut Array<f32, D>,
     rate: f32,
     rng: &mut Generator,
@@ -52,6 +54,19 @@ pub(crate) fn drop_weights<D: Dimension>(
         *w = if *keep { *w / keep_prob } else { 0.0 };
     });
     keep
+}
+
+/// The attention weights after dropout and which were kept, when `dropout` (rate and
+/// generator) is given: a copy of `weights` through [`drop_weights`].
+pub(crate) fn dropped_weights<D: Dimension>(
+    weights: &Array<f32, D>,
+    dropout: Option<(f32, &mut Generator)>,
+) -> Option<(Array<f32, D>, Array<bool, D>)> {
+    dropout.map(|(rate, rng)| {
+        let mut kept = weights.clone();
+        let keep = drop_weights(&mut kept, rate, rng);
+        (kept, keep)
+    })
 }
 
 /// The gradient through [`drop_weights`]: `grad / (1 − rate)` where kept, 0 where dropped.

@@ -1,14 +1,16 @@
 //! `MultiHeadAttention`: scaled dot-product attention over several learned projections.
 
-use super::projection::{glorot_kernel, project, project_grad};
-use super::softmax::{masked_softmax, masked_softmax_grad, Padding, ScoreMask};
-use super::{batched_matmul, drop_grad, drop_weights};
+use super::heads::{attend, attend_grad, Attended};
+use super::projection::{
+    heads_of, project, project_grad, projection, projection_mut, rows_of, Layout, Projection,
+};
+use super::softmax::{Padding, ScoreMask};
 use crate::layers::layer::{expect_generators, ForwardCache};
 use crate::layers::multi_input::{check_grads, check_inputs, takes_a_list};
 use crate::layers::{not_built, Generator, GeneratorState, Layer, LayerBase, Mask, Param};
 use crate::saving::{f32_value, Config};
 use crate::shape::{array_shape, keras_shape, NONE};
-use crate::{initializers, Error, Result};
+use crate::{Error, Result};
 use ndarray::{Array2, Array4, ArrayD, ArrayViewD, Ix4, Zip};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -93,24 +95,10 @@ struct Cache {
     query: Array4<f32>,
     key: Array4<f32>,
     value: Array4<f32>,
-    /// The attention weights `(batch, heads, Tq, Tv)` before dropout.
-    weights: Array4<f32>,
-    /// The weights after dropout and which were kept, when dropout ran.
-    dropped: Option<(Array4<f32>, Array4<bool>)>,
-    /// The heads' results `(batch·Tq, heads·value_dim)`.
-    context: Array2<f32>,
+    attended: Attended,
     mask: ScoreMask,
     padding: Padding,
     output_shape: Vec<usize>,
-}
-
-/// The positions of the projections in the weights.
-#[derive(Clone, Copy)]
-enum Projection {
-    Query = 0,
-    Key = 1,
-    Value = 2,
-    Output = 3,
 }
 
 impl MultiHeadAttention {
@@ -185,18 +173,24 @@ impl MultiHeadAttention {
         self.value_dim.unwrap_or(self.key_dim)
     }
 
-    /// The kernel and (with `use_bias`) bias of a projection.
-    fn projection(&self, which: Projection) -> (&Param, Option<&Param>) {
-        let per = 1 + usize::from(self.use_bias);
-        let start = which as usize * per;
-        (&self.weights[start], self.use_bias.then(|| &self.weights[start + 1]))
+    /// The sizes of the weights, from the built inputs' features and the options.
+    fn layout(&self) -> Layout {
+        let query = self.input_shapes.first().map_or(0, |s| s[1]);
+        let value = self.input_shapes.get(1).map_or(0, |s| s[1]);
+        Layout {
+            heads: self.num_heads,
+            key_dim: self.key_dim,
+            value_dim: self.head_value_dim(),
+            query,
+            key: self.input_shapes.get(2).map_or(value, |s| s[1]),
+            value,
+            output: self.output_shape.unwrap_or(query),
+            use_bias: self.use_bias,
+        }
     }
 
-    fn projection_mut(&mut self, which: Projection) -> (&mut Param, Option<&mut Param>) {
-        let per = 1 + usize::from(self.use_bias);
-        let start = which as usize * per;
-        let (kernel, rest) = self.weights[start..].split_at_mut(1);
-        (&mut kernel[0], rest.first_mut().filter(|_| per == 2))
+    fn single_input(&self) -> Error {
+        takes_a_list(&self.base.name, "MultiHeadAttention", "[query, value] or [query, value, key]")
     }
 
     /// How Keras' masked softmax treats a query step that may attend to nothing (see the
@@ -236,59 +230,6 @@ impl MultiHeadAttention {
         }
         Ok(())
     }
-
-    /// Checks that every weight still has the shape it was built with.
-    fn check_weights(&self, built: &[Vec<usize>]) -> Result<()> {
-        for (index, (param, shape)) in self.weights.iter().zip(built).enumerate() {
-            if param.value.shape() != shape.as_slice() {
-                return Err(Error::WeightMismatch {
-                    layer: self.base.name.clone(),
-                    index,
-                    expected: array_shape(shape),
-                    found: array_shape(param.value.shape()),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn weight_shapes(&self) -> Vec<Vec<usize>> {
-        let (heads, key_dim, value_dim) = (self.num_heads, self.key_dim, self.head_value_dim());
-        let query = self.input_shapes.first().map_or(0, |s| s[1]);
-        let value = self.input_shapes.get(1).map_or(0, |s| s[1]);
-        let key = self.input_shapes.get(2).map_or(value, |s| s[1]);
-        let output = self.output_shape.unwrap_or(query);
-        let mut shapes = Vec::new();
-        for (kernel, bias) in [
-            (vec![query, heads, key_dim], vec![heads, key_dim]),
-            (vec![key, heads, key_dim], vec![heads, key_dim]),
-            (vec![value, heads, value_dim], vec![heads, value_dim]),
-            (vec![heads, value_dim, output], vec![output]),
-        ] {
-            shapes.push(kernel);
-            if self.use_bias {
-                shapes.push(bias);
-            }
-        }
-        shapes
-    }
-}
-
-/// `(batch·steps, features)` of a `(batch, steps, features)` input.
-fn rows_of(input: &ArrayViewD<'_, f32>) -> Result<Array2<f32>> {
-    let (batch, steps, features) = (input.shape()[0], input.shape()[1], input.shape()[2]);
-    input
-        .to_shape((batch * steps, features))
-        .map(|rows| rows.into_owned())
-        .map_err(|_| Error::invalid("input", "an array of rank 3", array_shape(input.shape())))
-}
-
-/// `(batch·steps, heads·dim)` as `(batch, steps, heads, dim)`.
-fn heads_of(rows: Array2<f32>, batch: usize, heads: usize) -> Result<Array4<f32>> {
-    let (samples, width) = rows.dim();
-    let shape = (batch, samples / batch.max(1), heads, width / heads.max(1));
-    rows.into_shape_with_order(shape)
-        .map_err(|_| Error::invalid("projection", "(batch·steps, heads·dim)", samples))
 }
 
 /// The logical and of two optional masks of the same shape.
@@ -327,11 +268,7 @@ impl Layer for MultiHeadAttention {
     }
 
     fn build(&mut self, _input_shape: &[usize], _rng: &mut StdRng) -> Result<Vec<usize>> {
-        Err(takes_a_list(
-            &self.base.name,
-            self.class_name(),
-            "[query, value] or [query, value, key]",
-        ))
+        Err(self.single_input())
     }
 
     fn forward(
@@ -340,11 +277,7 @@ impl Layer for MultiHeadAttention {
         _mask: Option<&Mask>,
         _training: bool,
     ) -> Result<ArrayD<f32>> {
-        Err(takes_a_list(
-            &self.base.name,
-            self.class_name(),
-            "[query, value] or [query, value, key]",
-        ))
+        Err(self.single_input())
     }
 
     fn backward(
@@ -352,11 +285,7 @@ impl Layer for MultiHeadAttention {
         _grad_output: ArrayViewD<'_, f32>,
         _input_grad: bool,
     ) -> Result<Option<ArrayD<f32>>> {
-        Err(takes_a_list(
-            &self.base.name,
-            self.class_name(),
-            "[query, value] or [query, value, key]",
-        ))
+        Err(self.single_input())
     }
 
     fn build_multi(&mut self, shapes: &[Vec<usize>], rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
@@ -374,32 +303,9 @@ impl Layer for MultiHeadAttention {
             return Err(self.invalid_shapes(shapes));
         }
         self.input_shapes = shapes.to_vec();
-        let weight_shapes = self.weight_shapes();
-        for shape in &weight_shapes {
-            initializers::check_sizes(&self.base.name, "num_heads, key_dim, value_dim", &[shape])?;
-        }
-        self.weights.clear();
-        let names: &[&'static str] = if self.use_bias {
-            &[
-                "query/kernel",
-                "query/bias",
-                "key/kernel",
-                "key/bias",
-                "value/kernel",
-                "value/bias",
-                "attention_output/kernel",
-                "attention_output/bias",
-            ]
-        } else {
-            &["query/kernel", "key/kernel", "value/kernel", "attention_output/kernel"]
-        };
-        for (name, shape) in names.iter().zip(&weight_shapes) {
-            let value = match shape[..] {
-                [a, b, c] => glorot_kernel([a, b, c], rng),
-                _ => initializers::zeros(shape),
-            };
-            self.weights.push(Param::new(name, value));
-        }
+        let layout = self.layout();
+        layout.check_sizes(&self.base.name)?;
+        self.weights = layout.init(rng);
         let drawn = rng.gen::<u64>();
         self.rng = Some(Generator::seed_from_u64(self.seed.unwrap_or(drawn)));
         let query = &shapes[0];
@@ -419,7 +325,7 @@ impl Layer for MultiHeadAttention {
     ) -> Result<Vec<ArrayD<f32>>> {
         self.base.built_input().map_err(|_| not_built(&self.base.name))?;
         check_inputs(&self.base.name, &self.input_shapes, inputs, masks)?;
-        self.check_weights(&self.weight_shapes())?;
+        self.layout().check(&self.base.name, &self.weights)?;
         let (batch, tq, tv) = (inputs[0].shape()[0], inputs[0].shape()[1], inputs[1].shape()[1]);
         if inputs.get(2).is_some_and(|key| key.shape()[1] != tv) {
             let shapes: Vec<Vec<usize>> = inputs.iter().map(|x| x.shape()[1..].to_vec()).collect();
@@ -428,68 +334,54 @@ impl Layer for MultiHeadAttention {
         let (heads, key_dim, value_dim) = (self.num_heads, self.key_dim, self.head_value_dim());
         let rows: Vec<Array2<f32>> = inputs.iter().map(rows_of).collect::<Result<_>>()?;
         let key_rows = rows.get(2).unwrap_or(&rows[1]);
-        let (kernel, bias) = self.projection(Projection::Query);
-        let query =
-            heads_of(project(rows[0].view(), kernel, bias, heads * key_dim)?, batch, heads)?;
-        let (kernel, bias) = self.projection(Projection::Key);
-        let key = heads_of(project(key_rows.view(), kernel, bias, heads * key_dim)?, batch, heads)?;
-        let (kernel, bias) = self.projection(Projection::Value);
-        let value =
-            heads_of(project(rows[1].view(), kernel, bias, heads * value_dim)?, batch, heads)?;
+        let (kernel, bias) = projection(&self.weights, self.use_bias, Projection::Query);
+        let query = heads_of(
+            project(&self.base.name, rows[0].view(), kernel, bias, heads * key_dim)?,
+            batch,
+            heads,
+        )?;
+        let (kernel, bias) = projection(&self.weights, self.use_bias, Projection::Key);
+        let key = heads_of(
+            project(&self.base.name, key_rows.view(), kernel, bias, heads * key_dim)?,
+            batch,
+            heads,
+        )?;
+        let (kernel, bias) = projection(&self.weights, self.use_bias, Projection::Value);
+        let value = heads_of(
+            project(&self.base.name, rows[1].view(), kernel, bias, heads * value_dim)?,
+            batch,
+            heads,
+        )?;
 
-        // Scores (batch, heads, Tq, Tv) = Q·Kᵀ / √key_dim, per sample and head.
-        let mut weights = Array4::<f32>::zeros((batch, heads, tq, tv));
-        let scale = 1.0 / (key_dim as f32).sqrt();
-        batched_matmul(
-            scale,
-            query.view().permuted_axes([0, 2, 1, 3]),
-            key.view().permuted_axes([0, 2, 3, 1]),
-            0.0,
-            weights.view_mut(),
-        );
         let mask = ScoreMask {
             query: masks[0].cloned(),
             key: and_masks(masks[1], masks.get(2).copied().flatten()),
             causal: self.use_causal_mask,
         };
         let padding = self.padding();
-        masked_softmax(weights.view_mut(), &mask, padding);
-        let dropped = match (&mut self.rng, training && self.dropout > 0.0) {
-            (Some(rng), true) => {
-                let mut kept = weights.clone();
-                let keep = drop_weights(&mut kept, self.dropout, rng);
-                Some((kept, keep))
-            }
+        let dropout = match &mut self.rng {
+            Some(rng) if training && self.dropout > 0.0 => Some((self.dropout, rng)),
             _ => None,
         };
-        let applied = dropped.as_ref().map_or(&weights, |(kept, _)| kept);
-        // Context (batch, Tq, heads, value_dim) = P·V per sample and head.
-        let mut context = Array4::<f32>::zeros((batch, tq, heads, value_dim));
-        batched_matmul(
-            1.0,
-            applied.view(),
-            value.view().permuted_axes([0, 2, 1, 3]),
-            0.0,
-            context.view_mut().permuted_axes([0, 2, 1, 3]),
-        );
-        let context = context
+        let attended = attend(query.view(), key.view(), value.view(), &mask, padding, dropout);
+        let context = attended
+            .context
+            .view()
             .into_shape_with_order((batch * tq, heads * value_dim))
             .map_err(|_| not_built(&self.base.name))?;
-        let (kernel, bias) = self.projection(Projection::Output);
+        let (kernel, bias) = projection(&self.weights, self.use_bias, Projection::Output);
         let features = self.output_shape.unwrap_or(inputs[0].shape()[2]);
-        let output = project(context.view(), kernel, bias, features)?
+        let output = project(&self.base.name, context.view(), kernel, bias, features)?
             .into_shape_with_order((batch, tq, features))
             .map_err(|_| not_built(&self.base.name))?
             .into_dyn();
-        let scores = self.return_attention_scores.then(|| weights.clone().into_dyn());
+        let scores = self.return_attention_scores.then(|| attended.weights.clone().into_dyn());
         self.cache = training.then(|| Cache {
             inputs: rows,
             query,
             key,
             value,
-            weights,
-            dropped,
-            context,
+            attended,
             mask,
             padding,
             output_shape: output.shape().to_vec(),
@@ -560,71 +452,45 @@ impl MultiHeadAttention {
         grads: &[ArrayViewD<'_, f32>],
         input_grads: bool,
     ) -> Result<Vec<Option<ArrayD<f32>>>> {
-        let scores_shape = cache.weights.shape().to_vec();
+        let scores_shape = cache.attended.weights.shape().to_vec();
         let mut shapes: Vec<&[usize]> = vec![&cache.output_shape];
         if self.return_attention_scores {
             shapes.push(&scores_shape);
         }
         check_grads(&self.base.name, grads, &shapes)?;
-        let (batch, heads, tq, tv) = cache.weights.dim();
-        let (key_dim, value_dim) = (self.key_dim, self.head_value_dim());
+        let (batch, heads, tq, tv) = cache.attended.weights.dim();
+        let name = self.base.name.clone();
         let d_output = grads[0]
             .to_shape((batch * tq, cache.output_shape[2]))
             .map_err(|_| not_built(&self.base.name))?;
-        // The output projection.
-        let (kernel, bias) = self.projection_mut(Projection::Output);
-        let d_context = project_grad(cache.context.view(), d_output.view(), kernel, bias, true)?
+        let context = cache.attended.context.view();
+        let context = context
+            .to_shape((batch * tq, heads * self.head_value_dim()))
+            .map_err(|_| not_built(&self.base.name))?;
+        let (kernel, bias) = projection_mut(&mut self.weights, self.use_bias, Projection::Output);
+        let d_context = project_grad(&name, context.view(), d_output.view(), kernel, bias, true)?
             .unwrap_or_default();
         let d_context = heads_of(d_context, batch, heads)?;
-        let d_context_heads = d_context.view().permuted_axes([0, 2, 1, 3]);
-        // dP = dC·Vᵀ (+ the gradient of the returned scores); dV = Pᵀ·dC.
-        let applied = cache.dropped.as_ref().map_or(&cache.weights, |(kept, _)| kept);
-        let mut d_weights = Array4::<f32>::zeros((batch, heads, tq, tv));
-        batched_matmul(
-            1.0,
-            d_context_heads,
-            cache.value.view().permuted_axes([0, 2, 3, 1]),
-            0.0,
-            d_weights.view_mut(),
-        );
-        let mut d_value = Array4::<f32>::zeros((batch, tv, heads, value_dim));
-        batched_matmul(
-            1.0,
-            applied.view().permuted_axes([0, 1, 3, 2]),
-            d_context_heads,
-            0.0,
-            d_value.view_mut().permuted_axes([0, 2, 1, 3]),
-        );
-        if let Some((_, keep)) = &cache.dropped {
-            drop_grad(&mut d_weights, keep, self.dropout);
-        }
-        if let Some(d_scores) = grads.get(1) {
-            let d_scores =
-                d_scores.view().into_dimensionality::<Ix4>().map_err(|_| Error::ShapeMismatch {
+        let d_scores = match grads.get(1) {
+            Some(g) => {
+                Some(g.view().into_dimensionality::<Ix4>().map_err(|_| Error::ShapeMismatch {
                     layer: format!("{} (backward, output 1)", self.base.name),
                     expected: array_shape(&scores_shape),
-                    found: array_shape(d_scores.shape()),
-                })?;
-            d_weights += &d_scores;
-        }
-        masked_softmax_grad(cache.weights.view(), d_weights.view_mut(), &cache.mask, cache.padding);
-        // dQ = dS·K / √key_dim and dK = dSᵀ·Q / √key_dim.
-        let scale = 1.0 / (key_dim as f32).sqrt();
-        let mut d_query = Array4::<f32>::zeros((batch, tq, heads, key_dim));
-        batched_matmul(
-            scale,
-            d_weights.view(),
-            cache.key.view().permuted_axes([0, 2, 1, 3]),
-            0.0,
-            d_query.view_mut().permuted_axes([0, 2, 1, 3]),
-        );
-        let mut d_key = Array4::<f32>::zeros((batch, tv, heads, key_dim));
-        batched_matmul(
-            scale,
-            d_weights.view().permuted_axes([0, 1, 3, 2]),
-            cache.query.view().permuted_axes([0, 2, 1, 3]),
-            0.0,
-            d_key.view_mut().permuted_axes([0, 2, 1, 3]),
+                    found: array_shape(g.shape()),
+                })?)
+            }
+            None => None,
+        };
+        let (d_query, d_key, d_value) = attend_grad(
+            cache.query.view(),
+            cache.key.view(),
+            cache.value.view(),
+            &cache.attended,
+            d_context.view(),
+            d_scores,
+            &cache.mask,
+            cache.padding,
+            self.dropout,
         );
         let flat = |a: Array4<f32>, rows: usize| -> Result<Array2<f32>> {
             let width = a.len() / rows.max(1);
@@ -634,8 +500,8 @@ impl MultiHeadAttention {
             (flat(d_query, batch * tq)?, flat(d_key, batch * tv)?, flat(d_value, batch * tv)?);
         let key_rows = cache.inputs.get(2).unwrap_or(&cache.inputs[1]);
         let grad_of = |this: &mut Self, which, x: &Array2<f32>, g: &Array2<f32>| {
-            let (kernel, bias) = this.projection_mut(which);
-            project_grad(x.view(), g.view(), kernel, bias, input_grads)
+            let (kernel, bias) = projection_mut(&mut this.weights, this.use_bias, which);
+            project_grad(&name, x.view(), g.view(), kernel, bias, input_grads)
         };
         let dx_query = grad_of(self, Projection::Query, &cache.inputs[0], &d_query)?;
         let dx_key = grad_of(self, Projection::Key, key_rows, &d_key)?;

@@ -55,32 +55,47 @@ pub(crate) fn scores(
         return (scores, unscaled.map_or(ScoreCache::None, ScoreCache::Unscaled));
     }
     // tanh(a · (q + k)) with a the scalar scale of `Concat`, weighted by the per-feature scale
-    // of `Additive`, summed over the features and multiplied by `c`.
+    // of `Additive`, summed over the features and multiplied by `c`; one query step's
+    // (Tv, dim) block of tanh terms at a time, kept for the backward or in one reused buffer.
     let inner = match (kind, weights.scale) {
         (Kind::Concat, Some(&[a])) => a,
         _ => 1.0,
     };
     let outer = if kind == Kind::Additive { weights.scale } else { None };
     let c = weights.concat.unwrap_or(1.0);
-    let mut tanh = keep.then(|| Array4::<f32>::zeros((batch, tq, tv, dim)));
+    let (query, key) = (query.as_standard_layout(), key.as_standard_layout());
+    let (Some(qs), Some(ks)) = (query.as_slice(), key.as_slice()) else {
+        return (scores, ScoreCache::None);
+    };
+    let block_len = tv * dim;
+    let mut tanh = Array4::<f32>::zeros(if keep { (batch, tq, tv, dim) } else { (1, 1, tv, dim) });
     for b in 0..batch {
         for i in 0..tq {
-            let q = query.slice(ndarray::s![b, i, ..]);
-            for j in 0..tv {
-                let k = key.slice(ndarray::s![b, j, ..]);
-                let mut sum = 0.0f32;
-                for d in 0..dim {
-                    let t = (inner * (q[d] + k[d])).tanh();
-                    if let Some(tanh) = tanh.as_mut() {
-                        tanh[[b, i, j, d]] = t;
-                    }
-                    sum += outer.map_or(t, |w| w[d] * t);
+            let q = &qs[(b * tq + i) * dim..][..dim];
+            let offset = if keep { (b * tq + i) * block_len } else { 0 };
+            let Some(block) = tanh.as_slice_mut().map(|t| &mut t[offset..offset + block_len])
+            else {
+                continue;
+            };
+            for (row, k) in
+                block.chunks_exact_mut(dim.max(1)).zip(ks[b * block_len..].chunks(dim.max(1)))
+            {
+                for ((u, &q), &k) in row.iter_mut().zip(q).zip(k) {
+                    *u = inner * (q + k);
                 }
+            }
+            crate::kernels::tanh_inplace(block);
+            for (j, row) in block.chunks_exact(dim.max(1)).enumerate().take(tv) {
+                let sum: f32 = match outer {
+                    Some(w) => row.iter().zip(w).map(|(t, w)| w * t).sum(),
+                    None => row.iter().sum(),
+                };
                 scores[[b, 0, i, j]] = c * sum;
             }
         }
     }
-    (scores, tanh.map_or(ScoreCache::None, ScoreCache::Tanh))
+    let cache = if keep { ScoreCache::Tanh(tanh) } else { ScoreCache::None };
+    (scores, cache)
 }
 
 /// Gradients of the scores given `grad` = dL/dscores `(batch, 1, Tq, Tv)`: returns
@@ -122,24 +137,38 @@ pub(crate) fn scores_grad(
     let c = weights.concat.unwrap_or(1.0);
     let (batch, tq, dim) = query.dim();
     let tv = key.dim().1;
+    let (query, key) = (query.as_standard_layout(), key.as_standard_layout());
+    let (Some(qs), Some(ks), Some(ts)) = (query.as_slice(), key.as_slice(), tanh.as_slice()) else {
+        return (d_query, d_key, d_scale, d_concat);
+    };
+    let (Some(dqs), Some(dks)) = (d_query.as_slice_mut(), d_key.as_slice_mut()) else {
+        return (
+            Array3::zeros((batch, tq, dim)),
+            Array3::zeros((batch, tv, dim)),
+            d_scale,
+            d_concat,
+        );
+    };
     for b in 0..batch {
         for i in 0..tq {
+            let q = &qs[(b * tq + i) * dim..][..dim];
+            let dq = &mut dqs[(b * tq + i) * dim..][..dim];
             for j in 0..tv {
                 let g = grad[[b, 0, i, j]];
+                let t = &ts[((b * tq + i) * tv + j) * dim..][..dim];
+                let k = &ks[(b * tv + j) * dim..][..dim];
+                let dk = &mut dks[(b * tv + j) * dim..][..dim];
                 let mut weighted = 0.0f32;
                 for d in 0..dim {
-                    let t = tanh[[b, i, j, d]];
                     let w = outer.map_or(1.0, |w| w[d]);
-                    weighted += w * t;
+                    weighted += w * t[d];
                     // d tanh(u)/du = 1 − tanh², u = a · (q + k).
-                    let du = g * c * w * (1.0 - t * t);
-                    d_query[[b, i, d]] += du * inner;
-                    d_key[[b, j, d]] += du * inner;
+                    let du = g * c * w * (1.0 - t[d] * t[d]);
+                    dq[d] += du * inner;
+                    dk[d] += du * inner;
                     match kind {
-                        Kind::Additive if scale_len > 0 => d_scale[d] += g * c * t,
-                        Kind::Concat if scale_len > 0 => {
-                            d_scale[0] += du * (query[[b, i, d]] + key[[b, j, d]]);
-                        }
+                        Kind::Additive if scale_len > 0 => d_scale[d] += g * c * t[d],
+                        Kind::Concat if scale_len > 0 => d_scale[0] += du * (q[d] + k[d]),
                         _ => {}
                     }
                 }
