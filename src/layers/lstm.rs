@@ -9,7 +9,8 @@ use crate::activations::Activation;
 /// Keeps two states of `units` values, h (the output) and the cell c. Each step computes four
 /// gates from z_t = x_t·W + h_{t−1}·U + b, in Keras' order input, forget, candidate, output:
 /// i = σ(z_i), f = σ(z_f), g = act(z_c), o = σ(z_o), then c_t = f ⊙ c_{t−1} + i ⊙ g and
-/// h_t = o ⊙ act(c_t), from zero states; σ is the recurrent activation. The weights are Keras':
+/// h_t = o ⊙ act(c_t), from zero states (or given ones, see [`Recurrent`]); σ is the recurrent
+/// activation. The weights are Keras':
 /// `kernel (input_dim, 4·units)`, `recurrent_kernel (units, 4·units)` and `bias (4·units)`, the
 /// gates as consecutive blocks of `units` columns, so 4·(units·(units + input_dim) + units)
 /// parameters. With a mask, a masked step carries both states (and the output) through unchanged.
