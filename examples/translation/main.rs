@@ -89,7 +89,7 @@ fn main() -> Result<()> {
             ..Seq2SeqConfig::default()
         };
         let mut translator = seq2seq::Translator::new(config)?;
-        println!("\n{}:", if attention { "with attention" } else { "encoder–decoder LSTM" });
+        println!("\n{}", translator.model.summary()?);
         let outcome = task::train_and_test(&mut translator, &data, &task)?;
         println!(
             "exact match on {} test dates: {:.4} (teacher-forced characters {:.4})",

@@ -6,7 +6,7 @@ use crate::seq2seq::argmax;
 use crate::task::{Decoded, Translation};
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, Axis};
 use rnnkit::datasets::dates::{self, Encoded, HUMAN_LENGTH, ISO_LENGTH, START};
-use rnnkit::model::set_random_seed;
+use rnnkit::model::{clear_session, set_random_seed};
 use rnnkit::prelude::*;
 use rnnkit::Result;
 
@@ -42,6 +42,8 @@ impl SelfAttentionTranslator {
                 dim,
             ));
         }
+        // Layer names from `lstm`, `dense`, ... again, and the weights from the seed.
+        clear_session();
         set_random_seed(seed);
         let embed = |ids: &SymbolicTensor, positions: &SymbolicTensor, chars, steps| {
             let chars = Embedding::new(chars, dim / 2).call(ids)?;

@@ -5,7 +5,7 @@
 use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, Axis};
 use rnnkit::datasets::dates::{self, Encoded, HUMAN_LENGTH, ISO_LENGTH, START};
 use rnnkit::layers::NONE;
-use rnnkit::model::set_random_seed;
+use rnnkit::model::{clear_session, set_random_seed};
 use rnnkit::prelude::*;
 use rnnkit::Result;
 
@@ -66,6 +66,8 @@ impl Translator {
     /// # Errors
     /// The functional API's errors (none for these shapes).
     pub fn new(config: Seq2SeqConfig) -> Result<Translator> {
+        // Layer names from `lstm`, `dense`, ... again, and the weights from the seed.
+        clear_session();
         set_random_seed(config.seed);
         let human_chars = dates::human_vocabulary().size();
         let iso_chars = dates::iso_vocabulary().size();

@@ -121,7 +121,7 @@ pub fn train_and_test(
         (translator.inputs(&data.train_arrays), translator.inputs(&data.test_arrays));
     let model = translator.model();
     model.compile(Adam::new(0.002), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy])?;
-    let parameters = model.get_weights().iter().map(|w| w.len()).sum();
+    let parameters = model.summary()?.total_params();
     let fit = FitConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
