@@ -61,6 +61,7 @@
 //! - [`param`]: weights with their gradients, and timestep masks.
 //! - [`text`] and [`datasets`]: tokenizing, padding, and the IMDB reviews.
 //! - [`sampling`]: drawing the next token from a softmax with a temperature.
+//! - [`plot`]: learning curves and attention weights as SVG charts.
 //! - [`prelude`]: everything a typical program needs.
 //! - [`doc`]: guides, documentation only.
 //!
@@ -103,7 +104,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimizers;
 pub mod param;
-mod plot;
+pub mod plot;
 pub mod prelude;
 pub mod sampling;
 mod saving;

@@ -15,7 +15,11 @@
 //!
 //! Nothing is unpacked to disk: the archive is streamed. [`imdb::locate`] answers where `load`
 //! would read from without reading.
+//!
+//! [`dates`] is generated instead: dates in many human formats paired with their ISO form, the
+//! translation lesson's task.
 
+pub mod dates;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod imdb;
