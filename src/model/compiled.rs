@@ -40,6 +40,25 @@ pub(crate) struct OutputLoss<'a> {
 }
 
 impl Compiled {
+    /// What `compile` sets, its optimizer and loss checked as Keras' constructors check them.
+    pub(crate) fn new(
+        optimizer: Box<dyn Optimizer>,
+        loss: Loss,
+        metrics: &[Metric],
+        weighted_metrics: &[Metric],
+        trainable: Vec<bool>,
+    ) -> Result<Compiled> {
+        optimizer.validate()?;
+        loss.validate()?;
+        Ok(Compiled {
+            optimizer,
+            loss,
+            metrics: metrics.to_vec(),
+            weighted_metrics: weighted_metrics.to_vec(),
+            trainable,
+        })
+    }
+
     /// The loss of each output and its gradient, and their sum (Keras applies one loss to
     /// every output and adds the values).
     pub(crate) fn losses(&self, outputs: &[OutputLoss<'_>]) -> Result<(f32, Vec<(f32, LossGrad)>)> {

@@ -72,15 +72,9 @@ impl Sequential {
         metrics: &[Metric],
         weighted_metrics: &[Metric],
     ) -> Result<()> {
-        optimizer.validate()?;
         let trainable = self.layers.iter().map(|l| l.is_trainable()).collect();
-        let compiled = Compiled {
-            optimizer: Box::new(optimizer),
-            loss,
-            metrics: metrics.to_vec(),
-            weighted_metrics: weighted_metrics.to_vec(),
-            trainable,
-        };
+        let compiled =
+            Compiled::new(Box::new(optimizer), loss, metrics, weighted_metrics, trainable)?;
         self.set_compiled(compiled);
         Ok(())
     }

@@ -46,15 +46,9 @@ impl Functional {
         metrics: &[Metric],
         weighted_metrics: &[Metric],
     ) -> Result<()> {
-        optimizer.validate()?;
-        loss.validate()?;
-        let compiled = Compiled {
-            optimizer: Box::new(optimizer),
-            loss,
-            metrics: metrics.to_vec(),
-            weighted_metrics: weighted_metrics.to_vec(),
-            trainable: self.trainable_flags(),
-        };
+        let trainable = self.trainable_flags();
+        let compiled =
+            Compiled::new(Box::new(optimizer), loss, metrics, weighted_metrics, trainable)?;
         self.set_compiled(compiled);
         Ok(())
     }
