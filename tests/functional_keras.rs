@@ -1,11 +1,13 @@
 //! Functional models against Keras: summaries (the "Connected to" column, input rows, a
 //! chain printed as a Sequential), forward outputs with the same weights, and the logs of a
-//! two-output model (`tests/fixtures/keras_functional.json`, made by
+//! two-output model, and the summaries of the course's translation models
+//! (`tests/fixtures/keras_functional.json`, made by
 //! `tests/fixtures/generate_functional_fixtures.py`).
 
 mod common;
 
 use common::keras::{arrays, cases, fixtures_from, max_abs_diff};
+use rnnkit::datasets::dates;
 use rnnkit::model::clear_session;
 use rnnkit::prelude::*;
 use serde_json::Value;
@@ -68,6 +70,39 @@ fn set_keras_weights(model: &Functional, case: &Value) {
     }
 }
 
+/// Asserts that `model`'s summary is Keras' for `case`: the text, the total, the rows' names
+/// and the order of the layers with weights (Keras' `get_weights` order).
+fn assert_summary_matches(model: &mut Functional, case: &Value) -> rnnkit::Result<()> {
+    let name = case["name"].as_str().unwrap();
+    let summary = model.summary()?;
+    assert_eq!(
+        summary.to_string().trim_end(),
+        case["summary"].as_str().unwrap().trim_end(),
+        "{name}"
+    );
+    assert_eq!(summary.total_params() as u64, case["total"].as_u64().unwrap(), "{name}");
+    let rows: Vec<&str> =
+        case["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let ours: Vec<&str> = summary.layers().iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(ours, rows, "{name}");
+    let order: Vec<String> = case["weight_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().split('/').next().unwrap().to_string())
+        .collect();
+    let mut expected = order.clone();
+    expected.dedup();
+    let ours: Vec<String> = model
+        .layers()
+        .iter()
+        .filter(|l| l.with(|l| !l.params().is_empty()))
+        .map(|l| l.name())
+        .collect();
+    assert_eq!(ours, expected, "{name}");
+    Ok(())
+}
+
 #[test]
 fn summaries_match_keras() -> rnnkit::Result<()> {
     let fixtures = fixtures_from("keras_functional.json");
@@ -76,34 +111,87 @@ fn summaries_match_keras() -> rnnkit::Result<()> {
         if name == "encoder_masked" {
             continue; // Keras 3 prints its mask as a NotEqual node; only outputs are compared.
         }
-        let mut model = build(name)?;
-        let summary = model.summary()?;
-        assert_eq!(
-            summary.to_string().trim_end(),
-            case["summary"].as_str().unwrap().trim_end(),
-            "{name}"
-        );
-        assert_eq!(summary.total_params() as u64, case["total"].as_u64().unwrap(), "{name}");
-        let rows: Vec<&str> =
-            case["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-        let ours: Vec<&str> = summary.layers().iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(ours, rows, "{name}");
-        // get_weights follows Keras' order of layers.
-        let order: Vec<String> = case["weight_order"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap().split('/').next().unwrap().to_string())
-            .collect();
-        let mut expected = order.clone();
-        expected.dedup();
-        let ours: Vec<String> = model
-            .layers()
-            .iter()
-            .filter(|l| l.with(|l| !l.params().is_empty()))
-            .map(|l| l.name())
-            .collect();
-        assert_eq!(ours, expected, "{name}");
+        assert_summary_matches(&mut build(name)?, case)?;
+    }
+    Ok(())
+}
+
+/// The translation example's encoder–decoder LSTM (`examples/translation/seq2seq.rs`): the
+/// encoder's last states start the decoder; with `attention`, the decoder's steps attend to
+/// the encoder's and are joined to what they read.
+fn seq2seq(attention: bool) -> rnnkit::Result<Functional> {
+    clear_session();
+    let (embedding, units) = (32, 64);
+    let human_chars = dates::human_vocabulary().size();
+    let iso_chars = dates::iso_vocabulary().size();
+    let encoder_inputs = Input::named(&[dates::HUMAN_LENGTH], "encoder_inputs");
+    let x = Embedding::new(human_chars, embedding).call(&encoder_inputs)?;
+    let encoder =
+        Lstm::new(units).return_sequences(attention).return_state(true).call_multi(&[&x])?;
+    let (encoder_outputs, h, c) = (&encoder[0], &encoder[1], &encoder[2]);
+    let decoder_inputs = Input::named(&[dates::ISO_LENGTH], "decoder_inputs");
+    let y = Embedding::new(iso_chars, embedding).call(&decoder_inputs)?;
+    let mut decoder_outputs = Lstm::new(units)
+        .return_sequences(true)
+        .return_state(true)
+        .call_multi(&[&y, h, c])?
+        .remove(0);
+    if attention {
+        let context = Attention::new().call_multi(&[&decoder_outputs, encoder_outputs])?.remove(0);
+        decoder_outputs = Concatenate::new().call_multi(&[&decoder_outputs, &context])?.remove(0);
+    }
+    let outputs = Dense::new(iso_chars).activation(Activation::Softmax).call(&decoder_outputs)?;
+    let name = if attention { "seq2seq_attention" } else { "seq2seq" };
+    Ok(Functional::new(&[&encoder_inputs, &decoder_inputs], &[&outputs])?.name(name))
+}
+
+/// The self-attention example's model (`examples/translation/self_attention_model.rs`):
+/// `MultiHeadAttention`, `Concatenate`, `Dense` and `LayerNormalization` blocks over embedded
+/// characters and positions.
+fn self_attention() -> rnnkit::Result<Functional> {
+    clear_session();
+    let (dim, heads) = (64, 4);
+    let embed = |ids: &SymbolicTensor, positions: &SymbolicTensor, chars, steps| {
+        let chars = Embedding::new(chars, dim / 2).call(ids)?;
+        let places = Embedding::new(steps, dim / 2).call(positions)?;
+        Ok::<_, rnnkit::Error>(Concatenate::new().call_multi(&[&chars, &places])?.remove(0))
+    };
+    let block = |x: &SymbolicTensor, memory: &SymbolicTensor, causal| {
+        let attention = MultiHeadAttention::new(heads, dim / heads).use_causal_mask(causal);
+        let attended = attention.call_multi(&[x, memory])?.remove(0);
+        let joined = Concatenate::new().call_multi(&[x, &attended])?.remove(0);
+        let mixed = Dense::new(dim).activation(Activation::Relu).call(&joined)?;
+        LayerNormalization::new().call(&mixed)
+    };
+    let source = Input::named(&[dates::HUMAN_LENGTH], "source_ids");
+    let source_positions = Input::named(&[dates::HUMAN_LENGTH], "source_positions");
+    let target = Input::named(&[dates::ISO_LENGTH], "target_ids");
+    let target_positions = Input::named(&[dates::ISO_LENGTH], "target_positions");
+    let human_chars = dates::human_vocabulary().size();
+    let iso_chars = dates::iso_vocabulary().size();
+    let source_steps = embed(&source, &source_positions, human_chars, dates::HUMAN_LENGTH)?;
+    let target_steps = embed(&target, &target_positions, iso_chars, dates::ISO_LENGTH)?;
+    let encoded = block(&source_steps, &source_steps, false)?;
+    let decoded = block(&target_steps, &target_steps, true)?;
+    let decoded = block(&decoded, &encoded, false)?;
+    let probabilities = Dense::new(iso_chars).activation(Activation::Softmax).call(&decoded)?;
+    let inputs = [&source, &source_positions, &target, &target_positions];
+    Ok(Functional::new(&inputs, &[&probabilities])?.name("self_attention"))
+}
+
+#[test]
+fn course_summaries_match_keras() -> rnnkit::Result<()> {
+    let fixtures = fixtures_from("keras_functional.json");
+    let course = cases(&fixtures, "course_models");
+    assert_eq!(course.len(), 3);
+    for case in course {
+        let mut model = match case["name"].as_str().unwrap() {
+            "seq2seq" => seq2seq(false)?,
+            "seq2seq_attention" => seq2seq(true)?,
+            "self_attention" => self_attention()?,
+            other => panic!("no model {other}"),
+        };
+        assert_summary_matches(&mut model, case)?;
     }
     Ok(())
 }
