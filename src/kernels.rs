@@ -1,13 +1,17 @@
 //! Numeric kernels for the recurrent hot loop. The products of the common small widths (8, 16,
 //! 32 and 64 columns: a recurrent layer of up to 64 units) are hand-written, compiled twice,
 //! for the baseline CPU and with AVX2 + FMA, chosen at run time: at those sizes a general GEMM's
-//! packing does not pay off. Every other width goes to `matrixmultiply`'s single-threaded GEMM,
-//! which picks its own kernel for the CPU at run time. Either way the result depends only on
-//! the operands, never on the thread count.
+//! packing does not pay off. The products that read a weight matrix every step read it laid out
+//! once per call, at any width ([`PackedRhs`], in `packed.rs`). The others, at widths without a
+//! hand-written product, go to `matrixmultiply`'s single-threaded GEMM, which picks its own
+//! kernel for the CPU at run time. Either way the result depends only on the operands, never on
+//! the thread count.
 
 mod denormals;
+mod packed;
 
 pub(crate) use denormals::FlushDenormals;
+pub(crate) use packed::{add_matmul_packed, PackedRhs};
 
 /// Declares `$name(args)` that runs `$body` with AVX2 + FMA when the CPU has them, and as
 /// baseline code otherwise. Inside the body, `fma(a, b, c)` is a·b + c (fused when possible).
@@ -78,7 +82,7 @@ mod portable {
 }
 
 /// Whether the hand-written kernels cover `cols` columns.
-fn hand_written(cols: usize) -> bool {
+pub(crate) fn hand_written(cols: usize) -> bool {
     matches!(cols, 8 | 16 | 32 | 64)
 }
 
@@ -381,7 +385,7 @@ mod tests {
     }
 
     /// Runs `check` on the dispatched path, then with the portable path forced.
-    fn on_both_paths(check: impl Fn()) {
+    pub(super) fn on_both_paths(check: impl Fn()) {
         check();
         portable::with(check);
     }
@@ -435,7 +439,7 @@ mod tests {
         assert!(!portable::forced());
     }
 
-    fn close(found: f32, expected: f64) -> bool {
+    pub(super) fn close(found: f32, expected: f64) -> bool {
         (f64::from(found) - expected).abs() <= 1e-5 * (1.0 + expected.abs())
     }
 

@@ -320,11 +320,9 @@ impl<C: Cell> Rnn<C> {
                 }
                 let count = rows.len() / features;
                 for g in 0..C::LAYOUT.gates {
-                    let kernel = weights.kernel_gate(g);
+                    let kernel = weights.kernel_panels(g);
                     let into = &mut out[g * units..];
-                    kernels::add_matmul(
-                        count, features, units, rows, features, kernel, into, width,
-                    );
+                    kernels::add_matmul_packed(count, rows, features, kernel, into, width);
                 }
             },
         );

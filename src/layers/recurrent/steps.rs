@@ -5,9 +5,9 @@
 //! rows, units)` (each block of the cell a `(rows, units)` matrix). Forward projects the input
 //! x·W_g a block of `TIME_BLOCK` steps ahead of the recurrence, one product per sample and gate,
 //! and keeps only h_{t−1}·U_g in the step. BPTT walks the steps back in the same blocks and adds
-//! each block's weight gradients as products over its steps, while the gradient rows are still
-//! in cache. Every product runs through `kernels` with `units` (or `features`) columns, the
-//! widths its register-blocked paths cover.
+//! each block's weight gradients as one product per gate over all its (step, sample) rows, while
+//! the gradient rows are still in cache. The products that read a weight matrix read it laid out
+//! once per call (`Packed`), through `kernels`' register-blocked code at every width.
 
 use super::cell::Cell;
 use super::dropout::ChunkDropout;
@@ -18,7 +18,7 @@ use std::ops::Range;
 
 /// Samples per parallel chunk of a layer of `units` units: a function of the layer alone, so
 /// that results do not depend on the thread count. Wider layers take more samples, over which
-/// the GEMM's packing of the recurrent kernel, once a step and gate, is shared.
+/// each step's pass over the recurrent kernel is shared.
 pub(super) fn chunk_rows(units: usize) -> usize {
     if units > 64 {
         16
@@ -148,6 +148,10 @@ pub(super) struct Chunk {
     skipped: usize,
     /// Room for a dropped copy of a weight block or of the states, with dropout.
     scratch: Vec<f32>,
+    /// A block of steps' input or states, and one gradient block of theirs, gathered for the
+    /// weight gradients: `(TIME_BLOCK·rows, features or units)` each.
+    gathered: Vec<f32>,
+    gathered_dz: Vec<f32>,
 }
 
 impl Chunk {
@@ -163,6 +167,8 @@ impl Chunk {
             grad_rows: Vec::new(),
             skipped: 0,
             scratch: Vec::new(),
+            gathered: Vec::new(),
+            gathered_dz: Vec::new(),
         }
     }
 
@@ -274,7 +280,7 @@ impl Chunk {
             let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
             for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
                 let into = &mut step[block * n..];
-                let recurrent = weights.recurrent_gate(g);
+                let recurrent = weights.recurrent_panels(g);
                 let h_read = if dropout.drops_state() {
                     // (h_{t−1} ⊙ r_g)·U_g: the gate's dropped copy of the state.
                     let dropped = &mut self.scratch[..n];
@@ -288,7 +294,7 @@ impl Chunk {
                 } else {
                     h_prev
                 };
-                kernels::add_matmul(rows, units, units, h_read, units, recurrent, into, units);
+                kernels::add_matmul_packed(rows, h_read, units, recurrent, into, units);
             }
             let (c_prev, c) =
                 pair_mut(&mut self.carries, prev * carry_slot, cur * carry_slot, carry);
@@ -322,23 +328,27 @@ impl Chunk {
             let x = &x[(i * steps + times.start) * features..];
             for g in 0..C::LAYOUT.gates {
                 let into = &mut self.step_rows[times.start * step_stride + g * n + i * units..];
-                let kernel = match dropout.input(i, g) {
+                let rows = times.len();
+                match dropout.input(i, g) {
                     Some(keep) => {
                         scale_rows(weights.kernel_gate(g), units, keep, &mut self.scratch);
-                        &self.scratch[..features * units]
+                        let kernel = &self.scratch[..features * units];
+                        kernels::add_matmul(
+                            rows,
+                            features,
+                            units,
+                            x,
+                            features,
+                            kernel,
+                            into,
+                            step_stride,
+                        );
                     }
-                    None => weights.kernel_gate(g),
-                };
-                kernels::add_matmul(
-                    times.len(),
-                    features,
-                    units,
-                    x,
-                    features,
-                    kernel,
-                    into,
-                    step_stride,
-                );
+                    None => {
+                        let kernel = weights.kernel_panels(g);
+                        kernels::add_matmul_packed(rows, x, features, kernel, into, step_stride);
+                    }
+                }
             }
         }
     }
@@ -459,7 +469,7 @@ impl Chunk {
                 // gate's mask r_g when the state is dropped.
                 for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
                     let dz = &step_grad[block * n..];
-                    let recurrent_t = weights.recurrent_gate_t(gate);
+                    let recurrent_t = weights.recurrent_t_panels(gate);
                     // With a dropped state the product goes through the scratch first.
                     let into = if dropout.drops_state() {
                         let through = &mut self.scratch[..n];
@@ -468,7 +478,7 @@ impl Chunk {
                     } else {
                         &mut dh[..]
                     };
-                    kernels::add_matmul(rows, units, units, dz, units, recurrent_t, into, units);
+                    kernels::add_matmul_packed(rows, dz, units, recurrent_t, into, units);
                     if dropout.drops_state() {
                         let through = &self.scratch[..n];
                         for (i, (dh, d)) in
@@ -495,23 +505,23 @@ impl Chunk {
                     let out = &mut d_input[(i * steps + times.start) * features..];
                     for g in 0..C::LAYOUT.gates {
                         let dz = &self.grad_rows[(C::LAYOUT.input_grad + g) * n + i * units..];
-                        let kernel_t = match dropout.input(i, g) {
+                        let steps = times.len();
+                        match dropout.input(i, g) {
                             Some(keep) => {
-                                scale_columns(weights.kernel_gate_t(g), keep, &mut self.scratch);
-                                &self.scratch[..units * features]
+                                let kernel_t = weights.kernel_gate_t(g);
+                                scale_columns(kernel_t, keep, &mut self.scratch);
+                                let kernel_t = &self.scratch[..units * features];
+                                kernels::add_matmul(
+                                    steps, units, features, dz, stride, kernel_t, out, features,
+                                );
                             }
-                            None => weights.kernel_gate_t(g),
-                        };
-                        kernels::add_matmul(
-                            times.len(),
-                            units,
-                            features,
-                            dz,
-                            stride,
-                            kernel_t,
-                            out,
-                            features,
-                        );
+                            None => {
+                                let kernel_t = weights.kernel_t_panels(g);
+                                kernels::add_matmul_packed(
+                                    steps, dz, stride, kernel_t, out, features,
+                                );
+                            }
+                        }
                     }
                 }
             }
@@ -525,9 +535,9 @@ impl Chunk {
         gradients
     }
 
-    /// Adds one block of steps' share of the weight gradients, per sample and gate:
-    /// dW_g += Xᵀ·dZ_g, dU_g += H_prevᵀ·dZ_g, db += Σ dZ. With dropout the products are
-    /// diag(m_g)·Xᵀ·dZ_g and diag(r_g)·H_prevᵀ·dZ_g: the sample's mask scales their rows.
+    /// Adds one block of steps' share of the weight gradients: dW_g += Xᵀ·dZ_g,
+    /// dU_g += H_prevᵀ·dZ_g, db += Σ dZ. With dropout the products read X ⊙ m_g and
+    /// H_prev ⊙ r_g, each sample through its masks.
     fn add_block_gradients<C: Cell>(
         &mut self,
         weights: &Packed,
@@ -537,37 +547,20 @@ impl Chunk {
         go_backwards: bool,
         dropout: ChunkDropout<'_>,
     ) {
-        let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
+        let (rows, units) = (self.rows, self.units);
         let n = rows * units;
-        let grad_len = C::LAYOUT.grad_blocks * n;
-        let stride = padded(grad_len);
+        let stride = padded(C::LAYOUT.grad_blocks * n);
         let columns = C::LAYOUT.gates * units;
-        let block_rows = &self.grad_rows[..times.len() * stride];
         // H_prev for input time t is slot t reading forwards, slot t + 1 reading backwards.
         let first_slot = times.start + usize::from(go_backwards);
-        for i in 0..rows {
-            let x = &x[(i * steps + times.start) * features..];
-            for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
-                let dz = &block_rows[(C::LAYOUT.input_grad + g) * n + i * units..];
-                let product = ProductTn { rows: features, inner: times.len(), columns: units };
-                let keep = dropout.input(i, g);
-                product.add_into(d_kernel, keep, &mut self.scratch, (x, features), (dz, stride));
-            }
-            let h_prev = &self.states[first_slot * padded(n) + i * units..];
-            for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
-                let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
-                let dz = &block_rows[block * n + i * units..];
-                let product = ProductTn { rows: units, inner: times.len(), columns: units };
-                let keep = dropout.recurrent(i, gate);
-                product.add_into(
-                    d_recurrent,
-                    keep,
-                    &mut self.scratch,
-                    (h_prev, padded(n)),
-                    (dz, stride),
-                );
-            }
+        let block =
+            BlockGradients { x, times: times.clone(), first_slot, features: weights.features };
+        if kernels::hand_written(units) {
+            self.weight_gradients_per_sample::<C>(&block, gradients, dropout);
+        } else {
+            self.weight_gradients_gathered::<C>(&block, gradients, dropout);
         }
+        let block_rows = &self.grad_rows[..times.len() * stride];
         if let Some((input_bias, recurrent_bias)) =
             (!gradients.bias.is_empty()).then(|| gradients.bias.split_at_mut(columns))
         {
@@ -590,10 +583,85 @@ impl Chunk {
             }
         }
     }
+
+    /// [`Chunk::add_block_gradients`]' products at a width with hand-written products: per
+    /// sample and gate, over the block's steps, reading the rows where they are.
+    fn weight_gradients_per_sample<C: Cell>(
+        &mut self,
+        block: &BlockGradients<'_>,
+        gradients: &mut ChunkGradients,
+        dropout: ChunkDropout<'_>,
+    ) {
+        let (rows, steps, units, features) = (self.rows, self.steps, self.units, block.features);
+        let n = rows * units;
+        let stride = padded(C::LAYOUT.grad_blocks * n);
+        let (times, block_rows) = (&block.times, &self.grad_rows[..block.times.len() * stride]);
+        for i in 0..rows {
+            let x = &block.x[(i * steps + times.start) * features..];
+            for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
+                let dz = &block_rows[(C::LAYOUT.input_grad + g) * n + i * units..];
+                let product = ProductTn { rows: features, inner: times.len(), columns: units };
+                let keep = dropout.input(i, g);
+                product.add_into(d_kernel, keep, &mut self.scratch, (x, features), (dz, stride));
+            }
+            let h_prev = &self.states[block.first_slot * padded(n) + i * units..];
+            for (b, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
+                let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
+                let dz = &block_rows[b * n + i * units..];
+                let product = ProductTn { rows: units, inner: times.len(), columns: units };
+                let keep = dropout.recurrent(i, gate);
+                let h_prev = (h_prev, padded(n));
+                product.add_into(d_recurrent, keep, &mut self.scratch, h_prev, (dz, stride));
+            }
+        }
+    }
+
+    /// [`Chunk::add_block_gradients`]' products at other widths: one per gate over all the
+    /// block's (step, sample) rows, gathered contiguous first (through the dropout masks), so
+    /// that each product passes over its weight gradient once per block rather than once per
+    /// sample.
+    fn weight_gradients_gathered<C: Cell>(
+        &mut self,
+        block: &BlockGradients<'_>,
+        gradients: &mut ChunkGradients,
+        dropout: ChunkDropout<'_>,
+    ) {
+        let (rows, steps, units, features) = (self.rows, self.steps, self.units, block.features);
+        let n = rows * units;
+        let stride = padded(C::LAYOUT.grad_blocks * n);
+        let (times, count) = (&block.times, block.times.len() * rows);
+        let block_rows = &self.grad_rows[..times.len() * stride];
+        let (gathered, dz) = (&mut self.gathered, &mut self.gathered_dz);
+        for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
+            gather_block(block_rows, stride, (C::LAYOUT.input_grad + g) * n, n, dz);
+            gathered.resize(count * features, 0.0);
+            for (s, t) in times.clone().enumerate() {
+                for i in 0..rows {
+                    let row = &block.x[(i * steps + t) * features..][..features];
+                    let out = &mut gathered[(s * rows + i) * features..][..features];
+                    copy_through(row, dropout.input(i, g), out);
+                }
+            }
+            kernels::add_matmul_tn(features, count, units, gathered, features, dz, units, d_kernel);
+        }
+        for (b, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
+            let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
+            gather_block(block_rows, stride, b * n, n, dz);
+            gathered.resize(count * units, 0.0);
+            for s in 0..times.len() {
+                let states = &self.states[(block.first_slot + s) * padded(n)..][..n];
+                for (i, row) in states.chunks_exact(units).enumerate() {
+                    let out = &mut gathered[(s * rows + i) * units..][..units];
+                    copy_through(row, dropout.recurrent(i, gate), out);
+                }
+            }
+            kernels::add_matmul_tn(units, count, units, gathered, units, dz, units, d_recurrent);
+        }
+    }
 }
 
 /// Scratch values a chunk needs with dropout: a dropped copy of the states, or of a kernel gate
-/// block (either way round), or a weight gradient block before its rows are scaled.
+/// block (either way round).
 fn scratch_len(rows: usize, units: usize, features: usize) -> usize {
     (rows * units).max(features.max(units) * units)
 }
@@ -612,6 +680,33 @@ fn scale_columns(matrix: &[f32], keep: &[f32], out: &mut [f32]) {
     for (out, row) in out.chunks_exact_mut(keep.len()).zip(matrix.chunks_exact(keep.len())) {
         out.iter_mut().zip(row).zip(keep).for_each(|((o, &w), &k)| *o = w * k);
     }
+}
+
+/// Writes into `out` (resized) block `offset..offset + n` of every step of `rows` (steps
+/// `stride` apart): one block's rows of a block of steps, contiguous.
+fn gather_block(rows: &[f32], stride: usize, offset: usize, n: usize, out: &mut Vec<f32>) {
+    out.resize(rows.len() / stride * n, 0.0);
+    for (out, step) in out.chunks_exact_mut(n.max(1)).zip(rows.chunks_exact(stride)) {
+        out.copy_from_slice(&step[offset..][..n]);
+    }
+}
+
+/// Writes `row` into `out`, through the dropout mask `keep` when there is one.
+fn copy_through(row: &[f32], keep: Option<&[f32]>, out: &mut [f32]) {
+    match keep {
+        Some(keep) => out.iter_mut().zip(row).zip(keep).for_each(|((o, &v), &k)| *o = v * k),
+        None => out.copy_from_slice(row),
+    }
+}
+
+/// What the weight gradients of a block of steps read beside the chunk's buffers: the chunk's
+/// input `(rows, steps, features)`, the block's input times, and the state slot of H_prev at
+/// its first time.
+struct BlockGradients<'a> {
+    x: &'a [f32],
+    times: Range<usize>,
+    first_slot: usize,
+    features: usize,
 }
 
 /// The product C += Aᵀ·B of a weight gradient, `(rows, inner)ᵀ × (inner, columns)`.

@@ -3,6 +3,7 @@
 //! through `kernels` with `units` (or `features`) columns.
 
 use super::cell::Cell;
+use crate::kernels::PackedRhs;
 use crate::layers::{not_built, Param};
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -12,14 +13,16 @@ pub(super) struct Packed {
     pub(super) features: usize,
     pub(super) units: usize,
     pub(super) has_bias: bool,
-    /// W_g, the kernel's gate blocks of `units` columns, each `(features, units)` row-major.
+    /// W_g, the kernel's gate blocks of `units` columns, each `(features, units)` row-major,
+    /// for the products through a dropout mask, which scales it first.
     kernel: Vec<f32>,
-    /// U_g, the recurrent kernel's gate blocks, each `(units, units)`.
-    recurrent: Vec<f32>,
     /// Wᵀ, `(GATES·units, features)`: W_gᵀ is its g-th block of `units` rows.
     kernel_t: Vec<f32>,
-    /// Uᵀ, `(GATES·units, units)`: U_gᵀ is its g-th block of `units` rows.
-    recurrent_t: Vec<f32>,
+    /// W_g, U_g, W_gᵀ and U_gᵀ of every gate, laid out once for the products of every step.
+    kernel_panels: Vec<PackedRhs>,
+    recurrent_panels: Vec<PackedRhs>,
+    kernel_t_panels: Vec<PackedRhs>,
+    recurrent_t_panels: Vec<PackedRhs>,
     /// One sample's step row before the products: the input bias in blocks `0..GATES`, plus
     /// the recurrent bias of gate g in block `RECURRENT_INTO[g]`.
     pub(super) step_init: Vec<f32>,
@@ -80,32 +83,56 @@ impl Packed {
                 }
             }
         }
+        let kernel = gate_blocks(&flat[0]);
+        let kernel_t = transposed(&flat[0], features);
+        let (recurrent, recurrent_t) = (gate_blocks(&flat[1]), transposed(&flat[1], units));
+        // Gate block g of a matrix of `rows` rows and `cols` columns per gate, laid out.
+        let panels = |blocks: &[f32], rows: usize, cols: usize| -> Vec<PackedRhs> {
+            let len = (rows * cols).max(1);
+            blocks.chunks_exact(len).map(|block| PackedRhs::new(block, rows, cols, cols)).collect()
+        };
         Ok(Packed {
             features,
             units,
             has_bias: flat.len() > 2,
-            kernel: gate_blocks(&flat[0]),
-            recurrent: gate_blocks(&flat[1]),
-            kernel_t: transposed(&flat[0], features),
-            recurrent_t: transposed(&flat[1], units),
+            kernel_panels: panels(&kernel, features, units),
+            recurrent_panels: panels(&recurrent, units, units),
+            kernel_t_panels: panels(&kernel_t, units, features),
+            recurrent_t_panels: panels(&recurrent_t, units, units),
+            kernel,
+            kernel_t,
             step_init,
         })
     }
 
+    /// W_g, `(features, units)` row-major.
     pub(super) fn kernel_gate(&self, gate: usize) -> &[f32] {
         &self.kernel[gate * self.features * self.units..][..self.features * self.units]
     }
 
-    pub(super) fn recurrent_gate(&self, gate: usize) -> &[f32] {
-        &self.recurrent[gate * self.units * self.units..][..self.units * self.units]
-    }
-
+    /// W_gᵀ, `(units, features)` row-major.
     pub(super) fn kernel_gate_t(&self, gate: usize) -> &[f32] {
         &self.kernel_t[gate * self.units * self.features..][..self.units * self.features]
     }
 
-    pub(super) fn recurrent_gate_t(&self, gate: usize) -> &[f32] {
-        &self.recurrent_t[gate * self.units * self.units..][..self.units * self.units]
+    /// W_g laid out for `kernels::add_matmul_packed`.
+    pub(super) fn kernel_panels(&self, gate: usize) -> &PackedRhs {
+        &self.kernel_panels[gate]
+    }
+
+    /// U_g laid out for `kernels::add_matmul_packed`.
+    pub(super) fn recurrent_panels(&self, gate: usize) -> &PackedRhs {
+        &self.recurrent_panels[gate]
+    }
+
+    /// W_gᵀ laid out for `kernels::add_matmul_packed`.
+    pub(super) fn kernel_t_panels(&self, gate: usize) -> &PackedRhs {
+        &self.kernel_t_panels[gate]
+    }
+
+    /// U_gᵀ laid out for `kernels::add_matmul_packed`.
+    pub(super) fn recurrent_t_panels(&self, gate: usize) -> &PackedRhs {
+        &self.recurrent_t_panels[gate]
     }
 }
 

@@ -1,0 +1,303 @@
+//! Products whose right-hand side is a weight matrix read many times (every step), laid out
+//! once per call into column panels ([`PackedRhs`]) so that each product reads it contiguously
+//! whatever the matrix's width, as a GEMM packs it, but without packing it again every step.
+//!
+//! Each output value is its value before plus the products in the order of the inner index,
+//! one after the other (fused on the AVX2 + FMA path, unfused on the portable one), so a row's
+//! result depends neither on the other rows nor on how many there are: chunks of any size give
+//! the same bits.
+
+use super::{add_matmul_fixed, hand_written, portable};
+
+/// Columns per panel of a [`PackedRhs`] of a width without a hand-written product: two AVX2
+/// registers.
+const PANEL: usize = 16;
+
+/// Output rows per register tile: with [`PANEL`] columns, 12 accumulators, which leaves AVX2's
+/// 16 registers room for the panel's row and a broadcast.
+const TILE_ROWS: usize = 6;
+
+/// A right-hand side `(inner, cols)` laid out once for the many [`add_matmul_packed`] products
+/// that read it: column panels of [`PANEL`] columns, each `(inner, PANEL)` row-major, the last
+/// padded with zeros. A width with a hand-written product keeps its own row-major layout.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PackedRhs {
+    inner: usize,
+    cols: usize,
+    values: Vec<f32>,
+}
+
+impl PackedRhs {
+    /// Lays out `rhs`, whose row `k` starts at `k · rhs_stride` and holds `cols` values.
+    pub(crate) fn new(rhs: &[f32], inner: usize, cols: usize, rhs_stride: usize) -> Self {
+        let panel = if hand_written(cols) { cols } else { PANEL };
+        let mut values = vec![0.0; cols.div_ceil(panel) * inner * panel];
+        if inner > 0 {
+            for (p, packed) in values.chunks_exact_mut(inner * panel).enumerate() {
+                let first = p * panel;
+                let width = panel.min(cols - first);
+                for (k, row) in packed.chunks_exact_mut(panel).enumerate() {
+                    row[..width].copy_from_slice(&rhs[k * rhs_stride + first..][..width]);
+                }
+            }
+        }
+        PackedRhs { inner, cols, values }
+    }
+
+    /// The matrix `(inner, cols)` as it was given, row-major.
+    #[cfg(test)]
+    fn unpacked(&self) -> Vec<f32> {
+        if hand_written(self.cols) {
+            return self.values.clone();
+        }
+        let mut out = vec![0.0; self.inner * self.cols];
+        for (p, packed) in self.values.chunks_exact((self.inner * PANEL).max(1)).enumerate() {
+            let first = p * PANEL;
+            let width = PANEL.min(self.cols - first);
+            for (k, row) in packed.chunks_exact(PANEL).enumerate() {
+                out[k * self.cols + first..][..width].copy_from_slice(&row[..width]);
+            }
+        }
+        out
+    }
+}
+
+/// `out[r, :] += Σ_k lhs[r, k] · rhs[k, :]` for `rows` rows, where row `r` of `lhs` starts at
+/// `r · lhs_stride` and holds `rhs.inner` values, and row `r` of `out` starts at
+/// `r · out_stride` and receives `rhs.cols` values.
+pub(crate) fn add_matmul_packed(
+    rows: usize,
+    lhs: &[f32],
+    lhs_stride: usize,
+    rhs: &PackedRhs,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let (inner, cols) = (rhs.inner, rhs.cols);
+    if hand_written(cols) {
+        add_matmul_fixed(rows, inner, cols, lhs, lhs_stride, &rhs.values, out, out_stride);
+        return;
+    }
+    if rows == 0 || cols == 0 || inner == 0 {
+        return;
+    }
+    // The extents every tile reads or writes, checked once: the AVX2 path reads raw pointers.
+    let lhs = &lhs[..(rows - 1) * lhs_stride + inner];
+    let out = &mut out[..(rows - 1) * out_stride + cols];
+    let product = Product { rows, inner, cols, lhs_stride, out_stride };
+    #[cfg(target_arch = "x86_64")]
+    if !portable::forced()
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has AVX2 and FMA; the slices hold every value the tiles touch.
+        unsafe { avx2::panels(product, lhs, &rhs.values, out) };
+        return;
+    }
+    product.each_tile(&rhs.values, |tile, lhs_at, panel, out_at| {
+        tile_portable(tile, &lhs[lhs_at..], panel, &mut out[out_at..]);
+    });
+}
+
+/// The dimensions and strides of one [`add_matmul_packed`] product.
+#[derive(Clone, Copy)]
+struct Product {
+    rows: usize,
+    inner: usize,
+    cols: usize,
+    lhs_stride: usize,
+    out_stride: usize,
+}
+
+/// One register tile: its first rows of a panel, of which `width` columns are written.
+#[derive(Clone, Copy)]
+struct Tile {
+    rows: usize,
+    inner: usize,
+    width: usize,
+    lhs_stride: usize,
+    out_stride: usize,
+}
+
+impl Product {
+    /// Calls `f(tile, lhs offset, panel, out offset)` for each tile, panel by panel: a panel
+    /// stays in L1 while the tiles of all rows stream past it.
+    #[inline(always)]
+    fn each_tile(self, panels: &[f32], mut f: impl FnMut(Tile, usize, &[f32], usize)) {
+        let Product { rows, inner, cols, lhs_stride, out_stride } = self;
+        for (p, panel) in panels.chunks_exact(inner * PANEL).enumerate() {
+            let first = p * PANEL;
+            let width = PANEL.min(cols - first);
+            for r in (0..rows).step_by(TILE_ROWS) {
+                let tile_rows = TILE_ROWS.min(rows - r);
+                let tile = Tile { rows: tile_rows, inner, width, lhs_stride, out_stride };
+                f(tile, r * lhs_stride, panel, r * out_stride + first);
+            }
+        }
+    }
+}
+
+/// A tile on the portable path: the products one after the other, unfused.
+fn tile_portable(tile: Tile, lhs: &[f32], panel: &[f32], out: &mut [f32]) {
+    let mut acc = [[0.0f32; PANEL]; TILE_ROWS];
+    for (r, acc) in acc.iter_mut().enumerate().take(tile.rows) {
+        acc[..tile.width].copy_from_slice(&out[r * tile.out_stride..][..tile.width]);
+        let a = &lhs[r * tile.lhs_stride..][..tile.inner];
+        for (&x, b) in a.iter().zip(panel.chunks_exact(PANEL)) {
+            acc.iter_mut().zip(b).for_each(|(acc, &b)| *acc += x * b);
+        }
+        out[r * tile.out_stride..][..tile.width].copy_from_slice(&acc[..tile.width]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{Product, Tile, PANEL, TILE_ROWS};
+    use std::arch::x86_64::*;
+
+    /// [`add_matmul_packed`](super::add_matmul_packed) with AVX2 + FMA: each tile's `R` rows
+    /// of 16 columns in 2·`R` registers while the panel streams past.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; `lhs` and `out` hold the product's rows at their strides and
+    /// `panels` its panels.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
+        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
+        product.each_tile(panels, |tile, lhs_at, panel, out_at| {
+            let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
+            match tile.rows {
+                1 => tile_fma::<1>(tile, a, p, o),
+                2 => tile_fma::<2>(tile, a, p, o),
+                3 => tile_fma::<3>(tile, a, p, o),
+                4 => tile_fma::<4>(tile, a, p, o),
+                5 => tile_fma::<5>(tile, a, p, o),
+                _ => tile_fma::<TILE_ROWS>(tile, a, p, o),
+            }
+        });
+    }
+
+    /// One tile of `R` rows.
+    ///
+    /// # Safety
+    /// As [`panels`], for the tile's rows, panel and columns.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile_fma<const R: usize>(
+        tile: Tile,
+        lhs: *const f32,
+        panel: *const f32,
+        out: *mut f32,
+    ) {
+        // A narrower last panel goes through a full-width copy of its rows.
+        let mut edge = [[0.0f32; PANEL]; R];
+        let full = tile.width == PANEL;
+        let row = |r: usize| out.add(r * tile.out_stride);
+        let (mut low, mut high) = ([_mm256_setzero_ps(); R], [_mm256_setzero_ps(); R]);
+        for r in 0..R {
+            let from = if full {
+                row(r).cast_const()
+            } else {
+                std::ptr::copy_nonoverlapping(row(r), edge[r].as_mut_ptr(), tile.width);
+                edge[r].as_ptr()
+            };
+            low[r] = _mm256_loadu_ps(from);
+            high[r] = _mm256_loadu_ps(from.add(8));
+        }
+        for k in 0..tile.inner {
+            let b_low = _mm256_loadu_ps(panel.add(k * PANEL));
+            let b_high = _mm256_loadu_ps(panel.add(k * PANEL + 8));
+            for r in 0..R {
+                let a = _mm256_broadcast_ss(&*lhs.add(r * tile.lhs_stride + k));
+                low[r] = _mm256_fmadd_ps(a, b_low, low[r]);
+                high[r] = _mm256_fmadd_ps(a, b_high, high[r]);
+            }
+        }
+        for r in 0..R {
+            let to = if full { row(r) } else { edge[r].as_mut_ptr() };
+            _mm256_storeu_ps(to, low[r]);
+            _mm256_storeu_ps(to.add(8), high[r]);
+            if !full {
+                std::ptr::copy_nonoverlapping(edge[r].as_ptr(), row(r), tile.width);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{close, on_both_paths};
+    use super::*;
+
+    /// Every width up to 70 and wider layers' widths, with row counts on both sides of a
+    /// register tile's, against the naive product; the layout reads back.
+    #[test]
+    fn add_matmul_packed_matches_naive_product_at_every_width() {
+        on_both_paths(|| {
+            for cols in (1..=70).chain([96, 100, 128, 200, 256]) {
+                for rows in [1, 2, 5, 6, 7, 12, 13, 16] {
+                    check(rows, 7, cols);
+                }
+            }
+        });
+    }
+
+    /// Each row's result is its value plus the products in order, whatever rows surround it;
+    /// on the portable path the products one after the other, unfused: bit for bit.
+    #[test]
+    fn rows_do_not_depend_on_their_neighbours() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        on_both_paths(|| {
+            for cols in [8, 32, 40, 128] {
+                let (rows, inner) = (13, 11);
+                let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
+                let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.7).cos()).collect();
+                let packed = PackedRhs::new(&rhs, inner, cols, cols);
+                let mut together = vec![0.25f32; rows * cols];
+                add_matmul_packed(rows, &lhs, inner, &packed, &mut together, cols);
+                for r in 0..rows {
+                    let mut alone = vec![0.25f32; cols];
+                    add_matmul_packed(1, &lhs[r * inner..], inner, &packed, &mut alone, cols);
+                    assert_eq!(bits(&alone), bits(&together[r * cols..][..cols]), "{cols}");
+                    if portable::forced() {
+                        let in_order: Vec<f32> = (0..cols)
+                            .map(|j| {
+                                let a = &lhs[r * inner..][..inner];
+                                (0..inner).fold(0.25f32, |acc, k| a[k] * rhs[k * cols + j] + acc)
+                            })
+                            .collect();
+                        assert_eq!(bits(&alone), bits(&in_order), "{cols}");
+                    }
+                }
+            }
+        });
+    }
+
+    fn check(rows: usize, inner: usize, cols: usize) {
+        let (lhs_stride, out_stride, rhs_stride) = (inner + 2, cols + 3, cols + 1);
+        let lhs: Vec<f32> = (0..rows * lhs_stride).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
+        let rhs: Vec<f32> =
+            (0..inner * rhs_stride).map(|i| ((i % 17) as f32 - 7.0) * 0.05).collect();
+        let packed = PackedRhs::new(&rhs, inner, cols, rhs_stride);
+        let dense: Vec<f32> =
+            rhs.chunks_exact(rhs_stride).flat_map(|row| row[..cols].to_vec()).collect();
+        assert_eq!(packed.unpacked(), dense, "{cols} columns read back");
+        let mut out: Vec<f32> = (0..rows * out_stride).map(|i| (i % 5) as f32 * 0.3).collect();
+        let before = out.clone();
+        add_matmul_packed(rows, &lhs, lhs_stride, &packed, &mut out, out_stride);
+        for r in 0..rows {
+            for j in 0..cols {
+                let expected: f64 = f64::from(before[r * out_stride + j])
+                    + (0..inner)
+                        .map(|k| {
+                            f64::from(lhs[r * lhs_stride + k]) * f64::from(rhs[k * rhs_stride + j])
+                        })
+                        .sum::<f64>();
+                assert!(close(out[r * out_stride + j], expected), "{rows}x{cols}");
+            }
+            if r + 1 < rows {
+                let gap = r * out_stride + cols..(r + 1) * out_stride;
+                assert_eq!(out[gap.clone()], before[gap], "{rows}x{cols}: outside the output");
+            }
+        }
+    }
+}
