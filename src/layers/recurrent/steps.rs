@@ -182,16 +182,25 @@ impl Chunk {
         (self.rows, self.steps, self.units) == (rows, steps, units)
     }
 
-    /// Writes the initial states into the slot the first step reads and into the slots of the
-    /// skipped steps, which carry them.
-    fn start_from<C: Cell>(&mut self, geometry: Geometry, initial: StateRows<'_>) {
+    /// Writes the initial states (zeros without `initial`) into the slot the first step reads
+    /// and into the slots of the skipped steps, which carry them. Every other slot is written
+    /// by its step.
+    fn start_from<C: Cell>(&mut self, geometry: Geometry, initial: Option<StateRows<'_>>) {
         let n = self.rows * self.units;
         let first = geometry.slots(geometry.step_at(0)).0;
         let carried = (0..self.skipped).map(|k| geometry.slots(geometry.step_at(k)).1);
         for slot in std::iter::once(first).chain(carried) {
-            self.states[slot * padded(n)..][..n].copy_from_slice(initial.h);
+            let h = &mut self.states[slot * padded(n)..][..n];
+            match initial {
+                Some(initial) => h.copy_from_slice(initial.h),
+                None => h.fill(0.0),
+            }
             if C::LAYOUT.carry {
-                self.carries[slot * padded(n)..][..n].copy_from_slice(initial.c);
+                let c = &mut self.carries[slot * padded(n)..][..n];
+                match initial {
+                    Some(initial) => c.copy_from_slice(initial.c),
+                    None => c.fill(0.0),
+                }
             }
         }
     }
@@ -245,12 +254,8 @@ impl Chunk {
         self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
         let carry = if C::LAYOUT.carry { n } else { 0 };
         let geometry = Geometry { steps, go_backwards };
-        self.states.fill(0.0);
-        self.carries.fill(0.0);
         self.skipped = geometry.leading_masked(mask.as_ref());
-        if let Some(initial) = initial {
-            self.start_from::<C>(geometry, initial);
-        }
+        self.start_from::<C>(geometry, initial);
         // The step rows of every sample start as the biases.
         let mut init = Vec::with_capacity(C::LAYOUT.step_blocks * n);
         for block in weights.step_init.chunks_exact(units) {
@@ -266,8 +271,14 @@ impl Chunk {
             if k == projected {
                 projected = (k + TIME_BLOCK).min(steps);
                 let times = geometry.times(k..projected);
+                // A folded table writes the gate blocks whole; a projection adds into them.
+                let start = match input {
+                    ChunkInput::Features(_) => 0,
+                    ChunkInput::Folded { .. } => C::LAYOUT.gates * n,
+                };
                 for t in times.clone() {
-                    self.step_rows[t * step_stride..][..step_len].copy_from_slice(&init);
+                    let step = &mut self.step_rows[t * step_stride..][..step_len];
+                    step[start..].copy_from_slice(&init[start..]);
                 }
                 match input {
                     ChunkInput::Features(x) => self.project::<C>(weights, x, times, dropout),
