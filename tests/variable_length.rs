@@ -307,3 +307,28 @@ fn a_time_axis_of_any_length_is_saved_as_null_and_loads_back() {
         assert_eq!(loaded.predict(&ids(3, steps)).unwrap(), model.predict(&ids(3, steps)).unwrap());
     }
 }
+
+/// A batch of no steps, after a batch of some (whose buffers a layer keeps): every cell, read
+/// either way, returns zero states, as Keras' RNN does from zero initial states.
+#[test]
+fn a_batch_of_no_steps_gives_zero_states_in_either_direction() {
+    use rand::SeedableRng;
+    use rnnkit::layers::Layer;
+    for go_backwards in [false, true] {
+        let layers: Vec<Box<dyn Layer>> = vec![
+            Box::new(SimpleRnn::new(4).go_backwards(go_backwards)),
+            Box::new(Lstm::new(4).go_backwards(go_backwards)),
+            Box::new(Gru::new(4).go_backwards(go_backwards)),
+        ];
+        for mut layer in layers {
+            layer.build(&[NONE, 3], &mut rand::rngs::StdRng::seed_from_u64(3)).unwrap();
+            let some = Array3::from_shape_fn((2, 5, 3), |(i, t, f)| (i + t + f) as f32 * 0.1);
+            let before = layer.forward(some.into_dyn().view(), None, false).unwrap();
+            assert!(before.iter().any(|&v| v != 0.0));
+            let none = Array3::<f32>::zeros((2, 0, 3)).into_dyn();
+            let output = layer.forward(none.view(), None, false).unwrap();
+            assert_eq!(output.shape(), &[2, 4]);
+            assert!(output.iter().all(|&v| v == 0.0), "{output:?}");
+        }
+    }
+}

@@ -187,7 +187,8 @@ impl Chunk {
     /// by its step.
     fn start_from<C: Cell>(&mut self, geometry: Geometry, initial: Option<StateRows<'_>>) {
         let n = self.rows * self.units;
-        let first = geometry.slots(geometry.step_at(0)).0;
+        // The slot the first step reads, also for a sequence of no steps (h_T is then h_0).
+        let first = if geometry.go_backwards { geometry.steps } else { 0 };
         let carried = (0..self.skipped).map(|k| geometry.slots(geometry.step_at(k)).1);
         for slot in std::iter::once(first).chain(carried) {
             let h = &mut self.states[slot * padded(n)..][..n];
