@@ -644,14 +644,18 @@ impl Chunk {
         let (times, count) = (&block.times, block.times.len() * rows);
         let block_rows = &self.grad_rows[..times.len() * stride];
         let (gathered, dz) = (&mut self.gathered, &mut self.gathered_dz);
+        // Without a gate's own mask, the rows gathered for the first gate serve every gate.
+        let (input_masks, state_masks) = (dropout.input(0, 0).is_some(), dropout.drops_state());
         for (g, d_kernel) in gradients.kernel.chunks_exact_mut(features * units).enumerate() {
             gather_block(block_rows, stride, (C::LAYOUT.input_grad + g) * n, n, dz);
-            gathered.resize(count * features, 0.0);
-            for (s, t) in times.clone().enumerate() {
-                for i in 0..rows {
-                    let row = &block.x[(i * steps + t) * features..][..features];
-                    let out = &mut gathered[(s * rows + i) * features..][..features];
-                    copy_through(row, dropout.input(i, g), out);
+            if g == 0 || input_masks {
+                gathered.resize(count * features, 0.0);
+                for (s, t) in times.clone().enumerate() {
+                    for i in 0..rows {
+                        let row = &block.x[(i * steps + t) * features..][..features];
+                        let out = &mut gathered[(s * rows + i) * features..][..features];
+                        copy_through(row, dropout.input(i, g), out);
+                    }
                 }
             }
             kernels::add_matmul_tn(features, count, units, gathered, features, dz, units, d_kernel);
@@ -659,12 +663,14 @@ impl Chunk {
         for (b, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
             let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
             gather_block(block_rows, stride, b * n, n, dz);
-            gathered.resize(count * units, 0.0);
-            for s in 0..times.len() {
-                let states = &self.states[(block.first_slot + s) * padded(n)..][..n];
-                for (i, row) in states.chunks_exact(units).enumerate() {
-                    let out = &mut gathered[(s * rows + i) * units..][..units];
-                    copy_through(row, dropout.recurrent(i, gate), out);
+            if b == 0 || state_masks {
+                gathered.resize(count * units, 0.0);
+                for s in 0..times.len() {
+                    let states = &self.states[(block.first_slot + s) * padded(n)..][..n];
+                    for (i, row) in states.chunks_exact(units).enumerate() {
+                        let out = &mut gathered[(s * rows + i) * units..][..units];
+                        copy_through(row, dropout.recurrent(i, gate), out);
+                    }
                 }
             }
             kernels::add_matmul_tn(units, count, units, gathered, units, dz, units, d_recurrent);
