@@ -109,7 +109,7 @@ mod tests {
     }
 
     /// Folded inference equals layer-by-layer inference bit for bit, for every recurrent
-    /// layer, reading either way, with and without a padding mask, returning sequences or not.
+    /// layer, narrow and wide, reading either way, with and without a padding mask, returning sequences or not.
     #[test]
     fn folded_inference_is_bit_identical_to_the_layers() {
         let x = ids(13, 3);
@@ -127,6 +127,11 @@ mod tests {
                         ),
                         model(
                             Gru::new(4).go_backwards(backwards).return_sequences(sequences),
+                            mask_zero,
+                        ),
+                        // Wide enough that the look-up runs in several blocks of steps.
+                        model(
+                            Lstm::new(150).go_backwards(backwards).return_sequences(sequences),
                             mask_zero,
                         ),
                     ];

@@ -31,6 +31,11 @@ pub(super) fn chunk_rows(units: usize) -> usize {
 /// few enough for their rows to stay in cache between the products and the recurrence.
 const TIME_BLOCK: usize = 32;
 
+/// The most bytes of step rows a folded table's look-up writes ahead of the recurrence: a copy
+/// does not gain from long blocks as a product does, and rows that outgrow L2 before the
+/// recurrence reads them are read back from further away.
+const LOOK_UP_BYTES: usize = 128 * 1024;
+
 /// The distance between the values of consecutive steps in a chunk's buffers: one cache line
 /// more than their size, so that products down the steps do not read addresses a multiple of
 /// 4 KiB apart (which share a set of the L1 cache).
@@ -267,10 +272,16 @@ impl Chunk {
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
         // input projection runs a block of steps ahead, while its rows stay in cache.
+        let ahead = match input {
+            ChunkInput::Features(_) => TIME_BLOCK,
+            ChunkInput::Folded { .. } => {
+                (LOOK_UP_BYTES / (step_stride * size_of::<f32>())).clamp(1, TIME_BLOCK)
+            }
+        };
         let mut projected = self.skipped;
         for k in self.skipped..steps {
             if k == projected {
-                projected = (k + TIME_BLOCK).min(steps);
+                projected = (k + ahead).min(steps);
                 let times = geometry.times(k..projected);
                 // A folded table writes the gate blocks whole; a projection adds into them.
                 let start = match input {
