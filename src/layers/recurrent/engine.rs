@@ -3,7 +3,7 @@
 
 use super::dropout::{ChunkDropout, DropoutMasks};
 use super::steps::{chunk_rows, Chunk, ChunkInput, StateRows};
-use super::weights::{ChunkGradients, Packed};
+use super::weights::{ChunkGradients, Packed, Pass};
 use super::{Cell, Rnn};
 use crate::kernels::{self, FlushDenormals};
 use crate::layers::{not_built, Mask};
@@ -305,7 +305,8 @@ impl<C: Cell> Rnn<C> {
         }
         let _flush = FlushDenormals::new();
         let (input_dim, features) = table.dim();
-        let weights = Packed::new::<C>(&self.name, &self.weights, features, self.units)?;
+        let weights =
+            Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Forward)?;
         let table = table.as_standard_layout();
         let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
         let (units, width) = (self.units, C::LAYOUT.gates * self.units);
@@ -338,7 +339,8 @@ impl<C: Cell> Rnn<C> {
         features: usize,
         mask: Option<&Mask>,
     ) -> Result<(Packed, RnnCache)> {
-        let weights = Packed::new::<C>(&self.name, &self.weights, features, self.units)?;
+        let weights =
+            Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Forward)?;
         if let Some(mask) = mask {
             if mask.dim() != (batch, steps) {
                 return Err(Error::ShapeMismatch {
@@ -467,7 +469,7 @@ impl<C: Cell> Rnn<C> {
         }
         let order = cache.order.as_deref();
         let grad_states = self.batch_states("state gradient", grad_states, batch, order)?;
-        let weights = Packed::new::<C>(&self.name, &self.weights, features, units)?;
+        let weights = Packed::new::<C>(&self.name, &self.weights, features, units, Pass::Backward)?;
         let mut grad_output = match &cache.order {
             Some(order) => CowArray::from(grad_output.select(Axis(0), order)),
             None => grad_output.as_standard_layout(),
