@@ -8,9 +8,11 @@
 //! the thread count.
 
 mod denormals;
+mod huge_pages;
 mod packed;
 
 pub(crate) use denormals::FlushDenormals;
+pub(crate) use huge_pages::zeroed_table;
 pub(crate) use packed::{add_matmul_packed, PackedRhs};
 
 /// Declares `$name(args)` that runs `$body` with AVX2 + FMA when the CPU has them, and as

@@ -310,7 +310,7 @@ impl<C: Cell> Rnn<C> {
         let table = table.as_standard_layout();
         let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
         let (units, width) = (self.units, C::LAYOUT.gates * self.units);
-        let mut folded = vec![0.0; input_dim * width];
+        let mut folded = kernels::zeroed_table(input_dim * width);
         // Blocks of table rows in parallel; each row's values do not depend on the blocking.
         const ROWS: usize = 256;
         folded.par_chunks_mut(ROWS * width).zip(table.par_chunks(ROWS * features)).for_each(
