@@ -1,6 +1,7 @@
-//! The recurrent engine above 64 units, where chunks hold 16 samples and products go through
-//! `matrixmultiply`: outputs, weight gradients and input gradients are bit-identical with one
-//! thread and with two, with a mask, dropout and widths that are not a multiple of the panels'.
+//! The recurrent engine above 64 units, where chunks hold 16 samples and products read the
+//! weights laid out in panels: outputs, weight gradients and input gradients are
+//! bit-identical with one thread, two and three, with a mask, dropout and widths that are not a
+//! multiple of the panels'.
 
 mod common;
 
@@ -16,7 +17,8 @@ const STEPS: usize = 30;
 const FEATURES: usize = 24;
 
 /// Output, then every weight gradient, then the input gradient of each layer, after a
-/// training-mode forward and a backward in a pool of `threads` threads.
+/// training-mode forward and a backward in a pool of `threads` threads; then the output of an
+/// inference-mode forward.
 fn run(threads: usize, x: &ArrayD<f32>, mask: &Mask) -> Vec<Vec<u32>> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
@@ -35,6 +37,7 @@ fn run(threads: usize, x: &ArrayD<f32>, mask: &Mask) -> Vec<Vec<u32>> {
             results.push(bits(&output));
             results.extend(layer.params().iter().map(|p| bits(&p.grad)));
             results.push(bits(&d_input));
+            results.push(bits(&layer.forward(x.view(), Some(mask), false).unwrap()));
         }
         results
     })
@@ -45,16 +48,18 @@ fn bits(values: &ArrayD<f32>) -> Vec<u32> {
 }
 
 #[test]
-fn wide_layers_give_the_same_bits_on_one_thread_and_two() {
+fn wide_layers_give_the_same_bits_on_one_thread_two_and_three() {
     let x = uniform(&[SAMPLES, STEPS, FEATURES], -1.0, 1.0, 91);
     // Some samples padded at the start, some masked here and there.
     let mask =
         Array2::from_shape_fn((SAMPLES, STEPS), |(b, s)| s >= b % 9 && (b * 7 + s) % 11 != 0);
     let one = run(1, &x, &mask);
-    let two = run(2, &x, &mask);
-    assert_eq!(one.len(), two.len());
-    for (index, (a, b)) in one.iter().zip(&two).enumerate() {
-        assert!(a.iter().any(|&v| v != 0), "result {index} is all zeros");
-        assert_eq!(a, b, "result {index} differs between one thread and two");
+    for threads in [2, 3] {
+        let many = run(threads, &x, &mask);
+        assert_eq!(one.len(), many.len());
+        for (index, (a, b)) in one.iter().zip(&many).enumerate() {
+            assert!(a.iter().any(|&v| v != 0), "result {index} is all zeros");
+            assert_eq!(a, b, "result {index} differs between one thread and {threads}");
+        }
     }
 }
