@@ -13,12 +13,15 @@ const HUGE_PAGE: usize = 2 << 20;
 /// `len` zeros, on huge pages where the system offers them (Linux); as `vec![0.0; len]`
 /// elsewhere, or when it declines.
 pub(crate) fn zeroed_table(len: usize) -> Vec<f32> {
-    let mut table: Vec<f32> = Vec::with_capacity(len);
+    // A large zeroed allocation is fresh memory that nothing has touched yet (the kernel zeroes
+    // each page as it is first written), so advice given now applies to every page, and the
+    // zeroing stays with whichever threads first write the table.
+    let table = vec![0.0f32; len];
     let bytes = len * size_of::<f32>();
     #[cfg(target_os = "linux")]
     if bytes >= 2 * HUGE_PAGE {
         // The advice covers the 4 KiB pages wholly inside the allocation; the kernel backs its
-        // 2 MiB-aligned parts with huge pages as they are first written, below.
+        // 2 MiB-aligned parts with huge pages.
         const PAGE: usize = 4096;
         let start = table.as_ptr() as usize;
         let first = start.next_multiple_of(PAGE);
@@ -32,7 +35,6 @@ pub(crate) fn zeroed_table(len: usize) -> Vec<f32> {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (bytes, HUGE_PAGE);
-    table.resize(len, 0.0);
     table
 }
 
