@@ -15,6 +15,10 @@ pub(crate) use denormals::FlushDenormals;
 pub(crate) use huge_pages::zeroed_table;
 pub(crate) use packed::{add_matmul_packed, PackedRhs};
 
+/// Below this many values, a layout or a reduction of weights runs on the calling thread:
+/// handing it to the pool would cost more than it saves.
+pub(crate) const PARALLEL_VALUES: usize = 1 << 16;
+
 /// Declares `$name(args)` that runs `$body` with AVX2 + FMA when the CPU has them, and as
 /// baseline code otherwise. Inside the body, `fma(a, b, c)` is a·b + c (fused when possible).
 macro_rules! dispatch {

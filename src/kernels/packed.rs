@@ -7,7 +7,8 @@
 //! result depends neither on the other rows nor on how many there are: chunks of any size give
 //! the same bits.
 
-use super::{add_matmul_fixed, hand_written, portable};
+use super::{add_matmul_fixed, hand_written, portable, PARALLEL_VALUES};
+use rayon::prelude::*;
 
 /// Columns per panel of a [`PackedRhs`] of a width without a hand-written product: two AVX2
 /// registers.
@@ -32,13 +33,22 @@ impl PackedRhs {
     pub(crate) fn new(rhs: &[f32], inner: usize, cols: usize, rhs_stride: usize) -> Self {
         let panel = if hand_written(cols) { cols } else { PANEL };
         let mut values = vec![0.0; cols.div_ceil(panel) * inner * panel];
+        let lay_out = |p: usize, packed: &mut [f32]| {
+            let first = p * panel;
+            let width = panel.min(cols - first);
+            for (k, row) in packed.chunks_exact_mut(panel).enumerate() {
+                row[..width].copy_from_slice(&rhs[k * rhs_stride + first..][..width]);
+            }
+        };
         if inner > 0 {
-            for (p, packed) in values.chunks_exact_mut(inner * panel).enumerate() {
-                let first = p * panel;
-                let width = panel.min(cols - first);
-                for (k, row) in packed.chunks_exact_mut(panel).enumerate() {
-                    row[..width].copy_from_slice(&rhs[k * rhs_stride + first..][..width]);
-                }
+            // Weights are laid out again for every batch, on the caller's thread: a large
+            // right-hand side (a gate block of a recurrent kernel from 256 units) is laid out
+            // by the pool, panel by panel.
+            let panel_len = inner * panel;
+            if values.len() < PARALLEL_VALUES {
+                values.chunks_exact_mut(panel_len).enumerate().for_each(|(p, v)| lay_out(p, v));
+            } else {
+                values.par_chunks_exact_mut(panel_len).enumerate().for_each(|(p, v)| lay_out(p, v));
             }
         }
         PackedRhs { inner, cols, values }
@@ -234,7 +244,8 @@ mod tests {
     use super::*;
 
     /// Every width up to 70 and wider layers' widths, with row counts on both sides of a
-    /// register tile's, against the naive product; the layout reads back.
+    /// register tile's, against the naive product; the layout reads back, also where it is
+    /// laid out in parallel.
     #[test]
     fn add_matmul_packed_matches_naive_product_at_every_width() {
         on_both_paths(|| {
@@ -243,6 +254,9 @@ mod tests {
                     check(rows, 7, cols);
                 }
             }
+            // Right-hand sides laid out in parallel, in panels and in a hand-written width.
+            check(3, 300, 250);
+            check(3, 1100, 64);
         });
     }
 

@@ -544,10 +544,9 @@ impl<C: Cell> Rnn<C> {
 
         // Reduce the chunks' weight gradients in chunk order: the sum does not depend on the
         // number of threads.
-        for partial in partials {
-            let partial = partial.ok_or_else(|| not_built(&self.name))?;
-            partial.add_into(&mut self.weights, units, C::LAYOUT.gates);
-        }
+        let partials: Option<Vec<ChunkGradients>> = partials.into_iter().collect();
+        let partials = partials.ok_or_else(|| not_built(&self.name))?;
+        ChunkGradients::reduce_into(&partials, &mut self.weights, units, C::LAYOUT.gates);
         drop(d_state_chunks);
         let order = cache.order.as_deref();
         let mut d_initial = Vec::new();

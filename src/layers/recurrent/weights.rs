@@ -3,10 +3,11 @@
 //! through `kernels` with `units` (or `features`) columns.
 
 use super::cell::Cell;
-use crate::kernels::PackedRhs;
+use crate::kernels::{PackedRhs, PARALLEL_VALUES};
 use crate::layers::{not_built, Param};
 use crate::shape::array_shape;
 use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// The pass whose products a [`Packed`] serves: each reads its own half of the layouts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -77,11 +78,7 @@ impl Packed {
         // The transposed gate blocks, `(units, rows)` each, one after the other.
         let transposed = |matrix: &[f32], rows: usize| -> Vec<f32> {
             let mut out = vec![0.0; matrix.len()];
-            for (r, row) in matrix.chunks_exact(columns).enumerate() {
-                for (c, &w) in row.iter().enumerate() {
-                    out[c * rows + r] = w;
-                }
-            }
+            transpose_into(matrix, rows, columns, &mut out);
             out
         };
         let block_panels = |blocks: &[f32], rows: usize, cols: usize| -> Vec<PackedRhs> {
@@ -171,6 +168,30 @@ fn step_init<C: Cell>(bias: Option<&[f32]>, units: usize) -> Vec<f32> {
     step_init
 }
 
+/// Writes the transpose of the row-major `(rows, cols)` `matrix` into `out`, `(cols, rows)`, in
+/// tiles that keep both sides' cache lines in use, tasks of output rows in parallel.
+fn transpose_into(matrix: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    const TILE: usize = 16;
+    let strip = |first: usize, out_rows: &mut [f32]| {
+        let width = out_rows.len() / rows.max(1);
+        for r0 in (0..rows).step_by(TILE) {
+            for c in 0..width {
+                let out_row = &mut out_rows[c * rows..][r0..(r0 + TILE).min(rows)];
+                for (r, value) in out_row.iter_mut().enumerate() {
+                    *value = matrix[(r0 + r) * cols + first + c];
+                }
+            }
+        }
+    };
+    if matrix.len() < PARALLEL_VALUES || rows == 0 {
+        strip(0, out);
+    } else {
+        out.par_chunks_mut(TILE * rows)
+            .enumerate()
+            .for_each(|(task, out_rows)| strip(task * TILE, out_rows));
+    }
+}
+
 /// A chunk's share of the weight gradients, kernels in gate blocks as [`Packed`].
 pub(super) struct ChunkGradients {
     pub(super) kernel: Vec<f32>,
@@ -179,23 +200,127 @@ pub(super) struct ChunkGradients {
 }
 
 impl ChunkGradients {
-    /// Adds the gradients into the weights' `grad`, in Keras' layout.
-    pub(super) fn add_into(&self, weights: &mut [Param], units: usize, gates: usize) {
+    /// Adds every chunk's gradients into the weights' `grad`, in Keras' layout. Each value
+    /// receives the chunks' shares in chunk order, so the sums do not depend on the number of
+    /// threads; rows of the weights are summed in parallel.
+    pub(super) fn reduce_into(
+        partials: &[ChunkGradients],
+        weights: &mut [Param],
+        units: usize,
+        gates: usize,
+    ) {
         let columns = gates * units;
-        for (param, gradient) in weights.iter_mut().zip([&self.kernel, &self.recurrent]) {
+        for (index, param) in weights.iter_mut().enumerate().take(2) {
             let Some(grad) = param.grad.as_slice_mut() else { continue };
-            let rows = grad.len() / columns;
-            for (g, block) in gradient.chunks_exact(rows * units).enumerate() {
-                for (grad_row, block_row) in
-                    grad.chunks_exact_mut(columns).zip(block.chunks_exact(units))
-                {
-                    let into = &mut grad_row[g * units..(g + 1) * units];
-                    into.iter_mut().zip(block_row).for_each(|(a, b)| *a += b);
+            let rows = grad.len() / columns.max(1);
+            let add_rows = |first: usize, grad_rows: &mut [f32]| {
+                for partial in partials {
+                    let blocks = if index == 0 { &partial.kernel } else { &partial.recurrent };
+                    for (r, grad_row) in grad_rows.chunks_exact_mut(columns).enumerate() {
+                        for (g, into) in grad_row.chunks_exact_mut(units).enumerate() {
+                            let from = &blocks[(g * rows + first + r) * units..][..units];
+                            into.iter_mut().zip(from).for_each(|(a, b)| *a += b);
+                        }
+                    }
                 }
+            };
+            if grad.len() * partials.len() < PARALLEL_VALUES {
+                add_rows(0, grad);
+            } else {
+                let rows_per_task = (PARALLEL_VALUES / columns.max(1)).max(1);
+                grad.par_chunks_mut(rows_per_task * columns)
+                    .enumerate()
+                    .for_each(|(task, grad_rows)| add_rows(task * rows_per_task, grad_rows));
             }
         }
         if let Some(grad) = weights.get_mut(2).and_then(|p| p.grad.as_slice_mut()) {
-            grad.iter_mut().zip(&self.bias).for_each(|(a, b)| *a += b);
+            for partial in partials {
+                grad.iter_mut().zip(&partial.bias).for_each(|(a, b)| *a += b);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ArrayD;
+
+    /// Values that differ in their low bits, so that a changed order of additions shows.
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1_000) as f32 * 1e-3 - 0.4)
+            .collect()
+    }
+
+    #[test]
+    fn transpose_into_matches_the_definition_on_both_sides_of_the_parallel_size() {
+        for (rows, cols) in [(1, 1), (3, 17), (16, 16), (33, 70), (256, 1024), (300, 257)] {
+            let matrix = values(rows * cols, 7);
+            let mut out = vec![f32::NAN; rows * cols];
+            transpose_into(&matrix, rows, cols, &mut out);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        out[c * rows + r],
+                        matrix[r * cols + c],
+                        "({rows}, {cols}) at {r}, {c}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reduce_into_adds_the_chunks_in_chunk_order_into_keras_layout() {
+        // Small weights take the calling thread, large ones the parallel rows.
+        for (features, units, gates, chunks) in [(3, 5, 4, 3), (40, 128, 4, 5)] {
+            let columns = gates * units;
+            let partials: Vec<ChunkGradients> = (0..chunks)
+                .map(|c| ChunkGradients {
+                    kernel: values(features * columns, 11 + c),
+                    recurrent: values(units * columns, 23 + c),
+                    bias: values(columns, 31 + c),
+                })
+                .collect();
+            let start = |rows: usize, seed| {
+                ArrayD::from_shape_vec(vec![rows, columns], values(rows * columns, seed)).unwrap()
+            };
+            let mut weights = vec![
+                Param::new("kernel", start(features, 1)),
+                Param::new("recurrent_kernel", start(units, 2)),
+                Param::new("bias", ArrayD::zeros(vec![columns])),
+            ];
+            for param in &mut weights {
+                param.grad = param.value.clone();
+            }
+            let expected: Vec<Vec<f32>> = weights
+                .iter()
+                .enumerate()
+                .map(|(index, param)| {
+                    let mut grad = param.grad.as_slice().unwrap().to_vec();
+                    let rows = grad.len() / columns;
+                    for partial in &partials {
+                        let share = [&partial.kernel, &partial.recurrent, &partial.bias][index];
+                        for (i, value) in grad.iter_mut().enumerate() {
+                            let (row, column) = (i / columns, i % columns);
+                            let (g, unit) = (column / units, column % units);
+                            *value += if index == 2 {
+                                share[i]
+                            } else {
+                                share[(g * rows + row) * units + unit]
+                            };
+                        }
+                    }
+                    grad
+                })
+                .collect();
+            ChunkGradients::reduce_into(&partials, &mut weights, units, gates);
+            for (param, expected) in weights.iter().zip(&expected) {
+                let got: Vec<u32> = param.grad.iter().map(|v| v.to_bits()).collect();
+                let want: Vec<u32> = expected.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "{} of {features}x{units}x{gates}", param.name());
+            }
         }
     }
 }
