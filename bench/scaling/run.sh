@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Scaling benchmark: rnnkit against PyTorch CPU (2 threads) on eight model sizes, training and
-# inference samples per second, each contender as shipped and with flush-to-zero. Writes
+# inference samples per second, each contender as shipped and with flush-to-zero; then rnnkit
+# with 1 and with 2 threads on the rows of 128 units and above. Writes
 # bench/scaling/results.md (the tables) and docs/scaling.svg (the chart). Not part of CI; about
-# 15-20 minutes on an idle 2-core machine with the defaults.
+# 20-25 minutes on an idle 2-core machine with the defaults.
 #
 #   bash bench/scaling/run.sh
 #
@@ -16,6 +17,8 @@
 #   REPEATS          runs per row, contender and mode (default 3); the tables quote medians
 #   MEASURE_SECONDS  seconds of timed training, then of timed inference, per run (default 3)
 #   ROWS             which rows (default "1 2 3 4 5 6 7 8")
+#   THREAD_ROWS      rows whose rnnkit runs are then repeated with 1 and with 2 threads, as
+#                    shipped, alternated (default "2 3 5 6 7 8": 128 units and above; "" skips)
 #   CONTENDERS       which to run (default "rnnkit torch")
 #   TORCH_FROM       the logs folder of an earlier run (its WORK/logs): when torch is not among
 #                    the contenders, its PyTorch runs are reused, and results.md says so (to
@@ -33,6 +36,7 @@ here=bench/scaling
 REPEATS=${REPEATS:-3}
 MEASURE_SECONDS=${MEASURE_SECONDS:-3}
 ROWS=${ROWS:-1 2 3 4 5 6 7 8}
+THREAD_ROWS=${THREAD_ROWS-2 3 5 6 7 8}
 CONTENDERS=${CONTENDERS:-rnnkit torch}
 TORCH_FROM=${TORCH_FROM:-}
 RNNKIT_DIR=$(cd "${RNNKIT_DIR:-.}" && pwd)
@@ -91,14 +95,16 @@ mkdir -p "$logs"
 } >"$logs/meta.txt"
 cat "$logs/meta.txt"
 
-# One run: row, contender, mode (shipped|ftz), repeat. Keeps the RESULT line in the log.
+# One run: row, contender, mode (shipped|ftz), repeat, and rnnkit's threads (default 2; with
+# another count the log is threads-ROW-THREADS-RUN.log). Keeps the RESULT line in the log.
 measure() {
-  local row=$1 contender=$2 mode=$3 run=$4 cell units batch steps embedding flag=()
+  local row=$1 contender=$2 mode=$3 run=$4 threads=${5:-2} cell units batch steps embedding flag=()
   read -r cell units batch steps embedding <<<"${SHAPES[$((row - 1))]}"
   [ "$mode" = ftz ] && flag=(--ftz)
   local args=(--cell "$cell" --units "$units" --batch "$batch" --steps "$steps"
-    --embedding "$embedding" --seconds "$MEASURE_SECONDS" --threads 2 "${flag[@]}")
+    --embedding "$embedding" --seconds "$MEASURE_SECONDS" --threads "$threads" "${flag[@]}")
   local name=$row-$contender-$mode-$run
+  [ $# -ge 5 ] && name=threads-$row-$threads-$run
   local command=("$runner" measure "${args[@]}")
   [ "$contender" = torch ] && command=("$TORCH_VENV/bin/python" $here/torch_run.py "${args[@]}")
   if timeout "$TIMEOUT" "${command[@]}" >"$logs/$name.log" 2>"$logs/$name.err"; then
@@ -106,8 +112,8 @@ measure() {
 r = json.loads([l for l in open(sys.argv[1]) if l.startswith("RESULT ")][-1][7:])
 flush = r.get("set_flush_denormal")
 note = "  torch.set_flush_denormal(True): %s" % flush if r["ftz"] and flush is not None else ""
-print("  %-7s %-8s train %9.1f/s  inference %9.1f/s%s"
-      % (sys.argv[2], sys.argv[3], r["train_sps"], r["infer_sps"], note))' \
+print("  %-7s %-8s %d threads  train %9.1f/s  inference %9.1f/s%s"
+      % (sys.argv[2], sys.argv[3], r["threads"], r["train_sps"], r["infer_sps"], note))' \
       "$logs/$name.log" "$contender" "$mode"
   else
     echo "  $contender $mode failed or timed out; see $logs/$name.err"
@@ -130,6 +136,21 @@ for run in $(seq 1 "$REPEATS"); do
     done
   done
 done
+
+if [ -n "$THREAD_ROWS" ] && [[ " $CONTENDERS " == *" rnnkit "* ]]; then
+  echo "== rnnkit with 1 and 2 threads: $REPEATS runs of rows $THREAD_ROWS"
+  for run in $(seq 1 "$REPEATS"); do
+    for row in $THREAD_ROWS; do
+      load=$(cat /proc/loadavg)
+      echo "$load" >"$logs/threads-load-$row-$run.txt"
+      echo "row $row (${SHAPES[$((row - 1))]}), run $run; /proc/loadavg: $load"
+      if [ $(((row + run) % 2)) = 0 ]; then counts=(1 2); else counts=(2 1); fi
+      for threads in "${counts[@]}"; do
+        measure "$row" rnnkit shipped "$run" "$threads"
+      done
+    done
+  done
+fi
 
 if [[ " $CONTENDERS " != *" torch "* ]] && [ -n "$TORCH_FROM" ]; then
   cp "$TORCH_FROM"/*-torch-*.log "$logs/"

@@ -39,6 +39,9 @@ NOTES = """## How the numbers are made
   on the logit, two bias vectors per layer; inference in `model.eval()` and
   `torch.inference_mode()`, the sigmoid applied. Its flush-to-zero runs call
   `torch.set_flush_denormal(True)` (the value it returned is stated above).
+- rnnkit with 1 and with 2 threads: the same runner with `--threads 1` and `--threads 2` (the
+  size of rayon's pool), as shipped, on the rows given by `THREAD_ROWS`; the two counts
+  alternate within each row and the order flips between rows and runs.
 - Contenders and modes alternate within each row and the order flips between runs; the tables
   quote medians of the runs, ratios are rnnkit / PyTorch (bold below 1.0). `/proc/loadavg` is
   read before each row: on a shared 2-core machine a load above 2 means other processes took
@@ -85,6 +88,22 @@ def read_results(logs):
     for runs in results.values():
         runs.sort(key=lambda r: r["run"])
     return results
+
+
+def read_thread_runs(logs):
+    """{(row, threads): [result, ...]} from the runs with 1 and 2 threads, ordered by run."""
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(logs, "threads-*-*-*.log"))):
+        match = re.fullmatch(r"threads-(\d+)-(\d+)-(\d+)\.log", os.path.basename(path))
+        lines = [l for l in open(path) if l.startswith("RESULT ")] if match else []
+        if lines:
+            row, threads, run = map(int, match.groups())
+            result = json.loads(lines[-1][7:])
+            result["run"] = run
+            runs.setdefault((row, threads), []).append(result)
+    for values in runs.values():
+        values.sort(key=lambda r: r["run"])
+    return runs
 
 
 def median(results, key, field):
@@ -185,6 +204,33 @@ def main():
                 cliff = f"{f / s:.2f}×" if s == s and f == f and s > 0 else "—"
                 cells.append(f"{fmt(s)} → {fmt(f)} ({cliff})")
         lines.append(f"| {row} | {describe(shapes[row - 1])} | " + " | ".join(cells) + " |")
+    threads = read_thread_runs(args.logs)
+    thread_rows = sorted({row for row, _ in threads})
+    if thread_rows:
+        lines += [
+            "",
+            "## rnnkit with 1 and with 2 threads",
+            "",
+            "As shipped, the two counts alternated in each run; medians in samples per second,"
+            " 1 thread → 2 threads (speed-up), then every run's speed-up in run order.",
+            "",
+            "| # | model | training | inference | training, per run | inference, per run |"
+            " load average (1 min) before the row, per run |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in thread_rows:
+            cells, per_run = [], []
+            for field in ("train_sps", "infer_sps"):
+                one = median(threads, (row, 1), field)
+                two = median(threads, (row, 2), field)
+                speedup = f"{two / one:.2f}×" if one == one and two == two and one > 0 else "—"
+                cells.append(f"{fmt(one)} → {fmt(two)} ({speedup})")
+                pairs = zip(threads.get((row, 1), []), threads.get((row, 2), []))
+                per_run.append(", ".join(f"{b[field] / a[field]:.2f}×" for a, b in pairs) or "—")
+            loads = ", ".join(open(path).read().split()[0] for path in
+                              sorted(glob.glob(os.path.join(args.logs, f"threads-load-{row}-*.txt"))))
+            lines.append(f"| {row} | {describe(shapes[row - 1])} | " + " | ".join(cells + per_run)
+                         + f" | {loads} |")
     lines += [
         "",
         "## Every run",

@@ -3,8 +3,9 @@
 //! A chunk keeps its buffers time-major, so that everything one step reads or writes is
 //! contiguous: the states `(steps + 1, rows, units)` and the step rows `(steps, STEP_BLOCKS,
 //! rows, units)` (each block of the cell a `(rows, units)` matrix). Forward projects the input
-//! x·W_g a block of `TIME_BLOCK` steps ahead of the recurrence, one product per sample and gate,
-//! and keeps only h_{t−1}·U_g in the step. BPTT walks the steps back in the same blocks and adds
+//! x·W_g a block of `TIME_BLOCK` steps ahead of the recurrence, one product per sample and gate
+//! (a folded input copies its table rows at most `LOOK_UP_BYTES` ahead instead), and keeps only
+//! h_{t−1}·U_g in the step. BPTT walks the steps back in the same blocks and adds
 //! each block's weight gradients as one product per gate over all its (step, sample) rows, while
 //! the gradient rows are still in cache. The products that read a weight matrix read it laid out
 //! once per call (`Packed`), through `kernels`' register-blocked code at every width.
