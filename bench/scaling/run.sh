@@ -120,12 +120,18 @@ print("  %-7s %-8s %d threads  train %9.1f/s  inference %9.1f/s%s"
   fi
 }
 
+# Before a row's runs: keeps /proc/loadavg in $logs/NAME-ROW-RUN.txt and says what runs next.
+announce() {
+  local name=$1 row=$2 run=$3 load
+  load=$(cat /proc/loadavg)
+  echo "$load" >"$logs/$name-$row-$run.txt"
+  echo "row $row (${SHAPES[$((row - 1))]}), run $run; /proc/loadavg: $load"
+}
+
 echo "== $REPEATS runs of rows $ROWS, ${MEASURE_SECONDS} s of training and of inference each"
 for run in $(seq 1 "$REPEATS"); do
   for row in $ROWS; do
-    load=$(cat /proc/loadavg)
-    echo "$load" >"$logs/load-$row-$run.txt"
-    echo "row $row (${SHAPES[$((row - 1))]}), run $run; /proc/loadavg: $load"
+    announce load "$row" "$run"
     if [ $(((row + run) % 2)) = 0 ]; then order=(rnnkit torch); else order=(torch rnnkit); fi
     if [ $((run % 2)) = 1 ]; then modes=(shipped ftz); else modes=(ftz shipped); fi
     for contender in "${order[@]}"; do
@@ -141,9 +147,7 @@ if [ -n "$THREAD_ROWS" ] && [[ " $CONTENDERS " == *" rnnkit "* ]]; then
   echo "== rnnkit with 1 and 2 threads: $REPEATS runs of rows $THREAD_ROWS"
   for run in $(seq 1 "$REPEATS"); do
     for row in $THREAD_ROWS; do
-      load=$(cat /proc/loadavg)
-      echo "$load" >"$logs/threads-load-$row-$run.txt"
-      echo "row $row (${SHAPES[$((row - 1))]}), run $run; /proc/loadavg: $load"
+      announce threads-load "$row" "$run"
       if [ $(((row + run) % 2)) = 0 ]; then counts=(1 2); else counts=(2 1); fi
       for threads in "${counts[@]}"; do
         measure "$row" rnnkit shipped "$run" "$threads"
