@@ -306,7 +306,7 @@ impl<C: Cell> Rnn<C> {
         let _flush = FlushDenormals::new();
         let (input_dim, features) = table.dim();
         let weights =
-            Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Forward)?;
+            Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Fold)?;
         let table = table.as_standard_layout();
         let table = table.as_slice().ok_or_else(|| not_built(&self.name))?;
         let (units, width) = (self.units, C::LAYOUT.gates * self.units);

@@ -9,11 +9,13 @@ use crate::shape::array_shape;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
-/// The pass whose products a [`Packed`] serves: each reads its own half of the layouts.
+/// The pass whose products a [`Packed`] serves: each reads its own part of the layouts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Pass {
     /// The recurrence: x_t·W_g and h_{t−1}·U_g.
     Forward,
+    /// An `Embedding`'s table folded into the input projection: E·W_g + b_g alone.
+    Fold,
     /// BPTT: dZ·W_gᵀ and dZ·U_gᵀ.
     Backward,
 }
@@ -28,13 +30,13 @@ pub(super) struct Packed {
     kernel: Vec<f32>,
     /// Backward: Wᵀ, `(GATES·units, features)`: W_gᵀ is its g-th block of `units` rows.
     kernel_t: Vec<f32>,
-    /// W_g and U_g (forward), W_gᵀ and U_gᵀ (backward) of every gate, laid out once for the
-    /// products of every step.
+    /// W_g and U_g (forward; W_g alone for a fold), W_gᵀ and U_gᵀ (backward) of every gate,
+    /// laid out once for the products of every step.
     kernel_panels: Vec<PackedRhs>,
     recurrent_panels: Vec<PackedRhs>,
     kernel_t_panels: Vec<PackedRhs>,
     recurrent_t_panels: Vec<PackedRhs>,
-    /// Forward: one sample's step row before the products ([`step_init`]).
+    /// Forward and fold: one sample's step row before the products ([`step_init`]).
     pub(super) step_init: Vec<f32>,
 }
 
@@ -107,6 +109,10 @@ impl Packed {
                 }
                 packed.kernel_panels = gate_panels(kernel, features);
                 packed.recurrent_panels = gate_panels(recurrent, units);
+                packed.step_init = step_init::<C>(bias, units);
+            }
+            Pass::Fold => {
+                packed.kernel_panels = gate_panels(kernel, features);
                 packed.step_init = step_init::<C>(bias, units);
             }
             Pass::Backward => {
