@@ -11,7 +11,7 @@ mod denormals;
 mod huge_pages;
 mod packed;
 
-pub(crate) use denormals::FlushDenormals;
+pub(crate) use denormals::{for_each_flushed, FlushDenormals};
 pub(crate) use huge_pages::zeroed_table;
 pub(crate) use packed::{add_matmul_packed, PackedRhs};
 

@@ -18,10 +18,24 @@ impl FlushDenormals {
     /// Sets the bits on the current thread.
     #[must_use = "the mode is restored when the guard is dropped"]
     pub(crate) fn new() -> Self {
+        // A thread starts in the mode of the thread that spawns it, and rayon spawns its global
+        // pool at its first use, which is often inside a guard: it is spawned first, so that
+        // its threads keep the mode they would have had.
+        let _ = rayon::current_num_threads();
         let saved = mode::read();
         mode::write(saved | mode::FLUSH);
         FlushDenormals { saved, _thread_bound: std::marker::PhantomData }
     }
+}
+
+/// Runs `op` on every item of `items` in rayon's pool, each task with flush-to-zero set, as the
+/// engine's own loops run: for the element-wise updates around the engine (optimizers, the
+/// Embedding's gradient), whose values decay towards zero.
+pub(crate) fn for_each_flushed<I>(items: I, op: impl Fn(I::Item) + Sync + Send)
+where
+    I: rayon::iter::ParallelIterator,
+{
+    items.for_each_init(FlushDenormals::new, |_, item| op(item));
 }
 
 impl Drop for FlushDenormals {

@@ -2,6 +2,7 @@
 
 use super::{not_built, Layer, LayerBase, LookupTable, Mask, Param};
 use crate::initializers;
+use crate::kernels::for_each_flushed;
 use crate::saving::Config;
 use crate::shape::expect_batch_of;
 use crate::{Error, Result};
@@ -269,7 +270,8 @@ impl Layer for Embedding {
         // Parts of the table are updated in parallel, each by scanning every position in
         // order: the sums do not depend on the thread count.
         let part_rows = self.input_dim.div_ceil(SCATTER_PARTS).max(1);
-        table_grad.par_chunks_mut(part_rows * width).enumerate().for_each(|(part, target)| {
+        let parts = table_grad.par_chunks_mut(part_rows * width).enumerate();
+        for_each_flushed(parts, |(part, target)| {
             let first = part * part_rows;
             for (&row, g) in rows.iter().zip(grads.chunks_exact(width)) {
                 if let Some(local) = row.checked_sub(first).filter(|&r| r < part_rows) {

@@ -2,7 +2,9 @@
 
 use super::base::shared_builders;
 use super::{check_epsilon, LearningRate, Optimizer, OptimizerBase};
+use crate::kernels::for_each_flushed;
 use crate::{Error, Result};
+use ndarray::parallel::prelude::*;
 use ndarray::{ArrayD, Zip};
 
 /// Adagrad, as Keras' `Adagrad`: a ← a + g²; w ← w − lr·g / √(a + ε), with a starting at
@@ -101,7 +103,8 @@ impl Optimizer for Adagrad {
             *accumulator = ArrayD::from_elem(value.raw_dim(), self.initial_accumulator_value);
         }
         let eps = self.epsilon;
-        Zip::from(value).and(&mut *accumulator).and(grad).par_for_each(|w, a, &g| {
+        let items = Zip::from(value).and(&mut *accumulator).and(grad).into_par_iter();
+        for_each_flushed(items, |(w, a, &g)| {
             *a += g * g;
             *w -= lr * g / (*a + eps).sqrt();
         });

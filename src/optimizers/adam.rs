@@ -4,7 +4,9 @@ use super::base::shared_builders;
 use super::{
     check_epsilon, check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase,
 };
+use crate::kernels::for_each_flushed;
 use crate::Result;
+use ndarray::parallel::prelude::*;
 use ndarray::{ArrayD, Zip};
 
 /// Adam, as Keras' `Adam`.
@@ -109,12 +111,15 @@ impl Optimizer for Adam {
         let t = step as i32;
         let alpha = lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
         let m = slot_state(&mut self.momentums, slot, value);
-        Zip::from(&mut *m).and(grad).par_for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
-        let v = slot_state(&mut self.velocities, slot, value);
-        Zip::from(&mut *v).and(grad).par_for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
-        let m = &self.momentums[slot];
-        Zip::from(value).and(m).and(&self.velocities[slot]).par_for_each(|w, &m, &v| {
-            *w -= m * alpha / (v.sqrt() + eps);
+        for_each_flushed(Zip::from(&mut *m).and(grad).into_par_iter(), |(m, &g)| {
+            *m += (g - *m) * (1.0 - b1)
         });
+        let v = slot_state(&mut self.velocities, slot, value);
+        for_each_flushed(Zip::from(&mut *v).and(grad).into_par_iter(), |(v, &g)| {
+            *v += (g * g - *v) * (1.0 - b2)
+        });
+        let m = &self.momentums[slot];
+        let items = Zip::from(value).and(m).and(&self.velocities[slot]).into_par_iter();
+        for_each_flushed(items, |(w, &m, &v)| *w -= m * alpha / (v.sqrt() + eps));
     }
 }

@@ -5,7 +5,9 @@ use super::{
     check_epsilon, check_unit_interval, set_slots, slot_state, LearningRate, Optimizer,
     OptimizerBase, OptimizerState,
 };
+use crate::kernels::for_each_flushed;
 use crate::Result;
+use ndarray::parallel::prelude::*;
 use ndarray::{ArrayD, Zip};
 
 /// Nadam (Adam with Nesterov momentum), as Keras' `Nadam` (`keras/src/optimizers/nadam.py`).
@@ -144,17 +146,19 @@ impl Optimizer for Nadam {
         let u_product_next = u_product * u_next;
         let b2_power = b2.powf(step as f32);
         let m = slot_state(&mut self.momentums, slot, value);
-        Zip::from(&mut *m).and(grad).par_for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
+        for_each_flushed(Zip::from(&mut *m).and(grad).into_par_iter(), |(m, &g)| {
+            *m += (g - *m) * (1.0 - b1)
+        });
         let v = slot_state(&mut self.velocities, slot, value);
-        Zip::from(&mut *v).and(grad).par_for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
+        for_each_flushed(Zip::from(&mut *v).and(grad).into_par_iter(), |(v, &g)| {
+            *v += (g * g - *v) * (1.0 - b2)
+        });
         let m = &self.momentums[slot];
-        Zip::from(value).and(m).and(&self.velocities[slot]).and(grad).par_for_each(
-            |w, &m, &v, &g| {
-                let m_hat =
-                    u_next * m / (1.0 - u_product_next) + (1.0 - u_t) * g / (1.0 - u_product);
-                let v_hat = v / (1.0 - b2_power);
-                *w -= m_hat * lr / (v_hat.sqrt() + eps);
-            },
-        );
+        let items = Zip::from(value).and(m).and(&self.velocities[slot]).and(grad).into_par_iter();
+        for_each_flushed(items, |(w, &m, &v, &g)| {
+            let m_hat = u_next * m / (1.0 - u_product_next) + (1.0 - u_t) * g / (1.0 - u_product);
+            let v_hat = v / (1.0 - b2_power);
+            *w -= m_hat * lr / (v_hat.sqrt() + eps);
+        });
     }
 }

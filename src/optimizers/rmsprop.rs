@@ -4,7 +4,9 @@ use super::base::shared_builders;
 use super::{
     check_epsilon, check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase,
 };
+use crate::kernels::for_each_flushed;
 use crate::Result;
+use ndarray::parallel::prelude::*;
 use ndarray::{ArrayD, Zip};
 
 /// RMSprop, as Keras' `RMSprop` (the lesson's optimizer).
@@ -102,14 +104,16 @@ impl Optimizer for RmsProp {
         let (rho, eps, mu) = (self.rho, self.epsilon, self.momentum);
         let v = slot_state(&mut self.velocities, slot, value);
         if mu == 0.0 {
-            Zip::from(value).and(v).and(grad).par_for_each(|w, v, &g| {
+            let items = Zip::from(value).and(v).and(grad).into_par_iter();
+            for_each_flushed(items, |(w, v, &g)| {
                 *v = rho * *v + (1.0 - rho) * (g * g);
                 *w -= lr * g / (*v + eps).sqrt();
             });
             return;
         }
         let m = slot_state(&mut self.momentums, slot, value);
-        Zip::from(value).and(v).and(m).and(grad).par_for_each(|w, v, m, &g| {
+        let items = Zip::from(value).and(v).and(m).and(grad).into_par_iter();
+        for_each_flushed(items, |(w, v, m, &g)| {
             *v = rho * *v + (1.0 - rho) * (g * g);
             *m = mu * *m + lr * g / (*v + eps).sqrt();
             *w -= *m;

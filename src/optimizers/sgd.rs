@@ -2,7 +2,9 @@
 
 use super::base::shared_builders;
 use super::{check_unit_interval, slot_state, LearningRate, Optimizer, OptimizerBase};
+use crate::kernels::for_each_flushed;
 use crate::Result;
+use ndarray::parallel::prelude::*;
 use ndarray::{ArrayD, Zip};
 
 /// Gradient descent, as Keras' `SGD`.
@@ -86,12 +88,12 @@ impl Optimizer for Sgd {
         let lr = self.base.decay_and_rate(value, step);
         let mu = self.momentum;
         if mu == 0.0 {
-            Zip::from(value).and(grad).par_for_each(|w, &g| *w -= g * lr);
+            for_each_flushed(Zip::from(value).and(grad).into_par_iter(), |(w, &g)| *w -= g * lr);
             return;
         }
         let m = slot_state(&mut self.momentums, slot, value);
         let nesterov = self.nesterov;
-        Zip::from(value).and(m).and(grad).par_for_each(|w, m, &g| {
+        for_each_flushed(Zip::from(value).and(m).and(grad).into_par_iter(), |(w, m, &g)| {
             *m = *m * mu - g * lr;
             *w += if nesterov { *m * mu - g * lr } else { *m };
         });

@@ -3,7 +3,7 @@
 //! through `kernels` with `units` (or `features`) columns.
 
 use super::cell::Cell;
-use crate::kernels::{PackedRhs, PARALLEL_VALUES};
+use crate::kernels::{FlushDenormals, PackedRhs, PARALLEL_VALUES};
 use crate::layers::{not_built, Param};
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -208,13 +208,15 @@ pub(super) struct ChunkGradients {
 impl ChunkGradients {
     /// Adds every chunk's gradients into the weights' `grad`, in Keras' layout. Each value
     /// receives the chunks' shares in chunk order, so the sums do not depend on the number of
-    /// threads; rows of the weights are summed in parallel.
+    /// threads; rows of the weights are summed in parallel, flushing subnormal sums to zero
+    /// on every thread as the engine's own loops do.
     pub(super) fn reduce_into(
         partials: &[ChunkGradients],
         weights: &mut [Param],
         units: usize,
         gates: usize,
     ) {
+        let _flush = FlushDenormals::new();
         let columns = gates * units;
         for (index, param) in weights.iter_mut().enumerate().take(2) {
             let Some(grad) = param.grad.as_slice_mut() else { continue };
@@ -233,10 +235,15 @@ impl ChunkGradients {
             if grad.len() * partials.len() < PARALLEL_VALUES {
                 add_rows(0, grad);
             } else {
-                let rows_per_task = (PARALLEL_VALUES / columns.max(1)).max(1);
-                grad.par_chunks_mut(rows_per_task * columns)
-                    .enumerate()
-                    .for_each(|(task, grad_rows)| add_rows(task * rows_per_task, grad_rows));
+                // Tasks of about a quarter of the threshold's additions each.
+                let per_row = (columns * partials.len()).max(1);
+                let rows_per_task = (PARALLEL_VALUES / 4 / per_row).max(1);
+                grad.par_chunks_mut(rows_per_task * columns).enumerate().for_each(
+                    |(task, grad_rows)| {
+                        let _flush = FlushDenormals::new();
+                        add_rows(task * rows_per_task, grad_rows)
+                    },
+                );
             }
         }
         if let Some(grad) = weights.get_mut(2).and_then(|p| p.grad.as_slice_mut()) {
@@ -273,6 +280,32 @@ mod tests {
                         "({rows}, {cols}) at {r}, {c}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn reduce_into_flushes_subnormal_sums_on_every_path() {
+        // 2.0e-38 − 1.5e-38 (both normal) is subnormal: zero with flush-to-zero, on the calling thread
+        // (small weights) and on the pool's (large ones) alike.
+        for units in [4, 128] {
+            let columns = 4 * units;
+            let partial = ChunkGradients {
+                kernel: vec![-1.5e-38; 3 * columns],
+                recurrent: vec![-1.5e-38; units * columns],
+                bias: vec![-1.5e-38; columns],
+            };
+            let mut weights: Vec<Param> = [vec![3, columns], vec![units, columns], vec![columns]]
+                .into_iter()
+                .map(|shape| {
+                    let mut param = Param::new("w", ArrayD::zeros(shape));
+                    param.grad.fill(2.0e-38);
+                    param
+                })
+                .collect();
+            ChunkGradients::reduce_into(&[partial], &mut weights, units, 4);
+            for param in &weights {
+                assert!(param.grad.iter().all(|&v| v.to_bits() == 0), "{units} units");
             }
         }
     }
