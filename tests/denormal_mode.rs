@@ -1,8 +1,9 @@
 //! The recurrent engine and the optimizers flush subnormal floats to zero inside their own work
 //! only: rayon's global pool, which the engine's first parallel call starts, keeps the
-//! floating-point mode threads start with, and so does the caller's thread. (A thread inherits the mode of the
-//! thread that spawns it, so a pool spawned from inside the engine's flush-to-zero would keep
-//! it for good.) One test in this binary: the engine must be the first user of the pool.
+//! floating-point mode threads start with, and so does the caller's thread. (A thread inherits
+//! the mode of the thread that spawns it, so a pool spawned from inside the engine's
+//! flush-to-zero would keep it for good.) One test in this binary: the engine must be the
+//! first user of the pool.
 
 use ndarray::ArrayD;
 use rand::rngs::StdRng;

@@ -227,8 +227,8 @@ def main():
                 cells.append(f"{fmt(one)} → {fmt(two)} ({speedup})")
                 pairs = zip(threads.get((row, 1), []), threads.get((row, 2), []))
                 per_run.append(", ".join(f"{b[field] / a[field]:.2f}×" for a, b in pairs) or "—")
-            loads = ", ".join(open(path).read().split()[0] for path in
-                              sorted(glob.glob(os.path.join(args.logs, f"threads-load-{row}-*.txt"))))
+            load_files = glob.glob(os.path.join(args.logs, f"threads-load-{row}-*.txt"))
+            loads = ", ".join(open(path).read().split()[0] for path in sorted(load_files))
             lines.append(f"| {row} | {describe(shapes[row - 1])} | " + " | ".join(cells + per_run)
                          + f" | {loads} |")
     lines += [

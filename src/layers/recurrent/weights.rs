@@ -286,8 +286,8 @@ mod tests {
 
     #[test]
     fn reduce_into_flushes_subnormal_sums_on_every_path() {
-        // 2.0e-38 − 1.5e-38 (both normal) is subnormal: zero with flush-to-zero, on the calling thread
-        // (small weights) and on the pool's (large ones) alike.
+        // 2.0e-38 − 1.5e-38 (both normal) is subnormal: zero with flush-to-zero, on the
+        // calling thread (small weights) and on the pool's (large ones) alike.
         for units in [4, 128] {
             let columns = 4 * units;
             let partial = ChunkGradients {
