@@ -3,7 +3,8 @@
 //! backend, gradients by GradientTape) from `tests/fixtures/keras_recurrent_states.json`,
 //! produced by `tests/fixtures/generate_recurrent_states_fixtures.py`; finite-difference checks
 //! through the initial and the returned states; errors for states of the wrong count or shape;
-//! the single-input path unchanged; the forward cache moved between two calls.
+//! the single-input path unchanged; the forward cache moved between two calls; inference, which
+//! keeps fewer buffers, against training.
 
 mod common;
 
@@ -467,5 +468,80 @@ fn states_follow_their_samples_across_chunks() {
     for (sum, batch) in summed.iter().zip(&batch_weight_grads) {
         let diff = max_abs_diff(sum, batch);
         assert!(diff <= 1e-5, "weight gradients differ by {diff}");
+    }
+}
+
+/// Inference keeps fewer of the loop's buffers than training (two state slots without
+/// sequences, one block of step rows): it computes the same outputs and states bit for bit,
+/// from initial states, with leading steps padded (skipped) in some chunks and every step of
+/// one sample, over several blocks of steps, narrow and wide; and a training pass after it
+/// gives the gradients of a layer that never ran inference.
+#[test]
+fn inference_computes_what_training_computes() {
+    const SAMPLES: usize = 19;
+    const LONG: usize = 70;
+    let pad = |i: usize| if i == 5 { LONG } else { (i * 11) % 40 };
+    let mask = Mask::from_shape_fn((SAMPLES, LONG), |(i, t)| t >= pad(i));
+    for units in [3, 80] {
+        for class in ["SimpleRNN", "LSTM", "GRU"] {
+            for (go_backwards, return_sequences) in
+                [(false, false), (false, true), (true, false), (true, true)]
+            {
+                let make = || -> Box<dyn Layer> {
+                    let mut layer: Box<dyn Layer> = match class {
+                        "SimpleRNN" => Box::new(
+                            SimpleRnn::new(units)
+                                .return_state(true)
+                                .return_sequences(return_sequences)
+                                .go_backwards(go_backwards),
+                        ),
+                        "LSTM" => Box::new(
+                            Lstm::new(units)
+                                .return_state(true)
+                                .return_sequences(return_sequences)
+                                .go_backwards(go_backwards),
+                        ),
+                        _ => Box::new(
+                            Gru::new(units)
+                                .return_state(true)
+                                .return_sequences(return_sequences)
+                                .go_backwards(go_backwards),
+                        ),
+                    };
+                    let mut shapes = vec![vec![LONG, FEATURES]];
+                    shapes.extend(std::iter::repeat_n(vec![units], state_count(class)));
+                    layer.build_multi(&shapes, &mut StdRng::seed_from_u64(4)).expect("builds");
+                    layer
+                };
+                let what =
+                    format!("{class} {units} backwards {go_backwards} seq {return_sequences}");
+                let mut inputs = vec![uniform(&[SAMPLES, LONG, FEATURES], -1.0, 1.0, 21)];
+                for k in 0..state_count(class) {
+                    inputs.push(uniform(&[SAMPLES, units], -1.0, 1.0, 22 + k as u64));
+                }
+                let masks = masks_for(Some(&mask), inputs.len());
+                let mut layer = make();
+                let inferred = layer.forward_multi(&views(&inputs), &masks, false).unwrap();
+                let trained = layer.forward_multi(&views(&inputs), &masks, true).unwrap();
+                assert_eq!(inferred, trained, "{what}: inference differs from training");
+                let r: Vec<ArrayD<f32>> = trained
+                    .iter()
+                    .enumerate()
+                    .map(|(k, o)| uniform(o.shape(), -1.0, 1.0, 30 + k as u64))
+                    .collect();
+                zero_grads(layer.as_mut());
+                let grads = layer.backward_multi(&views(&r), true).unwrap();
+                let mut fresh = make();
+                fresh.forward_multi(&views(&inputs), &masks, true).unwrap();
+                zero_grads(fresh.as_mut());
+                let fresh_grads = fresh.backward_multi(&views(&r), true).unwrap();
+                assert_eq!(grads, fresh_grads, "{what}: input gradients after inference");
+                for (after, alone) in layer.params().iter().zip(fresh.params()) {
+                    assert_eq!(after.grad, alone.grad, "{what}: weight gradients after inference");
+                }
+                let again = layer.forward_multi(&views(&inputs), &masks, false).unwrap();
+                assert_eq!(again, inferred, "{what}: inference after training");
+            }
+        }
     }
 }

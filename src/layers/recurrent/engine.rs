@@ -2,7 +2,7 @@
 //! `steps.rs`, and inference through a folded `Embedding` table.
 
 use super::dropout::{ChunkDropout, DropoutMasks};
-use super::steps::{chunk_rows, Chunk, ChunkInput, StateRows};
+use super::steps::{chunk_rows, Chunk, ChunkInput, Keep, StateRows};
 use super::weights::{ChunkGradients, Packed, Pass};
 use super::{Cell, Rnn};
 use crate::kernels::{self, FlushDenormals};
@@ -358,7 +358,7 @@ impl<C: Cell> Rnn<C> {
         let fits = cache.chunks.len() == sizes.len()
             && cache.chunks.iter().zip(&sizes).all(|(c, &rows)| c.fits(rows, steps, units));
         if !fits {
-            cache.chunks = sizes.iter().map(|&rows| Chunk::new::<C>(rows, steps, units)).collect();
+            cache.chunks = sizes.iter().map(|&rows| Chunk::new(rows, steps, units)).collect();
         }
         Ok((weights, cache))
     }
@@ -395,6 +395,11 @@ impl<C: Cell> Rnn<C> {
         let chunk_len = chunk_rows(units);
         let mut work: Vec<_> =
             cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), chunk_len)).collect();
+        let keep = match (training, self.return_sequences) {
+            (true, _) => Keep::Everything,
+            (false, true) => Keep::States,
+            (false, false) => Keep::Last,
+        };
         let this = &*self;
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
@@ -404,7 +409,16 @@ impl<C: Cell> Rnn<C> {
             let mask = mask.map(|m| m.slice(s![rows.clone(), ..]));
             let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
             let initial = initial.map(|states| states.rows(rows, units));
-            chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks, initial);
+            chunk.forward(
+                &this.cell,
+                weights,
+                this.go_backwards,
+                input,
+                mask,
+                masks,
+                initial,
+                keep,
+            );
             chunk.write_output(this.go_backwards, this.return_sequences, out);
             Ok(())
         })?;

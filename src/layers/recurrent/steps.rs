@@ -2,13 +2,15 @@
 //!
 //! A chunk keeps its buffers time-major, so that everything one step reads or writes is
 //! contiguous: the states `(steps + 1, rows, units)` and the step rows `(steps, STEP_BLOCKS,
-//! rows, units)` (each block of the cell a `(rows, units)` matrix). Forward projects the input
-//! x·W_g a block of `TIME_BLOCK` steps ahead of the recurrence, one product per sample and gate
-//! (a folded input copies its table rows at most `LOOK_UP_BYTES` ahead instead), and keeps only
-//! h_{t−1}·U_g in the step. BPTT walks the steps back in the same blocks and adds
-//! each block's weight gradients as one product per gate over all its (step, sample) rows, while
-//! the gradient rows are still in cache. The products that read a weight matrix read it laid out
-//! once per call (`Packed`), through `kernels`' register-blocked code at every width.
+//! rows, units)` (each block of the cell a `(rows, units)` matrix). Inference, which no backward
+//! follows, holds only what the steps ahead read ([`Keep`]), so that its buffers stay in cache.
+//! Forward projects the input x·W_g a block of `TIME_BLOCK` steps ahead of the recurrence, one
+//! product per sample and gate (a folded input copies its table rows at most `LOOK_UP_BYTES`
+//! ahead instead), and keeps only h_{t−1}·U_g in the step. BPTT walks the steps back in the same
+//! blocks and adds each block's weight gradients as one product per gate over all its (step,
+//! sample) rows, while the gradient rows are still in cache. The products that read a weight
+//! matrix read it laid out once per call (`Packed`), through `kernels`' register-blocked code at
+//! every width.
 
 use super::cell::Cell;
 use super::dropout::ChunkDropout;
@@ -79,11 +81,25 @@ pub(super) struct StateRows<'a> {
     pub(super) c: &'a [f32],
 }
 
-/// Where a chunk's steps sit in time and in the state buffer.
+/// What a chunk's forward keeps in its buffers for what reads them after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// Every step's states and step rows, which `backward` reads: a training-mode forward.
+    Everything,
+    /// Every step's states, the output of a layer that returns sequences.
+    States,
+    /// The last states only: an inference-mode forward whose output is the last state.
+    Last,
+}
+
+/// Where a chunk's steps sit in time and in the state buffers.
 #[derive(Clone, Copy)]
 struct Geometry {
     steps: usize,
     go_backwards: bool,
+    /// The slots the state buffers hold: `steps + 1`, or 2 when only the last state is kept
+    /// (a step reads one and writes the other).
+    held: usize,
 }
 
 impl Geometry {
@@ -98,12 +114,27 @@ impl Geometry {
 
     /// Slots of the state buffer holding (h_{t−1}, h_t) for input time `t`: reading forwards,
     /// h_t sits at `t + 1` and the zero state at 0; reading backwards, h_t sits at `t` and the
-    /// zero state at `steps`.
+    /// zero state at `steps`; modulo the slots held.
     fn slots(self, t: usize) -> (usize, usize) {
+        let (prev, cur) = if self.go_backwards { (t + 1, t) } else { (t, t + 1) };
+        (prev % self.held, cur % self.held)
+    }
+
+    /// The slot of the last state, h_T.
+    fn last_slot(self) -> usize {
         if self.go_backwards {
-            (t + 1, t)
+            0
         } else {
-            (t, t + 1)
+            self.steps % self.held
+        }
+    }
+
+    /// The slot the first step reads: h_0's.
+    fn first_slot(self) -> usize {
+        if self.go_backwards {
+            self.steps % self.held
+        } else {
+            0
         }
     }
 
@@ -140,13 +171,19 @@ pub(super) struct Chunk {
     rows: usize,
     steps: usize,
     units: usize,
-    /// h, `(steps + 1, rows, units)`, slots as [`Geometry::slots`]. In every buffer, the values
-    /// of consecutive steps (slots) are [`padded`] apart.
+    /// h, `(held, rows, units)`, slots as [`Geometry::slots`]. In every buffer, the values of
+    /// consecutive steps (slots) are [`padded`] apart.
     states: Vec<f32>,
     /// c in the same layout, or empty without `CARRY`.
     carries: Vec<f32>,
-    /// `(steps, STEP_BLOCKS, rows, units)`.
+    /// `(held, STEP_BLOCKS, rows, units)`: every step's after a training-mode forward, which
+    /// backward reads; in inference only the block of steps being run, which stays in cache
+    /// where a buffer of every step would stream through memory.
     step_rows: Vec<f32>,
+    /// The input time of the first step held in `step_rows`: 0 when it holds every step.
+    step_base: usize,
+    /// The slots the state buffers hold since the last forward ([`Geometry::held`]).
+    held: usize,
     /// The gradient blocks of one block of steps, `(TIME_BLOCK, GRAD_BLOCKS, rows, units)`.
     grad_rows: Vec<f32>,
     /// Leading steps (in reading order) masked for every sample: their states stay zero and
@@ -161,15 +198,17 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
-    pub(super) fn new<C: Cell>(rows: usize, steps: usize, units: usize) -> Self {
-        let n = rows * units;
+    /// A chunk of `rows` samples, whose buffers the first forward sizes.
+    pub(super) fn new(rows: usize, steps: usize, units: usize) -> Self {
         Chunk {
             rows,
             steps,
             units,
-            states: vec![0.0; (steps + 1) * padded(n)],
-            carries: vec![0.0; if C::LAYOUT.carry { (steps + 1) * padded(n) } else { 0 }],
-            step_rows: vec![0.0; steps * padded(C::LAYOUT.step_blocks * n)],
+            states: Vec::new(),
+            carries: Vec::new(),
+            step_rows: Vec::new(),
+            step_base: 0,
+            held: steps + 1,
             grad_rows: Vec::new(),
             skipped: 0,
             scratch: Vec::new(),
@@ -188,13 +227,18 @@ impl Chunk {
         (self.rows, self.steps, self.units) == (rows, steps, units)
     }
 
+    /// The geometry of the chunk's steps, read in the direction `go_backwards`.
+    fn geometry(&self, go_backwards: bool) -> Geometry {
+        Geometry { steps: self.steps, go_backwards, held: self.held }
+    }
+
     /// Writes the initial states (zeros without `initial`) into the slot the first step reads
     /// and into the slots of the skipped steps, which carry them. Every other slot is written
     /// by its step.
     fn start_from<C: Cell>(&mut self, geometry: Geometry, initial: Option<StateRows<'_>>) {
         let n = self.rows * self.units;
         // The slot the first step reads, also for a sequence of no steps (h_T is then h_0).
-        let first = if geometry.go_backwards { geometry.steps } else { 0 };
+        let first = geometry.first_slot();
         let carried = (0..self.skipped).map(|k| geometry.slots(geometry.step_at(k)).1);
         for slot in std::iter::once(first).chain(carried) {
             let h = &mut self.states[slot * padded(n)..][..n];
@@ -216,7 +260,7 @@ impl Chunk {
     /// each: the states after the last step read.
     pub(super) fn write_states(&self, go_backwards: bool, h: &mut [f32], c: &mut [f32]) {
         let n = self.rows * self.units;
-        let slot = if go_backwards { 0 } else { self.steps };
+        let slot = self.geometry(go_backwards).last_slot();
         h[..n].copy_from_slice(&self.states[slot * padded(n)..][..n]);
         if !self.carries.is_empty() {
             c[..n].copy_from_slice(&self.carries[slot * padded(n)..][..n]);
@@ -227,7 +271,7 @@ impl Chunk {
     /// `(rows, units)`.
     pub(super) fn write_output(&self, go_backwards: bool, return_sequences: bool, out: &mut [f32]) {
         let (units, n) = (self.units, self.rows * self.units);
-        let geometry = Geometry { steps: self.steps, go_backwards };
+        let geometry = self.geometry(go_backwards);
         if return_sequences {
             for k in 0..self.steps {
                 let slot = geometry.slots(geometry.step_at(k)).1;
@@ -237,14 +281,19 @@ impl Chunk {
                 }
             }
         } else {
-            let slot = if go_backwards { 0 } else { self.steps };
+            let slot = geometry.last_slot();
             out[..n].copy_from_slice(&self.states[slot * padded(n)..][..n]);
         }
     }
 
+    /// Where the step rows of input time `t` start in `step_rows`, `stride` apart.
+    fn step_at(&self, t: usize, stride: usize) -> usize {
+        (t - self.step_base) * stride
+    }
+
     /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`, from the
     /// states `initial` (h_0 and c_0 of the chunk's rows, `(rows, units)` each, c_0 empty
-    /// without `carry`) or from zeros.
+    /// without `carry`) or from zeros; `keep` says which of its buffers outlive it.
     #[allow(clippy::too_many_arguments)] // The settings, the input and its masks, the states.
     pub(super) fn forward<C: Cell>(
         &mut self,
@@ -255,12 +304,21 @@ impl Chunk {
         mask: Option<ArrayView2<'_, bool>>,
         dropout: ChunkDropout<'_>,
         initial: Option<StateRows<'_>>,
+        keep: Keep,
     ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let n = rows * units;
         self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
         let carry = if C::LAYOUT.carry { n } else { 0 };
-        let geometry = Geometry { steps, go_backwards };
+        self.held = if keep == Keep::Last { 2 } else { steps + 1 };
+        let state_len = self.held * padded(n);
+        let carry_len = if C::LAYOUT.carry { state_len } else { 0 };
+        for (buffer, len) in [(&mut self.states, state_len), (&mut self.carries, carry_len)] {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+        }
+        let geometry = self.geometry(go_backwards);
         self.skipped = geometry.leading_masked(mask.as_ref());
         self.start_from::<C>(geometry, initial);
         // The step rows of every sample start as the biases.
@@ -279,18 +337,27 @@ impl Chunk {
                 (LOOK_UP_BYTES / (step_stride * size_of::<f32>())).clamp(1, TIME_BLOCK)
             }
         };
+        let held = if keep == Keep::Everything { steps } else { ahead.min(steps) };
+        if self.step_rows.len() < held * step_stride {
+            self.step_rows.resize(held * step_stride, 0.0);
+        }
+        self.step_base = 0;
         let mut projected = self.skipped;
         for k in self.skipped..steps {
             if k == projected {
                 projected = (k + ahead).min(steps);
                 let times = geometry.times(k..projected);
+                if keep != Keep::Everything {
+                    self.step_base = times.start;
+                }
                 // A folded table writes the gate blocks whole; a projection adds into them.
                 let start = match input {
                     ChunkInput::Features(_) => 0,
                     ChunkInput::Folded { .. } => C::LAYOUT.gates * n,
                 };
                 for t in times.clone() {
-                    let step = &mut self.step_rows[t * step_stride..][..step_len];
+                    let at = self.step_at(t, step_stride);
+                    let step = &mut self.step_rows[at..][..step_len];
                     step[start..].copy_from_slice(&init[start..]);
                 }
                 match input {
@@ -300,7 +367,8 @@ impl Chunk {
             }
             let t = geometry.step_at(k);
             let (prev, cur) = geometry.slots(t);
-            let step = &mut self.step_rows[t * step_stride..][..step_len];
+            let at = self.step_at(t, step_stride);
+            let step = &mut self.step_rows[at..][..step_len];
             let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
             for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
                 let into = &mut step[block * n..];
@@ -351,7 +419,8 @@ impl Chunk {
         for i in 0..rows {
             let x = &x[(i * steps + times.start) * features..];
             for g in 0..C::LAYOUT.gates {
-                let into = &mut self.step_rows[times.start * step_stride + g * n + i * units..];
+                let first = self.step_at(times.start, step_stride);
+                let into = &mut self.step_rows[first + g * n + i * units..];
                 let rows = times.len();
                 match dropout.input(i, g) {
                     Some(keep) => {
@@ -386,7 +455,8 @@ impl Chunk {
         for i in 0..rows {
             for t in times.clone() {
                 let folded = &table[ids[i * steps + t] * width..][..width];
-                let step = &mut self.step_rows[t * step_stride..];
+                let at = self.step_at(t, step_stride);
+                let step = &mut self.step_rows[at..];
                 for (g, gate) in folded.chunks_exact(units).enumerate() {
                     step[g * n + i * units..][..units].copy_from_slice(gate);
                 }
@@ -421,7 +491,7 @@ impl Chunk {
         let (step_stride, slot) = (padded(step_len), padded(n));
         let carry_slot = if C::LAYOUT.carry { slot } else { 0 };
         let columns = C::LAYOUT.gates * units;
-        let geometry = Geometry { steps, go_backwards };
+        let geometry = self.geometry(go_backwards);
         self.grad_rows.resize(TIME_BLOCK.min(steps) * stride, 0.0);
         let bias_len = match (weights.has_bias, C::LAYOUT.recurrent_bias) {
             (false, _) => 0,
@@ -466,10 +536,11 @@ impl Chunk {
                     kept_dh.copy_from_slice(&dh);
                     kept_dc.copy_from_slice(&dc);
                 }
+                let at = self.step_at(t, step_stride);
                 let step_grad = &mut self.grad_rows[(t - times.start) * stride..][..grad_len];
                 cell.backward(
                     units,
-                    &self.step_rows[t * step_stride..][..step_len],
+                    &self.step_rows[at..][..step_len],
                     &self.states[prev * slot..][..n],
                     &self.carries[prev * carry_slot..][..carry],
                     &self.states[cur * slot..][..n],
