@@ -400,6 +400,9 @@ impl<C: Cell> Rnn<C> {
             (false, true) => Keep::States,
             (false, false) => Keep::Last,
         };
+        for (chunk, _) in &mut work {
+            chunk.prepare::<C>(keep, input);
+        }
         let this = &*self;
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
@@ -409,16 +412,7 @@ impl<C: Cell> Rnn<C> {
             let mask = mask.map(|m| m.slice(s![rows.clone(), ..]));
             let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
             let initial = initial.map(|states| states.rows(rows, units));
-            chunk.forward(
-                &this.cell,
-                weights,
-                this.go_backwards,
-                input,
-                mask,
-                masks,
-                initial,
-                keep,
-            );
+            chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks, initial);
             chunk.write_output(this.go_backwards, this.return_sequences, out);
             Ok(())
         })?;

@@ -182,8 +182,8 @@ pub(super) struct Chunk {
     step_rows: Vec<f32>,
     /// The input time of the first step held in `step_rows`: 0 when it holds every step.
     step_base: usize,
-    /// The slots the state buffers hold since the last forward ([`Geometry::held`]).
-    held: usize,
+    /// What the last forward keeps, which sets the slots its buffers hold.
+    keep: Keep,
     /// The gradient blocks of one block of steps, `(TIME_BLOCK, GRAD_BLOCKS, rows, units)`.
     grad_rows: Vec<f32>,
     /// Leading steps (in reading order) masked for every sample: their states stay zero and
@@ -198,7 +198,7 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
-    /// A chunk of `rows` samples, whose buffers the first forward sizes.
+    /// A chunk of `rows` samples, whose buffers [`Chunk::prepare`] sizes.
     pub(super) fn new(rows: usize, steps: usize, units: usize) -> Self {
         Chunk {
             rows,
@@ -208,7 +208,7 @@ impl Chunk {
             carries: Vec::new(),
             step_rows: Vec::new(),
             step_base: 0,
-            held: steps + 1,
+            keep: Keep::Everything,
             grad_rows: Vec::new(),
             skipped: 0,
             scratch: Vec::new(),
@@ -229,7 +229,43 @@ impl Chunk {
 
     /// The geometry of the chunk's steps, read in the direction `go_backwards`.
     fn geometry(&self, go_backwards: bool) -> Geometry {
-        Geometry { steps: self.steps, go_backwards, held: self.held }
+        let held = if self.keep == Keep::Last { 2 } else { self.steps + 1 };
+        Geometry { steps: self.steps, go_backwards, held }
+    }
+
+    /// Steps whose input rows forward writes ahead of the recurrence, for `input`.
+    fn ahead<C: Cell>(&self, input: ChunkInput<'_>) -> usize {
+        match input {
+            ChunkInput::Features(_) => TIME_BLOCK,
+            ChunkInput::Folded { .. } => {
+                let step_len = padded(C::LAYOUT.step_blocks * self.rows * self.units);
+                (LOOK_UP_BYTES / (step_len * size_of::<f32>())).clamp(1, TIME_BLOCK)
+            }
+        }
+    }
+
+    /// Sizes the buffers for a forward on `input` that keeps `keep`. Called on the caller's
+    /// thread before the chunks run in parallel: a pool thread would allocate from an arena of
+    /// its own, not from the memory the caller freed.
+    pub(super) fn prepare<C: Cell>(&mut self, keep: Keep, input: ChunkInput<'_>) {
+        let n = self.rows * self.units;
+        self.keep = keep;
+        let held = self.geometry(false).held;
+        let step_slots = match keep {
+            Keep::Everything => self.steps,
+            Keep::States | Keep::Last => self.ahead::<C>(input).min(self.steps),
+        };
+        let lens = [
+            held * padded(n),
+            if C::LAYOUT.carry { held * padded(n) } else { 0 },
+            step_slots * padded(C::LAYOUT.step_blocks * n),
+        ];
+        let buffers = [&mut self.states, &mut self.carries, &mut self.step_rows];
+        for (buffer, len) in buffers.into_iter().zip(lens) {
+            if buffer.len() < len {
+                *buffer = vec![0.0; len];
+            }
+        }
     }
 
     /// Writes the initial states (zeros without `initial`) into the slot the first step reads
@@ -293,7 +329,7 @@ impl Chunk {
 
     /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`, from the
     /// states `initial` (h_0 and c_0 of the chunk's rows, `(rows, units)` each, c_0 empty
-    /// without `carry`) or from zeros; `keep` says which of its buffers outlive it.
+    /// without `carry`) or from zeros, in the buffers [`Chunk::prepare`] sized.
     #[allow(clippy::too_many_arguments)] // The settings, the input and its masks, the states.
     pub(super) fn forward<C: Cell>(
         &mut self,
@@ -304,20 +340,11 @@ impl Chunk {
         mask: Option<ArrayView2<'_, bool>>,
         dropout: ChunkDropout<'_>,
         initial: Option<StateRows<'_>>,
-        keep: Keep,
     ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let n = rows * units;
         self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
         let carry = if C::LAYOUT.carry { n } else { 0 };
-        self.held = if keep == Keep::Last { 2 } else { steps + 1 };
-        let state_len = self.held * padded(n);
-        let carry_len = if C::LAYOUT.carry { state_len } else { 0 };
-        for (buffer, len) in [(&mut self.states, state_len), (&mut self.carries, carry_len)] {
-            if buffer.len() < len {
-                buffer.resize(len, 0.0);
-            }
-        }
         let geometry = self.geometry(go_backwards);
         self.skipped = geometry.leading_masked(mask.as_ref());
         self.start_from::<C>(geometry, initial);
@@ -331,23 +358,14 @@ impl Chunk {
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
         // input projection runs a block of steps ahead, while its rows stay in cache.
-        let ahead = match input {
-            ChunkInput::Features(_) => TIME_BLOCK,
-            ChunkInput::Folded { .. } => {
-                (LOOK_UP_BYTES / (step_stride * size_of::<f32>())).clamp(1, TIME_BLOCK)
-            }
-        };
-        let held = if keep == Keep::Everything { steps } else { ahead.min(steps) };
-        if self.step_rows.len() < held * step_stride {
-            self.step_rows.resize(held * step_stride, 0.0);
-        }
+        let ahead = self.ahead::<C>(input);
         self.step_base = 0;
         let mut projected = self.skipped;
         for k in self.skipped..steps {
             if k == projected {
                 projected = (k + ahead).min(steps);
                 let times = geometry.times(k..projected);
-                if keep != Keep::Everything {
+                if self.keep != Keep::Everything {
                     self.step_base = times.start;
                 }
                 // A folded table writes the gate blocks whole; a projection adds into them.
