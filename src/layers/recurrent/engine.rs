@@ -358,7 +358,7 @@ impl<C: Cell> Rnn<C> {
         let fits = cache.chunks.len() == sizes.len()
             && cache.chunks.iter().zip(&sizes).all(|(c, &rows)| c.fits(rows, steps, units));
         if !fits {
-            cache.chunks = sizes.iter().map(|&rows| Chunk::new(rows, steps, units)).collect();
+            cache.chunks = sizes.iter().map(|&rows| Chunk::new::<C>(rows, steps, units)).collect();
         }
         Ok((weights, cache))
     }
@@ -400,9 +400,6 @@ impl<C: Cell> Rnn<C> {
             (false, true) => Keep::States,
             (false, false) => Keep::Last,
         };
-        for (chunk, _) in &mut work {
-            chunk.prepare::<C>(keep, input);
-        }
         let this = &*self;
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
@@ -412,7 +409,16 @@ impl<C: Cell> Rnn<C> {
             let mask = mask.map(|m| m.slice(s![rows.clone(), ..]));
             let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
             let initial = initial.map(|states| states.rows(rows, units));
-            chunk.forward(&this.cell, weights, this.go_backwards, input, mask, masks, initial);
+            chunk.forward(
+                &this.cell,
+                weights,
+                this.go_backwards,
+                input,
+                mask,
+                masks,
+                initial,
+                keep,
+            );
             chunk.write_output(this.go_backwards, this.return_sequences, out);
             Ok(())
         })?;

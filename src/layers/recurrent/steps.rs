@@ -97,9 +97,9 @@ pub(super) enum Keep {
 struct Geometry {
     steps: usize,
     go_backwards: bool,
-    /// The slots the state buffers hold: `steps + 1`, or 2 when only the last state is kept
-    /// (a step reads one and writes the other).
-    held: usize,
+    /// Whether the state buffers hold two slots, as when only the last state is kept (a step
+    /// reads one and writes the other), rather than `steps + 1`.
+    two_slots: bool,
 }
 
 impl Geometry {
@@ -114,10 +114,19 @@ impl Geometry {
 
     /// Slots of the state buffer holding (h_{t−1}, h_t) for input time `t`: reading forwards,
     /// h_t sits at `t + 1` and the zero state at 0; reading backwards, h_t sits at `t` and the
-    /// zero state at `steps`; modulo the slots held.
+    /// zero state at `steps`; of two slots, the one of the same parity.
     fn slots(self, t: usize) -> (usize, usize) {
         let (prev, cur) = if self.go_backwards { (t + 1, t) } else { (t, t + 1) };
-        (prev % self.held, cur % self.held)
+        (self.held(prev), self.held(cur))
+    }
+
+    /// The slot that holds slot `slot` of `steps + 1`.
+    fn held(self, slot: usize) -> usize {
+        if self.two_slots {
+            slot & 1
+        } else {
+            slot
+        }
     }
 
     /// The slot of the last state, h_T.
@@ -125,14 +134,14 @@ impl Geometry {
         if self.go_backwards {
             0
         } else {
-            self.steps % self.held
+            self.held(self.steps)
         }
     }
 
     /// The slot the first step reads: h_0's.
     fn first_slot(self) -> usize {
         if self.go_backwards {
-            self.steps % self.held
+            self.held(self.steps)
         } else {
             0
         }
@@ -171,17 +180,16 @@ pub(super) struct Chunk {
     rows: usize,
     steps: usize,
     units: usize,
-    /// h, `(held, rows, units)`, slots as [`Geometry::slots`]. In every buffer, the values of
-    /// consecutive steps (slots) are [`padded`] apart.
+    /// h, `(steps + 1, rows, units)`, slots as [`Geometry::slots`]: the first two only, after an
+    /// inference that keeps the last state. In every buffer, the values of consecutive steps
+    /// (slots) are [`padded`] apart.
     states: Vec<f32>,
     /// c in the same layout, or empty without `CARRY`.
     carries: Vec<f32>,
-    /// `(held, STEP_BLOCKS, rows, units)`: every step's after a training-mode forward, which
-    /// backward reads; in inference only the block of steps being run, which stays in cache
-    /// where a buffer of every step would stream through memory.
+    /// `(steps, STEP_BLOCKS, rows, units)`: every step's after a training-mode forward, which
+    /// backward reads; in inference, the first slots hold the block of steps being run, which
+    /// stays in cache where rows for every step would stream through memory.
     step_rows: Vec<f32>,
-    /// The input time of the first step held in `step_rows`: 0 when it holds every step.
-    step_base: usize,
     /// What the last forward keeps, which sets the slots its buffers hold.
     keep: Keep,
     /// The gradient blocks of one block of steps, `(TIME_BLOCK, GRAD_BLOCKS, rows, units)`.
@@ -198,16 +206,17 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
-    /// A chunk of `rows` samples, whose buffers [`Chunk::prepare`] sizes.
-    pub(super) fn new(rows: usize, steps: usize, units: usize) -> Self {
+    /// A chunk of `rows` samples, with buffers for every step (an inference uses their first
+    /// slots).
+    pub(super) fn new<C: Cell>(rows: usize, steps: usize, units: usize) -> Self {
+        let n = rows * units;
         Chunk {
             rows,
             steps,
             units,
-            states: Vec::new(),
-            carries: Vec::new(),
-            step_rows: Vec::new(),
-            step_base: 0,
+            states: vec![0.0; (steps + 1) * padded(n)],
+            carries: vec![0.0; if C::LAYOUT.carry { (steps + 1) * padded(n) } else { 0 }],
+            step_rows: vec![0.0; steps * padded(C::LAYOUT.step_blocks * n)],
             keep: Keep::Everything,
             grad_rows: Vec::new(),
             skipped: 0,
@@ -229,43 +238,7 @@ impl Chunk {
 
     /// The geometry of the chunk's steps, read in the direction `go_backwards`.
     fn geometry(&self, go_backwards: bool) -> Geometry {
-        let held = if self.keep == Keep::Last { 2 } else { self.steps + 1 };
-        Geometry { steps: self.steps, go_backwards, held }
-    }
-
-    /// Steps whose input rows forward writes ahead of the recurrence, for `input`.
-    fn ahead<C: Cell>(&self, input: ChunkInput<'_>) -> usize {
-        match input {
-            ChunkInput::Features(_) => TIME_BLOCK,
-            ChunkInput::Folded { .. } => {
-                let step_len = padded(C::LAYOUT.step_blocks * self.rows * self.units);
-                (LOOK_UP_BYTES / (step_len * size_of::<f32>())).clamp(1, TIME_BLOCK)
-            }
-        }
-    }
-
-    /// Sizes the buffers for a forward on `input` that keeps `keep`. Called on the caller's
-    /// thread before the chunks run in parallel: a pool thread would allocate from an arena of
-    /// its own, not from the memory the caller freed.
-    pub(super) fn prepare<C: Cell>(&mut self, keep: Keep, input: ChunkInput<'_>) {
-        let n = self.rows * self.units;
-        self.keep = keep;
-        let held = self.geometry(false).held;
-        let step_slots = match keep {
-            Keep::Everything => self.steps,
-            Keep::States | Keep::Last => self.ahead::<C>(input).min(self.steps),
-        };
-        let lens = [
-            held * padded(n),
-            if C::LAYOUT.carry { held * padded(n) } else { 0 },
-            step_slots * padded(C::LAYOUT.step_blocks * n),
-        ];
-        let buffers = [&mut self.states, &mut self.carries, &mut self.step_rows];
-        for (buffer, len) in buffers.into_iter().zip(lens) {
-            if buffer.len() < len {
-                *buffer = vec![0.0; len];
-            }
-        }
+        Geometry { steps: self.steps, go_backwards, two_slots: self.keep == Keep::Last }
     }
 
     /// Writes the initial states (zeros without `initial`) into the slot the first step reads
@@ -322,14 +295,9 @@ impl Chunk {
         }
     }
 
-    /// Where the step rows of input time `t` start in `step_rows`, `stride` apart.
-    fn step_at(&self, t: usize, stride: usize) -> usize {
-        (t - self.step_base) * stride
-    }
-
     /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`, from the
     /// states `initial` (h_0 and c_0 of the chunk's rows, `(rows, units)` each, c_0 empty
-    /// without `carry`) or from zeros, in the buffers [`Chunk::prepare`] sized.
+    /// without `carry`) or from zeros; what it keeps for later readers, `keep`.
     #[allow(clippy::too_many_arguments)] // The settings, the input and its masks, the states.
     pub(super) fn forward<C: Cell>(
         &mut self,
@@ -340,8 +308,10 @@ impl Chunk {
         mask: Option<ArrayView2<'_, bool>>,
         dropout: ChunkDropout<'_>,
         initial: Option<StateRows<'_>>,
+        keep: Keep,
     ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
+        self.keep = keep;
         let n = rows * units;
         self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
         let carry = if C::LAYOUT.carry { n } else { 0 };
@@ -358,15 +328,22 @@ impl Chunk {
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
         // input projection runs a block of steps ahead, while its rows stay in cache.
-        let ahead = self.ahead::<C>(input);
-        self.step_base = 0;
+        let ahead = match input {
+            ChunkInput::Features(_) => TIME_BLOCK,
+            ChunkInput::Folded { .. } => {
+                (LOOK_UP_BYTES / (step_stride * size_of::<f32>())).clamp(1, TIME_BLOCK)
+            }
+        };
+        // The input time whose step rows come first in the buffer: 0 when it holds every step,
+        // the first of the block being run otherwise.
+        let mut base = 0;
         let mut projected = self.skipped;
         for k in self.skipped..steps {
             if k == projected {
                 projected = (k + ahead).min(steps);
                 let times = geometry.times(k..projected);
-                if self.keep != Keep::Everything {
-                    self.step_base = times.start;
+                if keep != Keep::Everything {
+                    base = times.start;
                 }
                 // A folded table writes the gate blocks whole; a projection adds into them.
                 let start = match input {
@@ -374,19 +351,22 @@ impl Chunk {
                     ChunkInput::Folded { .. } => C::LAYOUT.gates * n,
                 };
                 for t in times.clone() {
-                    let at = self.step_at(t, step_stride);
-                    let step = &mut self.step_rows[at..][..step_len];
+                    let step = &mut self.step_rows[(t - base) * step_stride..][..step_len];
                     step[start..].copy_from_slice(&init[start..]);
                 }
+                let first = times.start - base;
                 match input {
-                    ChunkInput::Features(x) => self.project::<C>(weights, x, times, dropout),
-                    ChunkInput::Folded { rows, table } => self.look_up::<C>(rows, table, times),
+                    ChunkInput::Features(x) => {
+                        self.project::<C>(weights, x, times, first, dropout);
+                    }
+                    ChunkInput::Folded { rows, table } => {
+                        self.look_up::<C>(rows, table, times, first);
+                    }
                 }
             }
             let t = geometry.step_at(k);
             let (prev, cur) = geometry.slots(t);
-            let at = self.step_at(t, step_stride);
-            let step = &mut self.step_rows[at..][..step_len];
+            let step = &mut self.step_rows[(t - base) * step_stride..][..step_len];
             let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
             for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
                 let into = &mut step[block * n..];
@@ -421,14 +401,16 @@ impl Chunk {
         }
     }
 
-    /// Adds x_t·W_g into the step rows of input times `times`, one product per sample and gate:
-    /// `(times, features) × (features, units)`. With input dropout, (x_t ⊙ m_g)·W_g is computed
-    /// as x_t·(diag(m_g)·W_g), the sample's mask applied to the kernel's rows.
+    /// Adds x_t·W_g into the step rows of input times `times`, held from the buffer's step
+    /// `first` on, one product per sample and gate: `(times, features) × (features, units)`.
+    /// With input dropout, (x_t ⊙ m_g)·W_g is computed as x_t·(diag(m_g)·W_g), the sample's mask
+    /// applied to the kernel's rows.
     fn project<C: Cell>(
         &mut self,
         weights: &Packed,
         x: &[f32],
         times: Range<usize>,
+        first: usize,
         dropout: ChunkDropout<'_>,
     ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
@@ -437,8 +419,7 @@ impl Chunk {
         for i in 0..rows {
             let x = &x[(i * steps + times.start) * features..];
             for g in 0..C::LAYOUT.gates {
-                let first = self.step_at(times.start, step_stride);
-                let into = &mut self.step_rows[first + g * n + i * units..];
+                let into = &mut self.step_rows[first * step_stride + g * n + i * units..];
                 let rows = times.len();
                 match dropout.input(i, g) {
                     Some(keep) => {
@@ -465,16 +446,22 @@ impl Chunk {
     }
 
     /// Writes the folded table's rows into the input-projection blocks of the step rows of
-    /// input times `times`: the same values as [`Chunk::project`], without the products.
-    fn look_up<C: Cell>(&mut self, ids: &[usize], table: &[f32], times: Range<usize>) {
+    /// input times `times`, held as in [`Chunk::project`]: the same values, without the
+    /// products.
+    fn look_up<C: Cell>(
+        &mut self,
+        ids: &[usize],
+        table: &[f32],
+        times: Range<usize>,
+        first: usize,
+    ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let (n, width) = (rows * units, C::LAYOUT.gates * units);
         let step_stride = padded(C::LAYOUT.step_blocks * n);
         for i in 0..rows {
             for t in times.clone() {
                 let folded = &table[ids[i * steps + t] * width..][..width];
-                let at = self.step_at(t, step_stride);
-                let step = &mut self.step_rows[at..];
+                let step = &mut self.step_rows[(first + t - times.start) * step_stride..];
                 for (g, gate) in folded.chunks_exact(units).enumerate() {
                     step[g * n + i * units..][..units].copy_from_slice(gate);
                 }
@@ -554,11 +541,10 @@ impl Chunk {
                     kept_dh.copy_from_slice(&dh);
                     kept_dc.copy_from_slice(&dc);
                 }
-                let at = self.step_at(t, step_stride);
                 let step_grad = &mut self.grad_rows[(t - times.start) * stride..][..grad_len];
                 cell.backward(
                     units,
-                    &self.step_rows[at..][..step_len],
+                    &self.step_rows[t * step_stride..][..step_len],
                     &self.states[prev * slot..][..n],
                     &self.carries[prev * carry_slot..][..carry],
                     &self.states[cur * slot..][..n],
