@@ -28,21 +28,31 @@ const TOLERANCE: f32 = 1e-5;
 
 /// A recurrent layer of any cell, as the tests drive it.
 fn layer(class: &str, return_sequences: bool, go_backwards: bool) -> Box<dyn Layer> {
+    layer_of(class, UNITS, return_sequences, go_backwards)
+}
+
+/// As [`layer`], of `units` units.
+fn layer_of(
+    class: &str,
+    units: usize,
+    return_sequences: bool,
+    go_backwards: bool,
+) -> Box<dyn Layer> {
     match class {
         "SimpleRNN" => Box::new(
-            SimpleRnn::new(UNITS)
+            SimpleRnn::new(units)
                 .return_state(true)
                 .return_sequences(return_sequences)
                 .go_backwards(go_backwards),
         ),
         "LSTM" => Box::new(
-            Lstm::new(UNITS)
+            Lstm::new(units)
                 .return_state(true)
                 .return_sequences(return_sequences)
                 .go_backwards(go_backwards),
         ),
         "GRU" => Box::new(
-            Gru::new(UNITS)
+            Gru::new(units)
                 .return_state(true)
                 .return_sequences(return_sequences)
                 .go_backwards(go_backwards),
@@ -488,26 +498,7 @@ fn inference_computes_what_training_computes() {
                 [(false, false), (false, true), (true, false), (true, true)]
             {
                 let make = || -> Box<dyn Layer> {
-                    let mut layer: Box<dyn Layer> = match class {
-                        "SimpleRNN" => Box::new(
-                            SimpleRnn::new(units)
-                                .return_state(true)
-                                .return_sequences(return_sequences)
-                                .go_backwards(go_backwards),
-                        ),
-                        "LSTM" => Box::new(
-                            Lstm::new(units)
-                                .return_state(true)
-                                .return_sequences(return_sequences)
-                                .go_backwards(go_backwards),
-                        ),
-                        _ => Box::new(
-                            Gru::new(units)
-                                .return_state(true)
-                                .return_sequences(return_sequences)
-                                .go_backwards(go_backwards),
-                        ),
-                    };
+                    let mut layer = layer_of(class, units, return_sequences, go_backwards);
                     let mut shapes = vec![vec![LONG, FEATURES]];
                     shapes.extend(std::iter::repeat_n(vec![units], state_count(class)));
                     layer.build_multi(&shapes, &mut StdRng::seed_from_u64(4)).expect("builds");
