@@ -1,11 +1,12 @@
-//! Flush-to-zero for the engine's threads: [`FlushDenormals`] sets the CPU's
+//! Flush-to-zero for rnnkit's work: [`FlushDenormals`] sets the CPU's
 //! flush-to-zero and denormals-are-zero bits (x86-64 MXCSR FTZ | DAZ, aarch64 FPCR FZ) for as
 //! long as it lives, and puts the thread's previous mode back when dropped.
 //!
 //! Gradients that shrink through many steps become subnormal floats, which many CPUs handle in
 //! microcode, many times slower than normal ones. TensorFlow runs its CPU kernels with these
-//! bits set, so Keras' numbers are computed the same way. The mode is per thread: the engine
-//! takes a guard inside every task it runs, and the caller's own threads keep theirs.
+//! bits set, so Keras' numbers are computed the same way. The mode is per thread: the recurrent
+//! engine, the optimizers' updates and the Embedding's gradient take a guard inside every task
+//! they run (see [`for_each_flushed`]), and the caller's own threads keep theirs.
 
 /// While alive, the current thread flushes subnormal results to zero and reads subnormal
 /// operands as zero. Not `Send`: it restores the thread that created it.
