@@ -482,32 +482,50 @@ fn states_follow_their_samples_across_chunks() {
 }
 
 /// Inference keeps fewer of the loop's buffers than training (two state slots without
-/// sequences, one block of step rows): it computes the same outputs and states bit for bit,
-/// from initial states, with leading steps padded (skipped) in some chunks and every step of
-/// one sample, over several blocks of steps, narrow and wide; and a training pass after it
-/// gives the gradients of a layer that never ran inference.
+/// sequences, one block of step rows): it computes the same outputs and states bit for bit, at
+/// odd and even lengths over several blocks of steps, narrow and wide, from zeros and from
+/// initial states, with leading steps (in reading order) padded so that chunks skip some, and a
+/// chunk all of whose steps are padded, and with holes; and a training pass after it gives the
+/// gradients of a layer that never ran inference.
 #[test]
 fn inference_computes_what_training_computes() {
     const SAMPLES: usize = 19;
-    const LONG: usize = 70;
-    let pad = |i: usize| if i == 5 { LONG } else { (i * 11) % 40 };
-    let mask = Mask::from_shape_fn((SAMPLES, LONG), |(i, t)| t >= pad(i));
-    for units in [3, 80] {
+    for (long, units) in [(69, 3), (70, 3), (69, 80), (70, 80)] {
         for class in ["SimpleRNN", "LSTM", "GRU"] {
-            for (go_backwards, return_sequences) in
-                [(false, false), (false, true), (true, false), (true, true)]
-            {
+            for (go_backwards, return_sequences, from_states) in [
+                (false, false, true),
+                (false, true, false),
+                (true, false, false),
+                (true, true, true),
+                (false, false, false),
+                (true, false, true),
+            ] {
+                // Sample i pads its first steps read: sample 0 none, the others at least 1 or 2
+                // (a chunk skips no step, an odd number or an even number); samples 5, 11 and 17
+                // every step (the chunks' order puts them together); samples 3 and 4 have a hole.
+                let padded = |i: usize| match i {
+                    0 => 0,
+                    i if i % 6 == 5 => long,
+                    i => (i * 11) % 40 + long - 68,
+                };
+                let mask = Mask::from_shape_fn((SAMPLES, long), |(i, t)| {
+                    let k = if go_backwards { long - 1 - t } else { t };
+                    k >= padded(i) && !((i == 3 || i == 4) && (45..48).contains(&k))
+                });
+                let states = if from_states { state_count(class) } else { 0 };
                 let make = || -> Box<dyn Layer> {
                     let mut layer = layer_of(class, units, return_sequences, go_backwards);
-                    let mut shapes = vec![vec![LONG, FEATURES]];
-                    shapes.extend(std::iter::repeat_n(vec![units], state_count(class)));
+                    let mut shapes = vec![vec![long, FEATURES]];
+                    shapes.extend(std::iter::repeat_n(vec![units], states));
                     layer.build_multi(&shapes, &mut StdRng::seed_from_u64(4)).expect("builds");
                     layer
                 };
-                let what =
-                    format!("{class} {units} backwards {go_backwards} seq {return_sequences}");
-                let mut inputs = vec![uniform(&[SAMPLES, LONG, FEATURES], -1.0, 1.0, 21)];
-                for k in 0..state_count(class) {
+                let what = format!(
+                    "{class} {units} units, {long} steps, backwards {go_backwards}, sequences \
+                     {return_sequences}, initial states {from_states}"
+                );
+                let mut inputs = vec![uniform(&[SAMPLES, long, FEATURES], -1.0, 1.0, 21)];
+                for k in 0..states {
                     inputs.push(uniform(&[SAMPLES, units], -1.0, 1.0, 22 + k as u64));
                 }
                 let masks = masks_for(Some(&mask), inputs.len());

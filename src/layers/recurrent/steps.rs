@@ -86,9 +86,11 @@ pub(super) struct StateRows<'a> {
 pub(super) enum Keep {
     /// Every step's states and step rows, which `backward` reads: a training-mode forward.
     Everything,
-    /// Every step's states, the output of a layer that returns sequences.
+    /// Every step's states, the output of a layer that returns sequences; of the step rows,
+    /// the block of steps being run.
     States,
-    /// The last states only: an inference-mode forward whose output is the last state.
+    /// Two state slots, which end with the last states, and the block of step rows being run:
+    /// an inference-mode forward whose output is the last state.
     Last,
 }
 
@@ -194,8 +196,8 @@ pub(super) struct Chunk {
     keep: Keep,
     /// The gradient blocks of one block of steps, `(TIME_BLOCK, GRAD_BLOCKS, rows, units)`.
     grad_rows: Vec<f32>,
-    /// Leading steps (in reading order) masked for every sample: their states stay zero and
-    /// they are not computed.
+    /// Leading steps (in reading order) masked for every sample: they are not computed, and
+    /// their slots carry the initial states.
     skipped: usize,
     /// Room for a dropped copy of a weight block or of the states, with dropout.
     scratch: Vec<f32>,
@@ -206,8 +208,8 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
-    /// A chunk of `rows` samples, with buffers for every step (an inference uses their first
-    /// slots).
+    /// A chunk of `rows` samples, with buffers for every step (an inference uses only the first
+    /// slots of some, as [`Keep`] says).
     pub(super) fn new<C: Cell>(rows: usize, steps: usize, units: usize) -> Self {
         let n = rows * units;
         Chunk {
@@ -488,6 +490,7 @@ impl Chunk {
         mut d_input: Option<&mut [f32]>,
         d_initial: Option<(&mut [f32], &mut [f32])>,
     ) -> ChunkGradients {
+        debug_assert_eq!(self.keep, Keep::Everything, "backward reads every step's buffers");
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
         let carry = if C::LAYOUT.carry { n } else { 0 };
