@@ -356,13 +356,12 @@ impl Chunk {
                     let step = &mut self.step_rows[(t - base) * step_stride..][..step_len];
                     step[start..].copy_from_slice(&init[start..]);
                 }
-                let first = times.start - base;
                 match input {
                     ChunkInput::Features(x) => {
-                        self.project::<C>(weights, x, times, first, dropout);
+                        self.project::<C>(weights, x, times, base, dropout);
                     }
                     ChunkInput::Folded { rows, table } => {
-                        self.look_up::<C>(rows, table, times, first);
+                        self.look_up::<C>(rows, table, times, base);
                     }
                 }
             }
@@ -403,16 +402,16 @@ impl Chunk {
         }
     }
 
-    /// Adds x_t·W_g into the step rows of input times `times`, held from the buffer's step
-    /// `first` on, one product per sample and gate: `(times, features) × (features, units)`.
-    /// With input dropout, (x_t ⊙ m_g)·W_g is computed as x_t·(diag(m_g)·W_g), the sample's mask
-    /// applied to the kernel's rows.
+    /// Adds x_t·W_g into the step rows of input times `times` (time t's at slot `t − base`, as
+    /// in [`Chunk::forward`]), one product per sample and gate: `(times, features) × (features,
+    /// units)`. With input dropout, (x_t ⊙ m_g)·W_g is computed as x_t·(diag(m_g)·W_g), the
+    /// sample's mask applied to the kernel's rows.
     fn project<C: Cell>(
         &mut self,
         weights: &Packed,
         x: &[f32],
         times: Range<usize>,
-        first: usize,
+        base: usize,
         dropout: ChunkDropout<'_>,
     ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
@@ -421,7 +420,8 @@ impl Chunk {
         for i in 0..rows {
             let x = &x[(i * steps + times.start) * features..];
             for g in 0..C::LAYOUT.gates {
-                let into = &mut self.step_rows[first * step_stride + g * n + i * units..];
+                let first = (times.start - base) * step_stride;
+                let into = &mut self.step_rows[first + g * n + i * units..];
                 let rows = times.len();
                 match dropout.input(i, g) {
                     Some(keep) => {
@@ -450,20 +450,14 @@ impl Chunk {
     /// Writes the folded table's rows into the input-projection blocks of the step rows of
     /// input times `times`, held as in [`Chunk::project`]: the same values, without the
     /// products.
-    fn look_up<C: Cell>(
-        &mut self,
-        ids: &[usize],
-        table: &[f32],
-        times: Range<usize>,
-        first: usize,
-    ) {
+    fn look_up<C: Cell>(&mut self, ids: &[usize], table: &[f32], times: Range<usize>, base: usize) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
         let (n, width) = (rows * units, C::LAYOUT.gates * units);
         let step_stride = padded(C::LAYOUT.step_blocks * n);
         for i in 0..rows {
             for t in times.clone() {
                 let folded = &table[ids[i * steps + t] * width..][..width];
-                let step = &mut self.step_rows[(first + t - times.start) * step_stride..];
+                let step = &mut self.step_rows[(t - base) * step_stride..];
                 for (g, gate) in folded.chunks_exact(units).enumerate() {
                     step[g * n + i * units..][..units].copy_from_slice(gate);
                 }
