@@ -1,26 +1,32 @@
 //! Numeric kernels for the recurrent hot loop. The products of the common small widths (8, 16,
-//! 32 and 64 columns: a recurrent layer of up to 64 units) are hand-written, compiled twice,
-//! for the baseline CPU and with AVX2 + FMA, chosen at run time: at those sizes a general GEMM's
-//! packing does not pay off. The products that read a weight matrix every step read it laid out
-//! once per call, at any width ([`PackedRhs`], in `packed.rs`). The others, at widths without a
-//! hand-written product, go to `matrixmultiply`'s single-threaded GEMM, which picks its own
-//! kernel for the CPU at run time. Either way the result depends only on the operands, never on
-//! the thread count.
+//! 32 and 64 columns: a recurrent layer of up to 64 units) are hand-written, compiled three
+//! times, for the baseline CPU, with AVX2 + FMA and with AVX-512, chosen at run time ([`isa`]):
+//! at those sizes a general GEMM's packing does not pay off. The products that read a weight
+//! matrix every step read it laid out once per call, at any width ([`PackedRhs`], in
+//! `packed.rs`). The others, at widths without a hand-written product, go to
+//! `matrixmultiply`'s single-threaded GEMM, which picks its own kernel for the CPU at run time.
+//! Either way the result depends only on the operands, never on the thread count; and the
+//! fused paths give the same bits whatever the register width, since each value's products are
+//! added in the same order.
 
 mod denormals;
 mod huge_pages;
+mod isa;
 mod packed;
 
 pub(crate) use denormals::{for_each_flushed, FlushDenormals};
 pub(crate) use huge_pages::zeroed_table;
 pub(crate) use packed::{add_matmul_packed, PackedRhs};
 
+use isa::Isa;
+
 /// Below this many values, a layout or a reduction of weights runs on the calling thread:
 /// handing it to the pool would cost more than it saves.
 pub(crate) const PARALLEL_VALUES: usize = 1 << 16;
 
-/// Declares `$name(args)` that runs `$body` with AVX2 + FMA when the CPU has them, and as
-/// baseline code otherwise. Inside the body, `fma(a, b, c)` is a·b + c (fused when possible).
+/// Declares `$name(args)` that runs `$body` compiled for the best instruction set the CPU has
+/// ([`isa::best`]). Inside the body, `fma(a, b, c)` is a·b + c: fused with AVX2 + FMA or
+/// AVX-512, unfused on the portable path.
 macro_rules! dispatch {
     ($(#[$doc:meta])* pub(crate) fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
@@ -45,46 +51,25 @@ macro_rules! dispatch {
             {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn fused($($arg: $ty),*) {
+                fn avx2($($arg: $ty),*) {
                     generic::<true>($($arg),*)
                 }
-                if !portable::forced()
-                    && std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU supports the features `fused` was compiled for.
-                    return unsafe { fused($($arg),*) };
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512($($arg: $ty),*) {
+                    generic::<true>($($arg),*)
+                }
+                match isa::best() {
+                    // SAFETY: the CPU supports the features `avx512` was compiled for.
+                    Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: the CPU supports the features `avx2` was compiled for.
+                    Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    Isa::Portable => {}
                 }
             }
             generic::<false>($($arg),*)
         }
     };
-}
-
-/// Tests run the hand-written kernels' portable path on a thread by forcing it there.
-mod portable {
-    #[cfg(test)]
-    thread_local! {
-        static FORCED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-
-    /// Whether the current thread runs the portable path (only ever in tests).
-    #[inline(always)]
-    pub(super) fn forced() -> bool {
-        #[cfg(test)]
-        return FORCED.with(|f| f.get());
-        #[cfg(not(test))]
-        false
-    }
-
-    /// Runs `f` with the portable path forced on the current thread.
-    #[cfg(test)]
-    pub(super) fn with<T>(f: impl FnOnce() -> T) -> T {
-        FORCED.with(|forced| forced.set(true));
-        let result = f();
-        FORCED.with(|forced| forced.set(false));
-        result
-    }
 }
 
 /// Whether the hand-written kernels cover `cols` columns.
@@ -362,6 +347,30 @@ fn fast_tanh(input: f32, fma: impl Fn(f32, f32, f32) -> f32) -> f32 {
 mod tests {
     use super::*;
 
+    /// The fused paths give the same bits whatever their register width (AVX2's 256 bits,
+    /// AVX-512's 512): the products of each value are added in the same order, fused alike. On
+    /// a CPU without AVX-512 both runs take the AVX2 path.
+    #[test]
+    fn fused_paths_agree_bit_for_bit() {
+        let run = || {
+            let mut found = Vec::new();
+            for cols in [8, 16, 32, 40, 64, 100, 128, 256] {
+                let (rows, inner) = (19, 37);
+                let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32 * 0.37).sin()).collect();
+                let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.71).cos()).collect();
+                let mut out: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.13).sin()).collect();
+                add_matmul(rows, inner, cols, &lhs, inner, &rhs, &mut out, cols);
+                let packed = PackedRhs::new(&rhs, inner, cols, cols);
+                add_matmul_packed(rows, &lhs, inner, &packed, &mut out, cols);
+                tanh_inplace(&mut out[..rows * cols / 2]);
+                sigmoid_inplace(&mut out[rows * cols / 2..]);
+                found.extend(out.iter().map(|x| x.to_bits()));
+            }
+            found
+        };
+        assert_eq!(isa::capped(Isa::Avx2, run), run());
+    }
+
     #[test]
     fn fast_tanh_is_accurate() {
         let mut worst = 0.0f64;
@@ -390,17 +399,11 @@ mod tests {
         assert!(worst < 3e-7, "worst absolute error {worst:e}");
     }
 
-    /// Runs `check` on the dispatched path, then with the portable path forced.
-    pub(super) fn on_both_paths(check: impl Fn()) {
-        check();
-        portable::with(check);
-    }
-
     /// Every column count up to 70, the widths of larger layers, and row counts on both sides
-    /// of the kernels' pairs of rows, on the dispatched path and on the portable one.
+    /// of the kernels' pairs of rows, on every path this CPU has.
     #[test]
     fn add_matmul_matches_naive_product_at_every_width() {
-        on_both_paths(|| {
+        isa::each(|| {
             for cols in (1..=70).chain([100, 128, 256, 512]) {
                 for rows in 1..=9 {
                     check_add_matmul(rows, 7, cols);
@@ -411,7 +414,7 @@ mod tests {
 
     #[test]
     fn add_matmul_tn_matches_naive_product_at_every_width() {
-        on_both_paths(|| {
+        isa::each(|| {
             for cols in (1..=70).chain([100, 128, 256, 512]) {
                 for rows in 1..=9 {
                     check_add_matmul_tn(rows, 7, cols);
@@ -424,7 +427,8 @@ mod tests {
     /// other, unfused, onto the value already there: bit for bit.
     #[test]
     fn portable_path_adds_in_order_unfused() {
-        portable::with(|| {
+        let best = isa::best();
+        isa::capped(Isa::Portable, || {
             for cols in [8, 16, 32, 64] {
                 let (rows, inner) = (3, 9);
                 let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
@@ -442,7 +446,7 @@ mod tests {
                 }
             }
         });
-        assert!(!portable::forced());
+        assert_eq!(isa::best(), best);
     }
 
     pub(super) fn close(found: f32, expected: f64) -> bool {

@@ -3,19 +3,19 @@
 //! whatever the matrix's width, as a GEMM packs it, but without packing it again every step.
 //!
 //! Each output value is its value before plus the products in the order of the inner index,
-//! one after the other (fused on the AVX2 + FMA path, unfused on the portable one), so a row's
-//! result depends neither on the other rows nor on how many there are: chunks of any size give
-//! the same bits.
+//! one after the other (fused on the AVX2 + FMA and AVX-512 paths, unfused on the portable one),
+//! so a row's result depends neither on the other rows nor on how many there are, nor on the
+//! register width: chunks of any size give the same bits.
 
-use super::{add_matmul_fixed, hand_written, portable, PARALLEL_VALUES};
+use super::{add_matmul_fixed, hand_written, isa, Isa, PARALLEL_VALUES};
 use rayon::prelude::*;
 
 /// Columns per panel of a [`PackedRhs`] of a width without a hand-written product: two AVX2
-/// registers.
+/// registers, one AVX-512 register.
 const PANEL: usize = 16;
 
-/// Output rows per register tile: with [`PANEL`] columns, 12 accumulators, which leaves AVX2's
-/// 16 registers room for the panel's row and a broadcast.
+/// Output rows per register tile on the portable and AVX2 paths: with [`PANEL`] columns, 12
+/// accumulators, which leaves AVX2's 16 registers room for the panel's row and a broadcast.
 const TILE_ROWS: usize = 6;
 
 /// A right-hand side `(inner, cols)` laid out once for the many [`add_matmul_packed`] products
@@ -96,15 +96,14 @@ pub(crate) fn add_matmul_packed(
     let out = &mut out[..(rows - 1) * out_stride + cols];
     let product = Product { rows, inner, cols, lhs_stride, out_stride };
     #[cfg(target_arch = "x86_64")]
-    if !portable::forced()
-        && std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-    {
-        // SAFETY: the CPU has AVX2 and FMA; the slices hold every value the tiles touch.
-        unsafe { avx2::panels(product, lhs, &rhs.values, out) };
-        return;
+    match isa::best() {
+        // SAFETY (both): the CPU has the features the path was compiled for; the slices hold
+        // every value the tiles touch.
+        Isa::Avx512 => return unsafe { avx512::panels(product, lhs, &rhs.values, out) },
+        Isa::Avx2 => return unsafe { avx2::panels(product, lhs, &rhs.values, out) },
+        Isa::Portable => {}
     }
-    product.each_tile(&rhs.values, |tile, lhs_at, panel, out_at| {
+    product.each_tile::<TILE_ROWS>(&rhs.values, |tile, lhs_at, panel, out_at| {
         tile_portable(tile, &lhs[lhs_at..], panel, &mut out[out_at..]);
     });
 }
@@ -131,20 +130,40 @@ struct Tile {
 
 impl Product {
     /// Calls `f(tile, lhs offset, panel, out offset)` for each tile, panel by panel: a panel
-    /// stays in L1 while the tiles of all rows stream past it.
+    /// stays in L1 while the tiles of all rows stream past it. The rows are split into as few
+    /// tiles of at most `R` rows as they need, as even as can be: a short last tile would have
+    /// too few accumulators to keep the FMA units busy.
     #[inline(always)]
-    fn each_tile(self, panels: &[f32], mut f: impl FnMut(Tile, usize, &[f32], usize)) {
+    fn each_tile<const R: usize>(
+        self,
+        panels: &[f32],
+        mut f: impl FnMut(Tile, usize, &[f32], usize),
+    ) {
         let Product { rows, inner, cols, lhs_stride, out_stride } = self;
+        let tiles = rows.div_ceil(R);
+        let (short, longer) = (rows / tiles, rows % tiles);
         for (p, panel) in panels.chunks_exact(inner * PANEL).enumerate() {
             let first = p * PANEL;
             let width = PANEL.min(cols - first);
-            for r in (0..rows).step_by(TILE_ROWS) {
-                let tile_rows = TILE_ROWS.min(rows - r);
+            let mut r = 0;
+            for t in 0..tiles {
+                let tile_rows = short + usize::from(t < longer);
                 let tile = Tile { rows: tile_rows, inner, width, lhs_stride, out_stride };
                 f(tile, r * lhs_stride, panel, r * out_stride + first);
+                r += tile_rows;
             }
         }
     }
+}
+
+/// Calls `$tile::<R>($args)` with `R` the one of `$r` equal to `$rows`, else `$last`.
+macro_rules! for_rows {
+    ($rows:expr, $tile:ident $args:tt, [$($r:literal)*], $last:expr) => {
+        match $rows {
+            $($r => $tile::<$r> $args,)*
+            _ => $tile::<{ $last }> $args,
+        }
+    };
 }
 
 /// A tile on the portable path: the products one after the other, unfused.
@@ -174,16 +193,9 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
-        product.each_tile(panels, |tile, lhs_at, panel, out_at| {
+        product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
-            match tile.rows {
-                1 => tile_fma::<1>(tile, a, p, o),
-                2 => tile_fma::<2>(tile, a, p, o),
-                3 => tile_fma::<3>(tile, a, p, o),
-                4 => tile_fma::<4>(tile, a, p, o),
-                5 => tile_fma::<5>(tile, a, p, o),
-                _ => tile_fma::<TILE_ROWS>(tile, a, p, o),
-            }
+            for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5], TILE_ROWS);
         });
     }
 
@@ -238,9 +250,66 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Product, Tile, PANEL};
+    use std::arch::x86_64::*;
+
+    /// Output rows per register tile: 16 accumulators of [`PANEL`] columns (the rows of a
+    /// wide layer's chunk), twice what the two FMA pipes' latency needs, with room in the 32
+    /// registers for the panel's row and a broadcast.
+    const TILE_ROWS: usize = 16;
+
+    /// [`add_matmul_packed`](super::add_matmul_packed) with AVX-512: each tile's `R` rows of
+    /// 16 columns in `R` registers while the panel streams past.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 (F); `lhs` and `out` hold the product's rows at their strides and
+    /// `panels` its panels.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
+        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
+        product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
+            let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
+            for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15], TILE_ROWS);
+        });
+    }
+
+    /// One tile of `R` rows; a narrower last panel is read and written through a mask.
+    ///
+    /// # Safety
+    /// As [`panels`], for the tile's rows, panel and columns.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn tile_fma<const R: usize>(
+        tile: Tile,
+        lhs: *const f32,
+        panel: *const f32,
+        out: *mut f32,
+    ) {
+        let mask: __mmask16 = ((1u32 << tile.width) - 1) as __mmask16;
+        let row = |r: usize| out.add(r * tile.out_stride);
+        let mut acc = [_mm512_setzero_ps(); R];
+        for (r, acc) in acc.iter_mut().enumerate() {
+            *acc = _mm512_maskz_loadu_ps(mask, row(r));
+        }
+        // As on the AVX2 path: one pointer per row, which the compiler must not re-derive.
+        let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
+        let a_rows = std::ptr::read_volatile(&a_rows);
+        for k in 0..tile.inner {
+            let b = _mm512_loadu_ps(panel.add(k * PANEL));
+            for (acc, a_row) in acc.iter_mut().zip(&a_rows) {
+                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*a_row.add(k)), b, *acc);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(row(r), mask, *acc);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{close, on_both_paths};
+    use super::super::tests::close;
     use super::*;
 
     /// Every width up to 70 and wider layers' widths, with row counts on both sides of a
@@ -248,7 +317,7 @@ mod tests {
     /// laid out in parallel.
     #[test]
     fn add_matmul_packed_matches_naive_product_at_every_width() {
-        on_both_paths(|| {
+        isa::each(|| {
             for cols in (1..=70).chain([96, 100, 128, 200, 256]) {
                 for rows in [1, 2, 5, 6, 7, 12, 13, 16] {
                     check(rows, 7, cols);
@@ -265,7 +334,7 @@ mod tests {
     #[test]
     fn rows_do_not_depend_on_their_neighbours() {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        on_both_paths(|| {
+        isa::each(|| {
             for cols in [8, 32, 40, 128] {
                 let (rows, inner) = (13, 11);
                 let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
@@ -277,7 +346,7 @@ mod tests {
                     let mut alone = vec![0.25f32; cols];
                     add_matmul_packed(1, &lhs[r * inner..], inner, &packed, &mut alone, cols);
                     assert_eq!(bits(&alone), bits(&together[r * cols..][..cols]), "{cols}");
-                    if portable::forced() {
+                    if isa::best() == Isa::Portable {
                         let in_order: Vec<f32> = (0..cols)
                             .map(|j| {
                                 let a = &lhs[r * inner..][..inner];
