@@ -10,28 +10,38 @@
 use super::{add_matmul_fixed, hand_written, isa, Isa, PARALLEL_VALUES};
 use rayon::prelude::*;
 
-/// Columns per panel of a [`PackedRhs`] of a width without a hand-written product: two AVX2
-/// registers, one AVX-512 register.
+/// Columns per panel of a [`PackedRhs`] of a width without a hand-written product, on the
+/// portable and AVX2 paths: two AVX2 registers.
 const PANEL: usize = 16;
+
+/// Columns per panel on the AVX-512 path: two AVX-512 registers, so that each broadcast of a
+/// left-hand value feeds two FMAs (with one register per row, loads outnumber FMAs).
+const WIDE_PANEL: usize = 32;
 
 /// Output rows per register tile on the portable and AVX2 paths: with [`PANEL`] columns, 12
 /// accumulators, which leaves AVX2's 16 registers room for the panel's row and a broadcast.
 const TILE_ROWS: usize = 6;
 
 /// A right-hand side `(inner, cols)` laid out once for the many [`add_matmul_packed`] products
-/// that read it: column panels of [`PANEL`] columns, each `(inner, PANEL)` row-major, the last
-/// padded with zeros. A width with a hand-written product keeps its own row-major layout.
+/// that read it: column panels as wide as the path the CPU runs takes ([`PANEL`] or
+/// [`WIDE_PANEL`] columns), each `(inner, panel)` row-major, the last padded with zeros. A
+/// width with a hand-written product keeps its own row-major layout.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PackedRhs {
     inner: usize,
     cols: usize,
+    panel: usize,
     values: Vec<f32>,
 }
 
 impl PackedRhs {
     /// Lays out `rhs`, whose row `k` starts at `k · rhs_stride` and holds `cols` values.
     pub(crate) fn new(rhs: &[f32], inner: usize, cols: usize, rhs_stride: usize) -> Self {
-        let panel = if hand_written(cols) { cols } else { PANEL };
+        let panel = match isa::best() {
+            _ if hand_written(cols) => cols,
+            Isa::Avx512 => WIDE_PANEL,
+            Isa::Avx2 | Isa::Portable => PANEL,
+        };
         let mut values = vec![0.0; cols.div_ceil(panel) * inner * panel];
         let lay_out = |p: usize, packed: &mut [f32]| {
             let first = p * panel;
@@ -51,7 +61,7 @@ impl PackedRhs {
                 values.par_chunks_exact_mut(panel_len).enumerate().for_each(|(p, v)| lay_out(p, v));
             }
         }
-        PackedRhs { inner, cols, values }
+        PackedRhs { inner, cols, panel, values }
     }
 
     /// The matrix `(inner, cols)` as it was given, row-major.
@@ -60,11 +70,11 @@ impl PackedRhs {
         if hand_written(self.cols) {
             return self.values.clone();
         }
-        let mut out = vec![0.0; self.inner * self.cols];
-        for (p, packed) in self.values.chunks_exact((self.inner * PANEL).max(1)).enumerate() {
-            let first = p * PANEL;
-            let width = PANEL.min(self.cols - first);
-            for (k, row) in packed.chunks_exact(PANEL).enumerate() {
+        let (mut out, panel) = (vec![0.0; self.inner * self.cols], self.panel);
+        for (p, packed) in self.values.chunks_exact((self.inner * panel).max(1)).enumerate() {
+            let first = p * panel;
+            let width = panel.min(self.cols - first);
+            for (k, row) in packed.chunks_exact(panel).enumerate() {
                 out[k * self.cols + first..][..width].copy_from_slice(&row[..width]);
             }
         }
@@ -94,14 +104,18 @@ pub(crate) fn add_matmul_packed(
     // The extents every tile reads or writes, checked once: the AVX2 path reads raw pointers.
     let lhs = &lhs[..(rows - 1) * lhs_stride + inner];
     let out = &mut out[..(rows - 1) * out_stride + cols];
-    let product = Product { rows, inner, cols, lhs_stride, out_stride };
+    let product = Product { rows, inner, cols, panel: rhs.panel, lhs_stride, out_stride };
+    // A layout made for another path than the best (only in tests, which switch paths) runs
+    // on the portable one, which reads panels of any width.
     #[cfg(target_arch = "x86_64")]
-    match isa::best() {
+    match (isa::best(), rhs.panel) {
         // SAFETY (both): the CPU has the features the path was compiled for; the slices hold
         // every value the tiles touch.
-        Isa::Avx512 => return unsafe { avx512::panels(product, lhs, &rhs.values, out) },
-        Isa::Avx2 => return unsafe { avx2::panels(product, lhs, &rhs.values, out) },
-        Isa::Portable => {}
+        (Isa::Avx512, WIDE_PANEL) => {
+            return unsafe { avx512::panels(product, lhs, &rhs.values, out) }
+        }
+        (Isa::Avx2, PANEL) => return unsafe { avx2::panels(product, lhs, &rhs.values, out) },
+        _ => {}
     }
     product.each_tile::<TILE_ROWS>(&rhs.values, |tile, lhs_at, panel, out_at| {
         tile_portable(tile, &lhs[lhs_at..], panel, &mut out[out_at..]);
@@ -114,15 +128,18 @@ struct Product {
     rows: usize,
     inner: usize,
     cols: usize,
+    panel: usize,
     lhs_stride: usize,
     out_stride: usize,
 }
 
-/// One register tile: its first rows of a panel, of which `width` columns are written.
+/// One register tile: its first rows of a panel of `panel` columns, of which `width` are
+/// written.
 #[derive(Clone, Copy)]
 struct Tile {
     rows: usize,
     inner: usize,
+    panel: usize,
     width: usize,
     lhs_stride: usize,
     out_stride: usize,
@@ -139,16 +156,23 @@ impl Product {
         panels: &[f32],
         mut f: impl FnMut(Tile, usize, &[f32], usize),
     ) {
-        let Product { rows, inner, cols, lhs_stride, out_stride } = self;
+        let Product { rows, inner, cols, panel: panel_cols, lhs_stride, out_stride } = self;
         let tiles = rows.div_ceil(R);
         let (short, longer) = (rows / tiles, rows % tiles);
-        for (p, panel) in panels.chunks_exact(inner * PANEL).enumerate() {
-            let first = p * PANEL;
-            let width = PANEL.min(cols - first);
+        for (p, panel) in panels.chunks_exact(inner * panel_cols).enumerate() {
+            let first = p * panel_cols;
+            let width = panel_cols.min(cols - first);
             let mut r = 0;
             for t in 0..tiles {
                 let tile_rows = short + usize::from(t < longer);
-                let tile = Tile { rows: tile_rows, inner, width, lhs_stride, out_stride };
+                let tile = Tile {
+                    rows: tile_rows,
+                    inner,
+                    panel: panel_cols,
+                    width,
+                    lhs_stride,
+                    out_stride,
+                };
                 f(tile, r * lhs_stride, panel, r * out_stride + first);
                 r += tile_rows;
             }
@@ -168,11 +192,12 @@ macro_rules! for_rows {
 
 /// A tile on the portable path: the products one after the other, unfused.
 fn tile_portable(tile: Tile, lhs: &[f32], panel: &[f32], out: &mut [f32]) {
-    let mut acc = [[0.0f32; PANEL]; TILE_ROWS];
+    let mut acc = [[0.0f32; WIDE_PANEL]; TILE_ROWS];
     for (r, acc) in acc.iter_mut().enumerate().take(tile.rows) {
+        let acc = &mut acc[..tile.panel];
         acc[..tile.width].copy_from_slice(&out[r * tile.out_stride..][..tile.width]);
         let a = &lhs[r * tile.lhs_stride..][..tile.inner];
-        for (&x, b) in a.iter().zip(panel.chunks_exact(PANEL)) {
+        for (&x, b) in a.iter().zip(panel.chunks_exact(tile.panel)) {
             acc.iter_mut().zip(b).for_each(|(acc, &b)| *acc += x * b);
         }
         out[r * tile.out_stride..][..tile.width].copy_from_slice(&acc[..tile.width]);
@@ -252,30 +277,29 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Product, Tile, PANEL};
+    use super::{Product, Tile, WIDE_PANEL};
     use std::arch::x86_64::*;
 
-    /// Output rows per register tile: 16 accumulators of [`PANEL`] columns (the rows of a
-    /// wide layer's chunk), twice what the two FMA pipes' latency needs, with room in the 32
-    /// registers for the panel's row and a broadcast.
-    const TILE_ROWS: usize = 16;
+    /// Output rows per register tile: 16 accumulators of [`WIDE_PANEL`] columns, twice what
+    /// the two FMA pipes' latency needs, with room for the panel's row and a broadcast.
+    const TILE_ROWS: usize = 8;
 
     /// [`add_matmul_packed`](super::add_matmul_packed) with AVX-512: each tile's `R` rows of
-    /// 16 columns in `R` registers while the panel streams past.
+    /// 32 columns in 2·`R` registers while the panel streams past.
     ///
     /// # Safety
     /// The CPU has AVX-512 (F); `lhs` and `out` hold the product's rows at their strides and
-    /// `panels` its panels.
+    /// `panels` its panels of [`WIDE_PANEL`] columns.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
-            for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15], TILE_ROWS);
+            for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5 6 7], TILE_ROWS);
         });
     }
 
-    /// One tile of `R` rows; a narrower last panel is read and written through a mask.
+    /// One tile of `R` rows; a narrower last panel is read and written through masks.
     ///
     /// # Safety
     /// As [`panels`], for the tile's rows, panel and columns.
@@ -286,23 +310,30 @@ mod avx512 {
         panel: *const f32,
         out: *mut f32,
     ) {
-        let mask: __mmask16 = ((1u32 << tile.width) - 1) as __mmask16;
+        let columns = |n: usize| ((1u32 << n) - 1) as __mmask16;
+        let (low_mask, high_mask) = (columns(tile.width.min(16)), columns(tile.width.max(16) - 16));
         let row = |r: usize| out.add(r * tile.out_stride);
-        let mut acc = [_mm512_setzero_ps(); R];
-        for (r, acc) in acc.iter_mut().enumerate() {
-            *acc = _mm512_maskz_loadu_ps(mask, row(r));
+        let (mut low, mut high) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
+        for r in 0..R {
+            low[r] = _mm512_maskz_loadu_ps(low_mask, row(r));
+            // The high half of a narrow panel's row may lie past the slice: no lane is read.
+            high[r] = _mm512_maskz_loadu_ps(high_mask, row(r).wrapping_add(16));
         }
         // As on the AVX2 path: one pointer per row, which the compiler must not re-derive.
         let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
         let a_rows = std::ptr::read_volatile(&a_rows);
         for k in 0..tile.inner {
-            let b = _mm512_loadu_ps(panel.add(k * PANEL));
-            for (acc, a_row) in acc.iter_mut().zip(&a_rows) {
-                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*a_row.add(k)), b, *acc);
+            let b_low = _mm512_loadu_ps(panel.add(k * WIDE_PANEL));
+            let b_high = _mm512_loadu_ps(panel.add(k * WIDE_PANEL + 16));
+            for (r, a_row) in a_rows.iter().enumerate() {
+                let a = _mm512_set1_ps(*a_row.add(k));
+                low[r] = _mm512_fmadd_ps(a, b_low, low[r]);
+                high[r] = _mm512_fmadd_ps(a, b_high, high[r]);
             }
         }
-        for (r, acc) in acc.iter().enumerate() {
-            _mm512_mask_storeu_ps(row(r), mask, *acc);
+        for r in 0..R {
+            _mm512_mask_storeu_ps(row(r), low_mask, low[r]);
+            _mm512_mask_storeu_ps(row(r).wrapping_add(16), high_mask, high[r]);
         }
     }
 }
