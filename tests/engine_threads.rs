@@ -1,4 +1,4 @@
-//! The recurrent engine above 64 units, where chunks hold 16 samples and products read the
+//! The recurrent engine above 64 units, where chunks hold up to 16 samples and products read the
 //! weights laid out in panels: outputs, weight gradients and input gradients are
 //! bit-identical with one thread, two and three, with a mask, dropout and widths that are not a
 //! multiple of the panels'.
@@ -60,6 +60,41 @@ fn wide_layers_give_the_same_bits_on_one_thread_two_and_three() {
         for (index, (a, b)) in one.iter().zip(&many).enumerate() {
             assert!(a.iter().any(|&v| v != 0), "result {index} is all zeros");
             assert_eq!(a, b, "result {index} differs between one thread and {threads}");
+        }
+    }
+}
+
+/// Inference splits a batch into as many chunks as the pool has threads when the batch is
+/// small (a batch of 8 runs as two chunks of 4 on two threads): its outputs are the same bits
+/// on one thread, two and three, and the same as a training-mode forward's, which keeps the
+/// layer's own chunks, at batch sizes on both sides of a chunk and of the thread count.
+#[test]
+fn inference_of_small_batches_gives_the_same_bits_on_any_thread_count() {
+    let outputs = |threads: usize, samples: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let x = uniform(&[samples, STEPS, FEATURES], -1.0, 1.0, 93);
+            let layers: Vec<Box<dyn Layer>> = vec![
+                Box::new(Lstm::new(128)),
+                Box::new(Gru::new(100).return_sequences(true)),
+                Box::new(SimpleRnn::new(32)),
+            ];
+            let mut results = Vec::new();
+            for mut layer in layers {
+                layer.build(&[STEPS, FEATURES], &mut StdRng::seed_from_u64(6)).unwrap();
+                let inference = bits(&layer.forward(x.view(), None, false).unwrap());
+                let training = bits(&layer.forward(x.view(), None, true).unwrap());
+                assert!(inference.iter().any(|&v| v != 0), "all zeros");
+                assert_eq!(inference, training, "{threads} threads, {samples} samples");
+                results.push(inference);
+            }
+            results
+        })
+    };
+    for samples in [1, 2, 3, 5, 8, 17, 20, 33, 48] {
+        let one = outputs(1, samples);
+        for threads in [2, 3] {
+            assert_eq!(one, outputs(threads, samples), "{threads} threads, {samples} samples");
         }
     }
 }

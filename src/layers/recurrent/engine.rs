@@ -2,7 +2,7 @@
 //! `steps.rs`, and inference through a folded `Embedding` table.
 
 use super::dropout::{ChunkDropout, DropoutMasks};
-use super::steps::{chunk_rows, Chunk, ChunkInput, Keep, StateRows};
+use super::steps::{chunk_rows, inference_chunk_rows, Chunk, ChunkInput, Keep, StateRows};
 use super::weights::{ChunkGradients, Packed, Pass};
 use super::{Cell, Rnn};
 use crate::kernels::{self, FlushDenormals};
@@ -87,7 +87,7 @@ impl<C: Cell> Rnn<C> {
         expect_batch_of(&self.name, &self.input_shape, input.shape())?;
         let input = input.into_dimensionality::<Ix3>().map_err(|_| not_built(&self.name))?;
         let (batch, steps, features) = input.dim();
-        let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
+        let (weights, mut cache) = self.prepare(batch, steps, features, mask, training)?;
         let order = self.chunk_order(mask);
         let initial = match self.batch_states("initial state", initial, batch, order.as_deref()) {
             Ok(initial) => initial,
@@ -271,7 +271,7 @@ impl<C: Cell> Rnn<C> {
                 found: array_shape(&[rows.len()]),
             });
         }
-        let (weights, mut cache) = self.prepare(batch, steps, features, mask)?;
+        let (weights, mut cache) = self.prepare(batch, steps, features, mask, false)?;
         let order = self.chunk_order(mask);
         let reordered_mask = order.as_ref().zip(mask).map(|(order, m)| m.select(Axis(0), order));
         let mask = reordered_mask.as_ref().or(mask);
@@ -331,13 +331,14 @@ impl<C: Cell> Rnn<C> {
     }
 
     /// Checks the mask and the weights, and takes the cache with buffers for chunks of a
-    /// `(batch, steps)` batch.
+    /// `(batch, steps)` batch, in training or in inference.
     fn prepare(
         &mut self,
         batch: usize,
         steps: usize,
         features: usize,
         mask: Option<&Mask>,
+        training: bool,
     ) -> Result<(Packed, RnnCache)> {
         let weights =
             Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Forward)?;
@@ -353,7 +354,11 @@ impl<C: Cell> Rnn<C> {
         let units = self.units;
         // Buffers of the previous call are reused when the batch shape repeats.
         let mut cache = self.cache.take().unwrap_or_else(empty_cache);
-        let chunk = chunk_rows(units);
+        let chunk = if training {
+            chunk_rows(units, batch)
+        } else {
+            inference_chunk_rows(units, batch, rayon::current_num_threads())
+        };
         let sizes: Vec<usize> = (0..batch).step_by(chunk).map(|b| chunk.min(batch - b)).collect();
         let fits = cache.chunks.len() == sizes.len()
             && cache.chunks.iter().zip(&sizes).all(|(c, &rows)| c.fits(rows, steps, units));
@@ -391,8 +396,8 @@ impl<C: Cell> Rnn<C> {
             ArrayD::zeros(vec![batch, units])
         };
         // Chunks of samples run in parallel; each chunk's arithmetic is independent of how many
-        // threads there are, so results are too.
-        let chunk_len = chunk_rows(units);
+        // threads there are, so results are too. Every chunk but the last has the first's rows.
+        let chunk_len = cache.chunks.first().map_or(1, Chunk::rows);
         let mut work: Vec<_> =
             cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), chunk_len)).collect();
         let keep = match (training, self.return_sequences) {
@@ -494,7 +499,7 @@ impl<C: Cell> Rnn<C> {
             self.zero_unstarted(owned.view_mut(), mask);
             grad_output = CowArray::from(owned);
         }
-        let chunk_len = chunk_rows(units);
+        let chunk_len = cache.chunks.first().map_or(1, Chunk::rows);
         let d_states = input_grad && cache.from_states;
         let carry = if C::LAYOUT.carry { batch * units } else { 0 };
         let mut d_h = vec![0.0f32; if d_states { batch * units } else { 0 }];

@@ -19,15 +19,33 @@ use crate::kernels;
 use ndarray::ArrayView2;
 use std::ops::Range;
 
-/// Samples per parallel chunk of a layer of `units` units: a function of the layer alone, so
-/// that results do not depend on the thread count. Wider layers take more samples, over which
-/// each step's pass over the recurrent kernel is shared.
-pub(super) fn chunk_rows(units: usize) -> usize {
+/// The most samples per parallel chunk of a layer of `units` units. Wider layers take more
+/// samples, over which each step's pass over the recurrent kernel is shared.
+fn widest_chunk(units: usize) -> usize {
     if units > 64 {
         16
     } else {
         8
     }
+}
+
+/// Samples per parallel chunk in training of a `batch` through a layer of `units` units: a
+/// function of the layer and the batch alone, since the chunks' weight gradients are summed in
+/// chunk order, so that results do not depend on the thread count. [`widest_chunk`], or half
+/// the batch when that is fewer, so that a small batch still runs on two threads.
+pub(super) fn chunk_rows(units: usize, batch: usize) -> usize {
+    widest_chunk(units).min(batch.div_ceil(2)).max(1)
+}
+
+/// Samples per chunk in inference of a `batch`, for a pool of `threads` threads: at most
+/// [`widest_chunk`], in a number of chunks that the threads share evenly (a batch of 8 on two
+/// threads runs as two chunks of 4, 48 samples of a wide layer as four chunks of 12). Nothing
+/// is summed across chunks in inference and each row's result is the same in any chunk, so
+/// outputs do not depend on the thread count either.
+pub(super) fn inference_chunk_rows(units: usize, batch: usize, threads: usize) -> usize {
+    let threads = threads.max(1);
+    let chunks = threads * batch.div_ceil(threads * widest_chunk(units));
+    batch.div_ceil(chunks.max(1)).max(1)
 }
 
 /// Steps whose input projection (forward) or weight gradients (backward) are computed together:
