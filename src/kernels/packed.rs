@@ -101,7 +101,8 @@ pub(crate) fn add_matmul_packed(
     if rows == 0 || cols == 0 || inner == 0 {
         return;
     }
-    // The extents every tile reads or writes, checked once: the AVX2 path reads raw pointers.
+    // The extents every tile reads or writes, checked once: the AVX2 and AVX-512 paths read
+    // raw pointers.
     let lhs = &lhs[..(rows - 1) * lhs_stride + inner];
     let out = &mut out[..(rows - 1) * out_stride + cols];
     let product = Product { rows, inner, cols, panel: rhs.panel, lhs_stride, out_stride };
@@ -165,6 +166,7 @@ impl Product {
             let mut r = 0;
             for t in 0..tiles {
                 let tile_rows = short + usize::from(t < longer);
+                debug_assert!((1..=R).contains(&tile_rows), "a tile of {tile_rows} rows");
                 let tile = Tile {
                     rows: tile_rows,
                     inner,
@@ -214,7 +216,7 @@ mod avx2 {
     ///
     /// # Safety
     /// The CPU has AVX2 and FMA; `lhs` and `out` hold the product's rows at their strides and
-    /// `panels` its panels.
+    /// `panels` its panels of [`PANEL`] columns.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
@@ -235,6 +237,7 @@ mod avx2 {
         panel: *const f32,
         out: *mut f32,
     ) {
+        debug_assert_eq!(tile.panel, PANEL);
         // A narrower last panel goes through a full-width copy of its rows.
         let mut edge = [[0.0f32; PANEL]; R];
         let full = tile.width == PANEL;
@@ -310,6 +313,7 @@ mod avx512 {
         panel: *const f32,
         out: *mut f32,
     ) {
+        debug_assert_eq!(tile.panel, WIDE_PANEL);
         let columns = |n: usize| ((1u32 << n) - 1) as __mmask16;
         let (low_mask, high_mask) = (columns(tile.width.min(16)), columns(tile.width.max(16) - 16));
         let row = |r: usize| out.add(r * tile.out_stride);
@@ -350,7 +354,7 @@ mod tests {
     fn add_matmul_packed_matches_naive_product_at_every_width() {
         isa::each(|| {
             for cols in (1..=70).chain([96, 100, 128, 200, 256]) {
-                for rows in [1, 2, 5, 6, 7, 12, 13, 16] {
+                for rows in [1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 16, 17, 25] {
                     check(rows, 7, cols);
                 }
             }
@@ -358,6 +362,33 @@ mod tests {
             check(3, 300, 250);
             check(3, 1100, 64);
         });
+    }
+
+    /// A layout made for the best path, read by a product capped to another (the portable
+    /// path then reads the panels, of either width), gives the product.
+    #[test]
+    fn layouts_made_for_another_path_read_correctly() {
+        let (rows, inner) = (9, 11);
+        for cols in [20, 50, 64, 100] {
+            let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32 * 0.3).sin()).collect();
+            let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.9).cos()).collect();
+            let packed = PackedRhs::new(&rhs, inner, cols, cols);
+            for cap in [Isa::Avx2, Isa::Portable] {
+                let mut out = vec![0.5f32; rows * cols];
+                isa::capped(cap, || add_matmul_packed(rows, &lhs, inner, &packed, &mut out, cols));
+                for r in 0..rows {
+                    for j in 0..cols {
+                        let expected = 0.5
+                            + (0..inner)
+                                .map(|k| {
+                                    f64::from(lhs[r * inner + k]) * f64::from(rhs[k * cols + j])
+                                })
+                                .sum::<f64>();
+                        assert!(close(out[r * cols + j], expected), "{cap:?}, {cols} columns");
+                    }
+                }
+            }
+        }
     }
 
     /// Each row's result is its value plus the products in order, whatever rows surround it;

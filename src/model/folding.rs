@@ -3,10 +3,10 @@
 //! (which [`FoldsLookup`](crate::layers::FoldsLookup)).
 //!
 //! The recurrent layer's first product, x_t·W_g + b_g, only ever sees rows of the Embedding's
-//! table, so `predict` and `evaluate` fold the table into it once per call: E·W_g + b_g for every
-//! row, `(input_dim, GATES·units)`. Each step then copies its id's folded row instead of
-//! materialising the embedded sequence and multiplying it, which halves the arithmetic of the
-//! lesson's model. The folded rows are computed in the same order as the loop computes the
+//! table, so `predict` and `evaluate` fold the table into it once per call, where that pays:
+//! E·W_g + b_g for every row, `(input_dim, GATES·units)`. Each step then copies its id's folded
+//! row instead of materialising the embedded sequence and multiplying it, which halves the
+//! arithmetic of the lesson's model. The folded rows are computed in the same order as the loop computes the
 //! product for one embedded id, so the outputs are bit-identical to the layer-by-layer path.
 
 use super::Sequential;
@@ -35,12 +35,18 @@ pub(super) struct FoldedStart {
     table: Vec<f32>,
 }
 
+/// Whether a folded table of `bytes` bytes, for an Embedding of `features` features, is built:
+/// it fits in [`MAX_FOLDED_BYTES`], and either in [`CACHED_FOLDED_BYTES`] or the Embedding has
+/// at least [`MIN_UNCACHED_FEATURES`] features.
+fn folding_pays(bytes: usize, features: usize) -> bool {
+    bytes <= MAX_FOLDED_BYTES && (bytes <= CACHED_FOLDED_BYTES || features >= MIN_UNCACHED_FEATURES)
+}
+
 impl Sequential {
     /// Folds the model's first two layers when the first is a lookup table and the second can
     /// fold it, when the batch of ids `x_shape` `(samples, steps)` looks up more ids than the
-    /// table has rows (below that, folding costs more than it saves), and when the folded table
-    /// fits in [`MAX_FOLDED_BYTES`] and pays for reading it ([`CACHED_FOLDED_BYTES`]). `None`
-    /// otherwise.
+    /// table has rows (below that, folding costs more than it saves), and when a folded table
+    /// of its size pays ([`folding_pays`]). `None` otherwise.
     pub(super) fn fold_start(&mut self, x_shape: &[usize]) -> Result<Option<FoldedStart>> {
         let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
         let Some(lookup) = first.lookup_table() else { return Ok(None) };
@@ -53,8 +59,7 @@ impl Sequential {
         }
         let Some(recurrent) = second.folds_lookup() else { return Ok(None) };
         let bytes = table.nrows().saturating_mul(recurrent.folded_width()).saturating_mul(4);
-        let pays = bytes <= CACHED_FOLDED_BYTES || table.ncols() >= MIN_UNCACHED_FEATURES;
-        if bytes > MAX_FOLDED_BYTES || !pays {
+        if !folding_pays(bytes, table.ncols()) {
             return Ok(None);
         }
         Ok(Some(FoldedStart { table: recurrent.fold(table)? }))
@@ -84,6 +89,7 @@ impl Sequential {
 
 #[cfg(test)]
 mod tests {
+    use super::{folding_pays, CACHED_FOLDED_BYTES, MAX_FOLDED_BYTES, MIN_UNCACHED_FEATURES};
     use crate::prelude::*;
     use ndarray::Array2;
     use rand::rngs::StdRng;
@@ -195,5 +201,22 @@ mod tests {
         let wrong = Array2::<f32>::ones((4, STEPS + 1));
         let error = lstm.forward(wrong.view().into_dyn(), false, folded.as_ref()).unwrap_err();
         assert!(matches!(error, crate::Error::ShapeMismatch { .. }), "{error}");
+    }
+
+    #[test]
+    fn folding_pays_for_cached_tables_and_for_wide_embeddings_up_to_the_limit() {
+        const MIB: usize = 1 << 20;
+        // The lesson's model (1.3 MB), at any width of Embedding.
+        assert!(folding_pays(10_000 * 32 * 4, 32));
+        assert!(folding_pays(CACHED_FOLDED_BYTES, 1));
+        // LSTM(256) after Embedding(10000, 32): 41 MB, read from memory, saves too little.
+        assert!(!folding_pays(10_000 * 1024 * 4, 32));
+        assert!(!folding_pays(CACHED_FOLDED_BYTES + 1, MIN_UNCACHED_FEATURES - 1));
+        // ... after Embedding(10000, 128): folded.
+        assert!(folding_pays(10_000 * 1024 * 4, 128));
+        assert!(folding_pays(MAX_FOLDED_BYTES, MIN_UNCACHED_FEATURES));
+        // Never above the limit.
+        assert!(!folding_pays(MAX_FOLDED_BYTES + 1, 4096));
+        assert!(!folding_pays(100 * MIB, 512));
     }
 }
