@@ -298,16 +298,40 @@ mod avx512 {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
-            for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5 6 7], TILE_ROWS);
+            if tile.width > 16 {
+                for_rows!(tile.rows, both_halves(tile, a, p, o), [1 2 3 4 5 6 7], TILE_ROWS);
+            } else {
+                for_rows!(tile.rows, low_half(tile, a, p, o), [1 2 3 4 5 6 7], TILE_ROWS);
+            }
         });
     }
 
-    /// One tile of `R` rows; a narrower last panel is read and written through masks.
+    /// A tile of a panel's 32 columns, or of its last 17 to 32.
+    ///
+    /// # Safety
+    /// As [`tile_fma`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn both_halves<const R: usize>(t: Tile, a: *const f32, p: *const f32, o: *mut f32) {
+        tile_fma::<R, true>(t, a, p, o);
+    }
+
+    /// A tile of a last panel's 1 to 16 columns: the high half's products, all zeros, are
+    /// skipped (a layer of 200 units ends each gate on 8 columns).
+    ///
+    /// # Safety
+    /// As [`tile_fma`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn low_half<const R: usize>(t: Tile, a: *const f32, p: *const f32, o: *mut f32) {
+        tile_fma::<R, false>(t, a, p, o);
+    }
+
+    /// One tile of `R` rows, with the panel's high 16 columns when `HIGH`; a narrower last
+    /// panel is read and written through masks.
     ///
     /// # Safety
     /// As [`panels`], for the tile's rows, panel and columns.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn tile_fma<const R: usize>(
+    unsafe fn tile_fma<const R: usize, const HIGH: bool>(
         tile: Tile,
         lhs: *const f32,
         panel: *const f32,
@@ -320,24 +344,30 @@ mod avx512 {
         let (mut low, mut high) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
         for r in 0..R {
             low[r] = _mm512_maskz_loadu_ps(low_mask, row(r));
-            // The high half of a narrow panel's row may lie past the slice: no lane is read.
-            high[r] = _mm512_maskz_loadu_ps(high_mask, row(r).wrapping_add(16));
+            if HIGH {
+                // The high half of a narrow panel's row may lie past the slice: no lane is read.
+                high[r] = _mm512_maskz_loadu_ps(high_mask, row(r).wrapping_add(16));
+            }
         }
         // As on the AVX2 path: one pointer per row, which the compiler must not re-derive.
         let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
         let a_rows = std::ptr::read_volatile(&a_rows);
         for k in 0..tile.inner {
             let b_low = _mm512_loadu_ps(panel.add(k * WIDE_PANEL));
-            let b_high = _mm512_loadu_ps(panel.add(k * WIDE_PANEL + 16));
+            let b_high = if HIGH { _mm512_loadu_ps(panel.add(k * WIDE_PANEL + 16)) } else { b_low };
             for (r, a_row) in a_rows.iter().enumerate() {
                 let a = _mm512_set1_ps(*a_row.add(k));
                 low[r] = _mm512_fmadd_ps(a, b_low, low[r]);
-                high[r] = _mm512_fmadd_ps(a, b_high, high[r]);
+                if HIGH {
+                    high[r] = _mm512_fmadd_ps(a, b_high, high[r]);
+                }
             }
         }
         for r in 0..R {
             _mm512_mask_storeu_ps(row(r), low_mask, low[r]);
-            _mm512_mask_storeu_ps(row(r).wrapping_add(16), high_mask, high[r]);
+            if HIGH {
+                _mm512_mask_storeu_ps(row(r).wrapping_add(16), high_mask, high[r]);
+            }
         }
     }
 }
