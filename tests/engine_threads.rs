@@ -66,8 +66,9 @@ fn wide_layers_give_the_same_bits_on_one_thread_two_and_three() {
 
 /// Inference splits a batch into as many chunks as the pool has threads when the batch is
 /// small (a batch of 8 runs as two chunks of 4 on two threads): its outputs are the same bits
-/// on one thread, two and three, and the same as a training-mode forward's, which keeps the
-/// layer's own chunks, at batch sizes on both sides of a chunk and of the thread count.
+/// on one thread, two and three, and the same as a training-mode forward's, whose chunks
+/// depend on the layer and the batch only, at batch sizes on both sides of a chunk and of the
+/// thread count.
 #[test]
 fn inference_of_small_batches_gives_the_same_bits_on_any_thread_count() {
     let outputs = |threads: usize, samples: usize| {

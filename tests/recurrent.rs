@@ -531,7 +531,7 @@ fn recurrent_model_weights_save_and_load() {
 }
 
 /// Each sample's result does not depend on the others in its batch, nor on how the batch falls
-/// into the loop's chunks of 8.
+/// into the loop's chunks.
 #[test]
 fn batch_results_do_not_depend_on_chunking() {
     const SAMPLES: usize = 19;

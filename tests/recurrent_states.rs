@@ -314,6 +314,19 @@ fn wrong_initial_states_are_errors() {
                 bad.shape()
             );
         }
+        // A refused forward after a training one leaves nothing for backward to read.
+        let mut inputs = vec![x.clone()];
+        inputs.extend(std::iter::repeat_n(h.clone(), states));
+        let outputs =
+            layer.forward_multi(&views(&inputs), &masks_for(None, inputs.len()), true).unwrap();
+        let mut refused = inputs.clone();
+        refused[1] = uniform(&[BATCH + 1, UNITS], -1.0, 1.0, 5);
+        assert!(layer
+            .forward_multi(&views(&refused), &masks_for(None, refused.len()), true)
+            .is_err());
+        let grads: Vec<ArrayD<f32>> = outputs.iter().map(|o| o.clone() * 0.0).collect();
+        let result = layer.backward_multi(&views(&grads), true);
+        assert!(matches!(result, Err(Error::NoForwardCache(_))), "{class}: {result:?}");
         // The layer still works after the refusals.
         let mut inputs = vec![x.clone()];
         inputs.extend(std::iter::repeat_n(h.clone(), states));

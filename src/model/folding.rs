@@ -6,8 +6,9 @@
 //! table, so `predict` and `evaluate` fold the table into it once per call, where that pays:
 //! E·W_g + b_g for every row, `(input_dim, GATES·units)`. Each step then copies its id's folded
 //! row instead of materialising the embedded sequence and multiplying it, which halves the
-//! arithmetic of the lesson's model. The folded rows are computed in the same order as the loop computes the
-//! product for one embedded id, so the outputs are bit-identical to the layer-by-layer path.
+//! arithmetic of the lesson's model. The folded rows are computed in the same order as the loop
+//! computes the product for one embedded id, so the outputs are bit-identical to the
+//! layer-by-layer path.
 
 use super::Sequential;
 use crate::layers::{LayerExt, Mask};

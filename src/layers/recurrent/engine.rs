@@ -92,7 +92,9 @@ impl<C: Cell> Rnn<C> {
         let initial = match self.batch_states("initial state", initial, batch, order.as_deref()) {
             Ok(initial) => initial,
             Err(error) => {
-                // The buffers stay for the next call.
+                // The buffers stay for the next call, but no backward may read them: `prepare`
+                // may have laid them out anew for this call.
+                cache.training = false;
                 self.cache = Some(cache);
                 return Err(error);
             }
@@ -227,7 +229,7 @@ impl<C: Cell> Rnn<C> {
     /// The order in which the chunks take a batch's samples when a mask pads the first steps
     /// (in reading order) of some: by the number of such steps, fewest first, so that the samples
     /// of a chunk pad alike and the chunk skips nearly as many steps as each of them could,
-    /// rather than as few as the longest of 8 samples in any order. `None` without a mask, or
+    /// rather than as few as the longest of its samples in any order. `None` without a mask, or
     /// when the batch is in that order already.
     fn chunk_order(&self, mask: Option<&Mask>) -> Option<Vec<usize>> {
         let mask = mask?;

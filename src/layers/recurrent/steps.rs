@@ -38,8 +38,9 @@ pub(super) fn chunk_rows(units: usize, batch: usize) -> usize {
 }
 
 /// Samples per chunk in inference of a `batch`, for a pool of `threads` threads: at most
-/// [`widest_chunk`], in a number of chunks that the threads share evenly (a batch of 8 on two
-/// threads runs as two chunks of 4, 48 samples of a wide layer as four chunks of 12). Nothing
+/// [`widest_chunk`], in about as many chunks as a multiple of the thread count (a batch of 8 on
+/// two threads runs as two chunks of 4, 48 samples of a wide layer as four chunks of 12; every
+/// chunk but the last has the same rows, so 49 samples of a narrow layer make seven of 7). Nothing
 /// is summed across chunks in inference and each row's result is the same in any chunk, so
 /// outputs do not depend on the thread count either.
 pub(super) fn inference_chunk_rows(units: usize, batch: usize, threads: usize) -> usize {
