@@ -398,8 +398,8 @@ impl<C: Cell> Rnn<C> {
             ArrayD::zeros(vec![batch, units])
         };
         // Chunks of samples run in parallel; each chunk's arithmetic is independent of how many
-        // threads there are, so results are too. Every chunk but the last has the first's rows.
-        let chunk_len = cache.chunks.first().map_or(1, Chunk::rows);
+        // threads there are, so results are too.
+        let chunk_len = cache.chunk_len();
         let mut work: Vec<_> =
             cache.chunks.iter_mut().zip(output.axis_chunks_iter_mut(Axis(0), chunk_len)).collect();
         let keep = match (training, self.return_sequences) {
@@ -501,7 +501,7 @@ impl<C: Cell> Rnn<C> {
             self.zero_unstarted(owned.view_mut(), mask);
             grad_output = CowArray::from(owned);
         }
-        let chunk_len = cache.chunks.first().map_or(1, Chunk::rows);
+        let chunk_len = cache.chunk_len();
         let d_states = input_grad && cache.from_states;
         let carry = if C::LAYOUT.carry { batch * units } else { 0 };
         let mut d_h = vec![0.0f32; if d_states { batch * units } else { 0 }];
@@ -604,6 +604,13 @@ impl<C> Rnn<C> {
 }
 
 /// A cache without buffers.
+impl RnnCache {
+    /// Samples per chunk, as `prepare` laid them out: every chunk but the last has the first's.
+    fn chunk_len(&self) -> usize {
+        self.chunks.first().map_or(1, Chunk::rows)
+    }
+}
+
 fn empty_cache() -> RnnCache {
     RnnCache {
         input: Array3::zeros((0, 0, 0)),
