@@ -16,7 +16,7 @@ mod packed;
 
 pub(crate) use denormals::{for_each_flushed, FlushDenormals};
 pub(crate) use huge_pages::zeroed_table;
-pub(crate) use packed::{add_matmul_packed, PackedRhs};
+pub(crate) use packed::{add_matmul_packed, add_matmul_packed_columns, PackedRhs};
 
 use isa::Isa;
 

@@ -93,14 +93,47 @@ pub(crate) fn add_matmul_packed(
     out: &mut [f32],
     out_stride: usize,
 ) {
-    let (inner, cols) = (rhs.inner, rhs.cols);
-    if hand_written(cols) {
-        add_matmul_fixed(rows, inner, cols, lhs, lhs_stride, &rhs.values, out, out_stride);
+    add_matmul_packed_columns(rows, lhs, lhs_stride, rhs, 0..rhs.cols, out, out_stride);
+}
+
+impl PackedRhs {
+    /// A column that splits the panels in halves (the first one more when they are odd), where
+    /// two [`add_matmul_packed_columns`] can share a product; `cols` when it has one panel.
+    pub(crate) fn middle_column(&self) -> usize {
+        let panels = self.cols.div_ceil(self.panel);
+        (panels.div_ceil(2) * self.panel).min(self.cols)
+    }
+}
+
+/// [`add_matmul_packed`] for the columns `columns` of `rhs` only, into `out` whose row `r`
+/// starts at `r · out_stride` with column `columns.start`: each value as the whole product
+/// computes it. The range starts and ends on a panel's edge or the last column (as
+/// [`PackedRhs::middle_column`] does); a hand-written width is taken whole.
+pub(crate) fn add_matmul_packed_columns(
+    rows: usize,
+    lhs: &[f32],
+    lhs_stride: usize,
+    rhs: &PackedRhs,
+    columns: std::ops::Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let inner = rhs.inner;
+    if columns.is_empty() {
         return;
     }
+    if hand_written(rhs.cols) {
+        debug_assert_eq!(columns, 0..rhs.cols, "a hand-written width is taken whole");
+        add_matmul_fixed(rows, inner, rhs.cols, lhs, lhs_stride, &rhs.values, out, out_stride);
+        return;
+    }
+    debug_assert!(columns.start.is_multiple_of(rhs.panel) && columns.end <= rhs.cols);
+    debug_assert!(columns.end.is_multiple_of(rhs.panel) || columns.end == rhs.cols);
+    let cols = columns.len();
     if rows == 0 || cols == 0 || inner == 0 {
         return;
     }
+    let panels = &rhs.values[columns.start / rhs.panel * inner * rhs.panel..];
     // The extents every tile reads or writes, checked once: the AVX2 and AVX-512 paths read
     // raw pointers.
     let lhs = &lhs[..(rows - 1) * lhs_stride + inner];
@@ -112,13 +145,11 @@ pub(crate) fn add_matmul_packed(
     match (isa::best(), rhs.panel) {
         // SAFETY (both): the CPU has the features the path was compiled for; the slices hold
         // every value the tiles touch.
-        (Isa::Avx512, WIDE_PANEL) => {
-            return unsafe { avx512::panels(product, lhs, &rhs.values, out) }
-        }
-        (Isa::Avx2, PANEL) => return unsafe { avx2::panels(product, lhs, &rhs.values, out) },
+        (Isa::Avx512, WIDE_PANEL) => return unsafe { avx512::panels(product, lhs, panels, out) },
+        (Isa::Avx2, PANEL) => return unsafe { avx2::panels(product, lhs, panels, out) },
         _ => {}
     }
-    product.each_tile::<TILE_ROWS>(&rhs.values, |tile, lhs_at, panel, out_at| {
+    product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
         tile_portable(tile, &lhs[lhs_at..], panel, &mut out[out_at..]);
     });
 }
@@ -160,7 +191,8 @@ impl Product {
         let Product { rows, inner, cols, panel: panel_cols, lhs_stride, out_stride } = self;
         let tiles = rows.div_ceil(R);
         let (short, longer) = (rows / tiles, rows % tiles);
-        for (p, panel) in panels.chunks_exact(inner * panel_cols).enumerate() {
+        let used = panels.chunks_exact(inner * panel_cols).take(cols.div_ceil(panel_cols));
+        for (p, panel) in used.enumerate() {
             let first = p * panel_cols;
             let width = panel_cols.min(cols - first);
             let mut r = 0;
@@ -295,7 +327,32 @@ mod avx512 {
     /// `panels` its panels of [`WIDE_PANEL`] columns.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
-        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
+        let (lhs, mut out, mut panels, mut product) =
+            (lhs.as_ptr(), out.as_mut_ptr(), panels, product);
+        if product.rows <= 2 {
+            // One or two rows give a panel's tile two or four accumulators, too few to hide
+            // the FMA's latency: their full panels go side by side, eight accumulators a tile.
+            let panel_len = product.inner * WIDE_PANEL;
+            let full = product.cols / WIDE_PANEL;
+            let mut done = 0;
+            while full - done >= 2 {
+                let side_by_side = if product.rows == 1 && full - done >= 4 { 4 } else { 2 };
+                let Product { rows, inner, lhs_stride, out_stride, .. } = product;
+                let (panel, width) = (WIDE_PANEL, WIDE_PANEL);
+                let tile = Tile { rows, inner, panel, width, lhs_stride, out_stride };
+                let p = panels[done * panel_len..].as_ptr();
+                let o = out.add(done * WIDE_PANEL);
+                match (product.rows, side_by_side) {
+                    (1, 4) => side_by_side_fma::<1, 4>(tile, lhs, p, o),
+                    (1, _) => side_by_side_fma::<1, 2>(tile, lhs, p, o),
+                    _ => side_by_side_fma::<2, 2>(tile, lhs, p, o),
+                }
+                done += side_by_side;
+            }
+            panels = &panels[done * panel_len..];
+            out = out.add(done * WIDE_PANEL);
+            product.cols -= done * WIDE_PANEL;
+        }
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
             if tile.width > 16 {
@@ -323,6 +380,52 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn low_half<const R: usize>(t: Tile, a: *const f32, p: *const f32, o: *mut f32) {
         tile_fma::<R, false>(t, a, p, o);
+    }
+
+    /// A tile of `R` rows of `P` full panels side by side, each row's values in the same order
+    /// as in [`tile_fma`].
+    ///
+    /// # Safety
+    /// As [`panels`], for the tile's rows and `P` full panels from `panel` on.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn side_by_side_fma<const R: usize, const P: usize>(
+        tile: Tile,
+        lhs: *const f32,
+        panel: *const f32,
+        out: *mut f32,
+    ) {
+        debug_assert_eq!((tile.rows, tile.panel, tile.width), (R, WIDE_PANEL, WIDE_PANEL));
+        let panel_len = tile.inner * WIDE_PANEL;
+        let column = |r: usize, q: usize| out.add(r * tile.out_stride + q * WIDE_PANEL);
+        let (mut low, mut high) = ([[_mm512_setzero_ps(); P]; R], [[_mm512_setzero_ps(); P]; R]);
+        for r in 0..R {
+            for q in 0..P {
+                low[r][q] = _mm512_loadu_ps(column(r, q));
+                high[r][q] = _mm512_loadu_ps(column(r, q).add(16));
+            }
+        }
+        let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
+        let a_rows = std::ptr::read_volatile(&a_rows);
+        for k in 0..tile.inner {
+            let mut a = [_mm512_setzero_ps(); R];
+            for r in 0..R {
+                a[r] = _mm512_set1_ps(*a_rows[r].add(k));
+            }
+            for q in 0..P {
+                let b = panel.add(q * panel_len + k * WIDE_PANEL);
+                let (b_low, b_high) = (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)));
+                for r in 0..R {
+                    low[r][q] = _mm512_fmadd_ps(a[r], b_low, low[r][q]);
+                    high[r][q] = _mm512_fmadd_ps(a[r], b_high, high[r][q]);
+                }
+            }
+        }
+        for r in 0..R {
+            for q in 0..P {
+                _mm512_storeu_ps(column(r, q), low[r][q]);
+                _mm512_storeu_ps(column(r, q).add(16), high[r][q]);
+            }
+        }
     }
 
     /// One tile of `R` rows, with the panel's high 16 columns when `HIGH`; a narrower last
@@ -411,7 +514,7 @@ mod tests {
     fn rows_do_not_depend_on_their_neighbours() {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         isa::each(|| {
-            for cols in [8, 32, 40, 128] {
+            for cols in [8, 32, 40, 100, 128, 200] {
                 let (rows, inner) = (13, 11);
                 let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
                 let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.7).cos()).collect();
@@ -422,6 +525,12 @@ mod tests {
                     let mut alone = vec![0.25f32; cols];
                     add_matmul_packed(1, &lhs[r * inner..], inner, &packed, &mut alone, cols);
                     assert_eq!(bits(&alone), bits(&together[r * cols..][..cols]), "{cols}");
+                    if r % 2 == 1 {
+                        let mut pair = vec![0.25f32; 2 * cols];
+                        let lhs = &lhs[(r - 1) * inner..];
+                        add_matmul_packed(2, lhs, inner, &packed, &mut pair, cols);
+                        assert_eq!(bits(&pair), bits(&together[(r - 1) * cols..][..2 * cols]));
+                    }
                     if isa::best() == Isa::Portable {
                         let in_order: Vec<f32> = (0..cols)
                             .map(|j| {

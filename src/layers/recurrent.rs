@@ -10,6 +10,7 @@ mod cell;
 pub(crate) mod cells;
 mod dropout;
 mod engine;
+mod shared_step;
 mod steps;
 mod weights;
 

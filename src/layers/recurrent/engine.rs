@@ -2,6 +2,7 @@
 //! `steps.rs`, and inference through a folded `Embedding` table.
 
 use super::dropout::{ChunkDropout, DropoutMasks};
+use super::shared_step::SharedSteps;
 use super::steps::{chunk_rows, inference_chunk_rows, Chunk, ChunkInput, Keep, StateRows};
 use super::weights::{ChunkGradients, Packed, Pass};
 use super::{Cell, Rnn};
@@ -408,6 +409,11 @@ impl<C: Cell> Rnn<C> {
             (false, false) => Keep::Last,
         };
         let this = &*self;
+        // A sample alone with a thread to spare shares each step's products with it.
+        let share = work.len() == 1
+            && chunk_len == 1
+            && rayon::current_num_threads() > 1
+            && !kernels::hand_written(units);
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
             let rows = index * chunk_len..index * chunk_len + chunk.rows();
@@ -416,16 +422,24 @@ impl<C: Cell> Rnn<C> {
             let mask = mask.map(|m| m.slice(s![rows.clone(), ..]));
             let out = out.as_slice_mut().ok_or_else(|| not_built(&this.name))?;
             let initial = initial.map(|states| states.rows(rows, units));
-            chunk.forward(
-                &this.cell,
-                weights,
-                this.go_backwards,
-                input,
-                mask,
-                masks,
-                initial,
-                keep,
-            );
+            let mut forward = |shared: Option<&SharedSteps<'_>>| {
+                chunk.forward(
+                    &this.cell,
+                    weights,
+                    this.go_backwards,
+                    input,
+                    mask,
+                    masks,
+                    initial,
+                    keep,
+                    shared,
+                )
+            };
+            if share && !masks.drops_state() {
+                SharedSteps::run::<C>(weights, units, |shared| forward(Some(shared)));
+            } else {
+                forward(None);
+            }
             chunk.write_output(this.go_backwards, this.return_sequences, out);
             Ok(())
         })?;

@@ -14,6 +14,7 @@
 
 use super::cell::Cell;
 use super::dropout::ChunkDropout;
+use super::shared_step::SharedSteps;
 use super::weights::{ChunkGradients, Packed};
 use crate::kernels;
 use ndarray::ArrayView2;
@@ -318,7 +319,9 @@ impl Chunk {
 
     /// Runs the recurrence on the chunk's input, with the dropout masks `dropout`, from the
     /// states `initial` (h_0 and c_0 of the chunk's rows, `(rows, units)` each, c_0 empty
-    /// without `carry`) or from zeros; what it keeps for later readers, `keep`.
+    /// without `carry`) or from zeros; what it keeps for later readers, `keep`; with `shared`,
+    /// a chunk of one row without recurrent dropout, each step's products are shared with a
+    /// helper thread.
     #[allow(clippy::too_many_arguments)] // The settings, the input and its masks, the states.
     pub(super) fn forward<C: Cell>(
         &mut self,
@@ -330,8 +333,10 @@ impl Chunk {
         dropout: ChunkDropout<'_>,
         initial: Option<StateRows<'_>>,
         keep: Keep,
+        shared: Option<&SharedSteps<'_>>,
     ) {
         let (rows, steps, units) = (self.rows, self.steps, self.units);
+        debug_assert!(shared.is_none() || (rows == 1 && !dropout.drops_state()));
         self.keep = keep;
         let n = rows * units;
         self.scratch.resize(scratch_len(rows, units, weights.features), 0.0);
@@ -388,23 +393,30 @@ impl Chunk {
             let (prev, cur) = geometry.slots(t);
             let step = &mut self.step_rows[(t - base) * step_stride..][..step_len];
             let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
-            for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
-                let into = &mut step[block * n..];
-                let recurrent = weights.recurrent_panels(g);
-                let h_read = if dropout.drops_state() {
-                    // (h_{t−1} ⊙ r_g)·U_g: the gate's dropped copy of the state.
-                    let dropped = &mut self.scratch[..n];
-                    for (i, (out, h)) in
-                        dropped.chunks_exact_mut(units).zip(h_prev.chunks_exact(units)).enumerate()
-                    {
-                        let keep = dropout.recurrent(i, g).unwrap_or_default();
-                        out.iter_mut().zip(h).zip(keep).for_each(|((o, h), k)| *o = h * k);
+            match shared {
+                Some(shared) => shared.add::<C>(h_prev, step),
+                None => {
+                    for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
+                        let into = &mut step[block * n..];
+                        let recurrent = weights.recurrent_panels(g);
+                        let h_read = if dropout.drops_state() {
+                            // (h_{t−1} ⊙ r_g)·U_g: the gate's dropped copy of the state.
+                            let dropped = &mut self.scratch[..n];
+                            for (i, (out, h)) in dropped
+                                .chunks_exact_mut(units)
+                                .zip(h_prev.chunks_exact(units))
+                                .enumerate()
+                            {
+                                let keep = dropout.recurrent(i, g).unwrap_or_default();
+                                out.iter_mut().zip(h).zip(keep).for_each(|((o, h), k)| *o = h * k);
+                            }
+                            &self.scratch[..n]
+                        } else {
+                            h_prev
+                        };
+                        kernels::add_matmul_packed(rows, h_read, units, recurrent, into, units);
                     }
-                    &self.scratch[..n]
-                } else {
-                    h_prev
-                };
-                kernels::add_matmul_packed(rows, h_read, units, recurrent, into, units);
+                }
             }
             let (c_prev, c) =
                 pair_mut(&mut self.carries, prev * carry_slot, cur * carry_slot, carry);
