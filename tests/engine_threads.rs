@@ -53,9 +53,21 @@ fn wide_layers_give_the_same_bits_on_one_thread_two_and_three() {
     // Some samples padded at the start, some masked here and there.
     let mask =
         Array2::from_shape_fn((SAMPLES, STEPS), |(b, s)| s >= b % 9 && (b * 7 + s) % 11 != 0);
-    let one = run(1, &x, &mask);
+    assert_same_bits_on_one_thread_two_and_three(&x, &mask);
+}
+
+/// A batch of one sample, whose steps' products a second thread shares, forward and backward.
+#[test]
+fn a_sample_alone_gives_the_same_bits_on_one_thread_two_and_three() {
+    let x = uniform(&[1, STEPS, FEATURES], -1.0, 1.0, 94);
+    let mask = Array2::from_shape_fn((1, STEPS), |(_, s)| s >= 2 && s % 11 != 0);
+    assert_same_bits_on_one_thread_two_and_three(&x, &mask);
+}
+
+fn assert_same_bits_on_one_thread_two_and_three(x: &ArrayD<f32>, mask: &Mask) {
+    let one = run(1, x, mask);
     for threads in [2, 3] {
-        let many = run(threads, &x, &mask);
+        let many = run(threads, x, mask);
         assert_eq!(one.len(), many.len());
         for (index, (a, b)) in one.iter().zip(&many).enumerate() {
             assert!(a.iter().any(|&v| v != 0), "result {index} is all zeros");

@@ -409,11 +409,7 @@ impl<C: Cell> Rnn<C> {
             (false, false) => Keep::Last,
         };
         let this = &*self;
-        // A sample alone with a thread to spare shares each step's products with it.
-        let share = work.len() == 1
-            && chunk_len == 1
-            && rayon::current_num_threads() > 1
-            && !kernels::hand_written(units);
+        let share = shares_steps(work.len(), chunk_len, units);
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
             let rows = index * chunk_len..index * chunk_len + chunk.rows();
@@ -436,7 +432,9 @@ impl<C: Cell> Rnn<C> {
                 )
             };
             if share && !masks.drops_state() {
-                SharedSteps::run::<C>(weights, units, |shared| forward(Some(shared)));
+                SharedSteps::run::<C, _>(weights, units, Pass::Forward, |shared| {
+                    forward(Some(shared))
+                });
             } else {
                 forward(None);
             }
@@ -547,6 +545,7 @@ impl<C: Cell> Rnn<C> {
         let mask = cache.mask.as_ref();
         let dropout = &cache.dropout;
         let this = &*self;
+        let share = shares_steps(work.len(), chunk_len, units);
         let partials: Vec<Option<ChunkGradients>> = work
             .par_iter_mut()
             .map(|(index, ((((chunk, x), grad), d_input), d_state))| {
@@ -560,19 +559,30 @@ impl<C: Cell> Rnn<C> {
                     None => None,
                 };
                 let d_state = d_state.as_mut().map(|(h, c)| (&mut **h, &mut **c));
-                Some(chunk.backward(
-                    &this.cell,
-                    &weights,
-                    this.go_backwards,
-                    this.return_sequences,
-                    x.as_slice()?,
-                    mask,
-                    masks,
-                    grad.as_slice()?,
-                    states,
-                    d_input,
-                    d_state,
-                ))
+                let (x, grad) = (x.as_slice()?, grad.as_slice()?);
+                let backward = |shared: Option<&SharedSteps<'_>>| {
+                    chunk.backward(
+                        &this.cell,
+                        &weights,
+                        this.go_backwards,
+                        this.return_sequences,
+                        x,
+                        mask,
+                        masks,
+                        grad,
+                        states,
+                        d_input,
+                        d_state,
+                        shared,
+                    )
+                };
+                Some(if share && !masks.drops_state() {
+                    SharedSteps::run::<C, _>(&weights, units, Pass::Backward, |shared| {
+                        backward(Some(shared))
+                    })
+                } else {
+                    backward(None)
+                })
             })
             .collect();
         drop(work);
@@ -646,4 +656,13 @@ fn restore_order(values: ArrayD<f32>, order: Option<&[usize]>) -> ArrayD<f32> {
         position_of[sample] = position;
     }
     values.select(Axis(0), &position_of)
+}
+
+/// Whether the one chunk of one sample that a batch of one makes shares each step's products
+/// with a thread to spare ([`SharedSteps`]): for layers wider than a hand-written product's.
+fn shares_steps(chunks: usize, chunk_len: usize, units: usize) -> bool {
+    chunks == 1
+        && chunk_len == 1
+        && rayon::current_num_threads() > 1
+        && !kernels::hand_written(units)
 }

@@ -2,14 +2,15 @@
 //! by two threads.
 //!
 //! A single sample cannot be split by rows, and its steps follow one another, so the second
-//! thread takes half the columns of every step's h_{t−1}·U_g: each thread then reads only its
-//! half of U, which stays in its own core's cache. A step is a few microseconds, far less than
+//! thread takes half the columns of every step's products, h_{t−1}·U_g forward and
+//! dL/d(h_{t−1}·U_g)·U_gᵀ backward: each thread then reads only its half of U, which stays in
+//! its own core's cache. A step is a few microseconds, far less than
 //! handing a task to a sleeping thread, so the helper is handed one task for the whole sequence
 //! and waits for each step by spinning on atomics. Every value is computed as the whole product
 //! computes it, by whichever thread takes it: the bits do not depend on the threads.
 
 use super::cell::Cell;
-use super::weights::Packed;
+use super::weights::{Packed, Pass};
 use crate::kernels::{self, FlushDenormals};
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -23,10 +24,11 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 pub(super) struct SharedSteps<'a> {
     weights: &'a Packed,
     units: usize,
-    /// The last step published, its h_{t−1} and its step blocks.
+    pass: Pass,
+    /// The last step published, what its products read and where they add.
     published: AtomicUsize,
-    h_prev: AtomicPtr<f32>,
-    step: AtomicPtr<f32>,
+    lhs: AtomicPtr<f32>,
+    out: AtomicPtr<f32>,
     /// The last step whose second half is taken, and the last one the helper finished.
     taken: AtomicUsize,
     done: AtomicUsize,
@@ -34,67 +36,73 @@ pub(super) struct SharedSteps<'a> {
 }
 
 impl<'a> SharedSteps<'a> {
-    /// Runs `forward`, which calls [`Self::add`] for each step of a layer of `units` units
-    /// whose weights are `weights`, with a helper on another thread of rayon's pool.
-    pub(super) fn run<C: Cell>(
+    /// Runs `steps`, which calls [`Self::add`] for each step of `pass` of a layer of `units`
+    /// units whose weights, laid out for that pass, are `weights`, with a helper on another
+    /// thread of rayon's pool.
+    pub(super) fn run<C: Cell, T: Send>(
         weights: &'a Packed,
         units: usize,
-        forward: impl FnOnce(&Self) + Send,
-    ) {
-        let shared = SharedSteps::new(weights, units);
-        rayon::join(
+        pass: Pass,
+        steps: impl FnOnce(&Self) -> T + Send,
+    ) -> T {
+        let shared = SharedSteps::new(weights, units, pass);
+        let (result, ()) = rayon::join(
             || {
                 let _end = Finish(&shared);
-                forward(&shared);
+                steps(&shared)
             },
             || shared.help::<C>(),
         );
+        result
     }
 
-    /// Steps of a layer of `units` units whose weights are `weights`.
-    fn new(weights: &'a Packed, units: usize) -> Self {
+    /// Steps of `pass` of a layer of `units` units whose weights are `weights`.
+    fn new(weights: &'a Packed, units: usize, pass: Pass) -> Self {
+        debug_assert!(pass != Pass::Fold, "a fold has no steps");
         SharedSteps {
             weights,
             units,
+            pass,
             published: AtomicUsize::new(0),
-            h_prev: AtomicPtr::new(std::ptr::null_mut()),
-            step: AtomicPtr::new(std::ptr::null_mut()),
+            lhs: AtomicPtr::new(std::ptr::null_mut()),
+            out: AtomicPtr::new(std::ptr::null_mut()),
             taken: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             finished: AtomicBool::new(false),
         }
     }
 
-    /// Adds h_{t−1}·U_g into the step blocks of one sample (`step`, laid out as the cell's
-    /// [`CellLayout`](super::cell::CellLayout) says, for one row), the first half of every
-    /// product's columns on this thread and the second where the helper takes it.
-    pub(super) fn add<C: Cell>(&self, h_prev: &[f32], step: &mut [f32]) {
-        let r = self.publish(h_prev, step);
-        self.add_published::<C>(r, h_prev, step);
+    /// Adds the step's products for one sample, the first half of every product's columns on
+    /// this thread and the second where the helper takes it. Forward, h_{t−1}·U_g: `lhs` is
+    /// h_{t−1} and `out` the step blocks, as the cell's
+    /// [`CellLayout`](super::cell::CellLayout) lays them out. Backward,
+    /// Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ: `lhs` is the step's gradient blocks and `out` dL/dh_{t−1}.
+    pub(super) fn add<C: Cell>(&self, lhs: &[f32], out: &mut [f32]) {
+        let r = self.publish(lhs, out);
+        self.add_published::<C>(r, lhs, out);
     }
 
-    /// Makes the next step's h_{t−1} and step blocks the helper's to read and write; returns
-    /// its number.
-    fn publish(&self, h_prev: &[f32], step: &mut [f32]) -> usize {
-        debug_assert_eq!(h_prev.len(), self.units);
+    /// Makes the next step's operands the helper's to read and write; returns its number.
+    fn publish(&self, lhs: &[f32], out: &mut [f32]) -> usize {
         let r = self.published.load(Ordering::Relaxed) + 1;
-        self.h_prev.store(h_prev.as_ptr().cast_mut(), Ordering::Relaxed);
-        self.step.store(step.as_mut_ptr(), Ordering::Relaxed);
+        self.lhs.store(lhs.as_ptr().cast_mut(), Ordering::Relaxed);
+        self.out.store(out.as_mut_ptr(), Ordering::Relaxed);
         self.published.store(r, Ordering::Release);
         r
     }
 
     /// The runner's part of published step `r`: the first halves, the second ones too unless
     /// the helper takes them, whose end it then waits for.
-    fn add_published<C: Cell>(&self, r: usize, h_prev: &[f32], step: &mut [f32]) {
-        let (step_len, step) = (step.len(), step.as_mut_ptr());
-        // SAFETY: the first halves of the gate blocks lie within `step` (`recurrent_into` names
-        // blocks of `step`), and no thread writes them but this one; the helper writes only
-        // second halves, and only between taking step `r` and publishing `done`.
-        unsafe { self.half::<C>(h_prev.as_ptr(), step, step_len, false) };
+    fn add_published<C: Cell>(&self, r: usize, lhs: &[f32], out: &mut [f32]) {
+        debug_assert!(lhs.len() >= self.lhs_len::<C>() && out.len() >= self.out_len::<C>());
+        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
+        // SAFETY: `lhs` and `out` hold what the pass reads and writes (checked above); no
+        // thread writes the first halves but this one, and the helper writes only second
+        // halves, only between taking step `r` and publishing `done`.
+        unsafe { self.half::<C>(lhs, out, false) };
         if self.take(r) {
             // SAFETY: as above, for the second halves, which this thread has taken.
-            unsafe { self.half::<C>(h_prev.as_ptr(), step, step_len, true) };
+            unsafe { self.half::<C>(lhs, out, true) };
         } else {
             while self.done.load(Ordering::Acquire) != r {
                 spin_loop();
@@ -115,12 +123,11 @@ impl<'a> SharedSteps<'a> {
             seen = r;
             if self.take(r) {
                 // Step `r` cannot move on before `done`: its pointers are still its own.
-                let h_prev = self.h_prev.load(Ordering::Relaxed);
-                let step = self.step.load(Ordering::Relaxed);
-                let step_len = C::LAYOUT.step_blocks * self.units;
-                // SAFETY: the runner published these pointers for step `r` and waits for
-                // `done` before it reads the second halves or reuses the buffers.
-                unsafe { self.half::<C>(h_prev, step, step_len, true) };
+                let (lhs, out) =
+                    (self.lhs.load(Ordering::Relaxed), self.out.load(Ordering::Relaxed));
+                // SAFETY: the runner published these pointers for step `r`, of the lengths it
+                // checked, and waits for `done` before it reads the second halves or moves on.
+                unsafe { self.half::<C>(lhs, out, true) };
                 self.done.store(r, Ordering::Release);
             }
         }
@@ -131,30 +138,45 @@ impl<'a> SharedSteps<'a> {
         self.taken.compare_exchange(r - 1, r, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    /// Adds the first or `second` half of every gate's columns of h_{t−1}·U_g into the step.
+    /// The values the pass' products read, and those they write.
+    fn lhs_len<C: Cell>(&self) -> usize {
+        match self.pass {
+            Pass::Backward => C::LAYOUT.grad_blocks * self.units,
+            Pass::Forward | Pass::Fold => self.units,
+        }
+    }
+
+    fn out_len<C: Cell>(&self) -> usize {
+        match self.pass {
+            Pass::Backward => self.units,
+            Pass::Forward | Pass::Fold => C::LAYOUT.step_blocks * self.units,
+        }
+    }
+
+    /// Adds the first or `second` half of the columns of every product of the step.
     ///
     /// # Safety
-    /// `h_prev` holds `units` values and `step` `step_len` values, which hold every gate's
-    /// block; no other thread reads or writes the half's values meanwhile.
-    unsafe fn half<C: Cell>(
-        &self,
-        h_prev: *const f32,
-        step: *mut f32,
-        step_len: usize,
-        second: bool,
-    ) {
+    /// `lhs` and `out` hold [`Self::lhs_len`] and [`Self::out_len`] values; no other thread
+    /// reads or writes the half's values meanwhile.
+    unsafe fn half<C: Cell>(&self, lhs: *const f32, out: *mut f32, second: bool) {
         let units = self.units;
-        let h_prev = std::slice::from_raw_parts(h_prev, units);
-        for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
-            let recurrent = self.weights.recurrent_panels(g);
-            let middle = recurrent.middle_column();
+        let lhs = std::slice::from_raw_parts(lhs, self.lhs_len::<C>());
+        for g in 0..C::LAYOUT.gates {
+            // Which values the product reads, its weights, and where it adds.
+            let (lhs, rhs, out_at) = match self.pass {
+                Pass::Backward => {
+                    let gate = C::LAYOUT.recurrent_grad[g];
+                    (&lhs[g * units..], self.weights.recurrent_t_panels(gate), 0)
+                }
+                Pass::Forward | Pass::Fold => {
+                    (lhs, self.weights.recurrent_panels(g), C::LAYOUT.recurrent_into[g] * units)
+                }
+            };
+            let middle = rhs.middle_column();
             let columns = if second { middle..units } else { 0..middle };
-            debug_assert!(block * units + columns.end <= step_len);
-            let out = std::slice::from_raw_parts_mut(
-                step.add(block * units + columns.start),
-                columns.len(),
-            );
-            kernels::add_matmul_packed_columns(1, h_prev, units, recurrent, columns, out, units);
+            let out =
+                std::slice::from_raw_parts_mut(out.add(out_at + columns.start), columns.len());
+            kernels::add_matmul_packed_columns(1, lhs, units, rhs, columns, out, units);
         }
     }
 }
@@ -173,13 +195,12 @@ impl Drop for Finish<'_, '_> {
 mod tests {
     use super::*;
     use crate::layers::recurrent::cells::{GruCell, LstmCell, SimpleRnnCell};
-    use crate::layers::recurrent::weights::Pass;
     use crate::param::Param;
     use ndarray::ArrayD;
 
     /// Weights of a cell `C` of `units` units over 3 features, values that differ in their low
-    /// bits, laid out for the forward.
-    fn weights<C: Cell>(units: usize) -> Packed {
+    /// bits, laid out for `pass`.
+    fn weights<C: Cell>(units: usize, pass: Pass) -> Packed {
         let columns = C::LAYOUT.columns(units);
         let value = |shape: Vec<usize>, seed: usize| {
             let len = shape.iter().product();
@@ -191,17 +212,27 @@ mod tests {
             value(vec![units, columns], 2),
             value(C::LAYOUT.bias_shape(units), 3),
         ];
-        Packed::new::<C>("rnn", &params, 3, units, Pass::Forward).unwrap()
+        Packed::new::<C>("rnn", &params, 3, units, pass).unwrap()
     }
 
-    /// The step blocks after h_{t−1}·U_g is added as the engine's unshared loop adds it.
-    fn unshared<C: Cell>(weights: &Packed, h_prev: &[f32], step: &[f32]) -> Vec<f32> {
-        let (mut step, units) = (step.to_vec(), h_prev.len());
-        for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
-            let (into, recurrent) = (&mut step[block * units..], weights.recurrent_panels(g));
-            kernels::add_matmul_packed(1, h_prev, units, recurrent, into, units);
+    /// `out` after the step's products are added as the engine's unshared loops add them.
+    fn unshared<C: Cell>(weights: &Packed, pass: Pass, lhs: &[f32], out: &[f32]) -> Vec<f32> {
+        let (mut out, units) = (out.to_vec(), weights.units);
+        for g in 0..C::LAYOUT.gates {
+            match pass {
+                Pass::Backward => {
+                    let recurrent_t = weights.recurrent_t_panels(C::LAYOUT.recurrent_grad[g]);
+                    let dz = &lhs[g * units..];
+                    kernels::add_matmul_packed(1, dz, units, recurrent_t, &mut out, units);
+                }
+                Pass::Forward | Pass::Fold => {
+                    let into = &mut out[C::LAYOUT.recurrent_into[g] * units..];
+                    let recurrent = weights.recurrent_panels(g);
+                    kernels::add_matmul_packed(1, lhs, units, recurrent, into, units);
+                }
+            }
         }
-        step
+        out
     }
 
     fn bits(values: &[f32]) -> Vec<u32> {
@@ -210,35 +241,35 @@ mod tests {
 
     /// Steps whose second halves the helper takes, and steps the runner takes whole (the
     /// helper started only after the last, as `rayon::join` runs a task nobody stole), give
-    /// the unshared loop's bits.
-    fn check<C: Cell>(units: usize) {
-        let weights = weights::<C>(units);
-        let h_prev: Vec<f32> = (0..units).map(|i| (i as f32 * 0.37).sin()).collect();
-        let start: Vec<f32> =
-            (0..C::LAYOUT.step_blocks * units).map(|i| (i as f32 * 0.11).cos()).collect();
-        let expected = bits(&unshared::<C>(&weights, &h_prev, &start));
+    /// the unshared loops' bits.
+    fn check<C: Cell>(units: usize, pass: Pass) {
+        let weights = weights::<C>(units, pass);
+        let shared = SharedSteps::new(&weights, units, pass);
+        let (lhs_len, out_len) = (shared.lhs_len::<C>(), shared.out_len::<C>());
+        let lhs: Vec<f32> = (0..lhs_len).map(|i| (i as f32 * 0.37).sin()).collect();
+        let start: Vec<f32> = (0..out_len).map(|i| (i as f32 * 0.11).cos()).collect();
+        let expected = bits(&unshared::<C>(&weights, pass, &lhs, &start));
 
-        let shared = SharedSteps::new(&weights, units);
         std::thread::scope(|scope| {
             scope.spawn(|| shared.help::<C>());
             let _end = Finish(&shared);
             for _ in 0..3 {
                 // The helper takes the step: the runner starts only once it is done.
-                let mut step = start.clone();
-                let r = shared.publish(&h_prev, &mut step);
+                let mut out = start.clone();
+                let r = shared.publish(&lhs, &mut out);
                 while shared.done.load(Ordering::Acquire) != r {
                     spin_loop();
                 }
-                shared.add_published::<C>(r, &h_prev, &mut step);
-                assert!(bits(&step) == expected, "{units} units, helped");
+                shared.add_published::<C>(r, &lhs, &mut out);
+                assert!(bits(&out) == expected, "{pass:?}, {units} units, helped");
             }
         });
 
-        let alone = SharedSteps::new(&weights, units);
+        let alone = SharedSteps::new(&weights, units, pass);
         for _ in 0..3 {
-            let mut step = start.clone();
-            alone.add::<C>(&h_prev, &mut step);
-            assert!(bits(&step) == expected, "{units} units, alone");
+            let mut out = start.clone();
+            alone.add::<C>(&lhs, &mut out);
+            assert!(bits(&out) == expected, "{pass:?}, {units} units, alone");
         }
         drop(Finish(&alone));
         alone.help::<C>();
@@ -246,10 +277,12 @@ mod tests {
 
     #[test]
     fn shared_steps_give_the_unshared_bits_whoever_takes_them() {
-        for units in [100, 128, 200, 256] {
-            check::<LstmCell>(units);
-            check::<GruCell>(units);
-            check::<SimpleRnnCell>(units);
+        for pass in [Pass::Forward, Pass::Backward] {
+            for units in [100, 128, 200, 256] {
+                check::<LstmCell>(units, pass);
+                check::<GruCell>(units, pass);
+                check::<SimpleRnnCell>(units, pass);
+            }
         }
     }
 }

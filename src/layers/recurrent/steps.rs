@@ -498,8 +498,9 @@ impl Chunk {
 
     /// BPTT on the chunk: `grad` is dL/doutput of its rows, `x` its input and `dropout` its
     /// masks as in `forward`; `states` adds dL/dh_T and dL/dc_T (gradients of the returned
-    /// states) and `d_initial` receives dL/dh_0 and dL/dc_0, when given. Writes dL/dx into
-    /// `d_input` when given and returns the chunk's weight gradients.
+    /// states) and `d_initial` receives dL/dh_0 and dL/dc_0, when given; `shared` as in
+    /// `forward`. Writes dL/dx into `d_input` when given and returns the chunk's weight
+    /// gradients.
     #[allow(clippy::too_many_arguments)] // The settings, the inputs and the outputs.
     pub(super) fn backward<C: Cell>(
         &mut self,
@@ -514,8 +515,10 @@ impl Chunk {
         states: Option<StateRows<'_>>,
         mut d_input: Option<&mut [f32]>,
         d_initial: Option<(&mut [f32], &mut [f32])>,
+        shared: Option<&SharedSteps<'_>>,
     ) -> ChunkGradients {
         debug_assert_eq!(self.keep, Keep::Everything, "backward reads every step's buffers");
+        debug_assert!(shared.is_none() || (self.rows == 1 && !dropout.drops_state()));
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, weights.features);
         let n = rows * units;
         let carry = if C::LAYOUT.carry { n } else { 0 };
@@ -594,25 +597,35 @@ impl Chunk {
                 }
                 // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ, all rows at once; through the
                 // gate's mask r_g when the state is dropped.
-                for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
-                    let dz = &step_grad[block * n..];
-                    let recurrent_t = weights.recurrent_t_panels(gate);
-                    // With a dropped state the product goes through the scratch first.
-                    let into = if dropout.drops_state() {
-                        let through = &mut self.scratch[..n];
-                        through.fill(0.0);
-                        through
-                    } else {
-                        &mut dh[..]
-                    };
-                    kernels::add_matmul_packed(rows, dz, units, recurrent_t, into, units);
-                    if dropout.drops_state() {
-                        let through = &self.scratch[..n];
-                        for (i, (dh, d)) in
-                            dh.chunks_exact_mut(units).zip(through.chunks_exact(units)).enumerate()
-                        {
-                            let keep = dropout.recurrent(i, gate).unwrap_or_default();
-                            dh.iter_mut().zip(d).zip(keep).for_each(|((dh, d), k)| *dh += d * k);
+                match shared {
+                    Some(shared) => shared.add::<C>(step_grad, &mut dh),
+                    None => {
+                        for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
+                            let dz = &step_grad[block * n..];
+                            let recurrent_t = weights.recurrent_t_panels(gate);
+                            // With a dropped state the product goes through the scratch first.
+                            let into = if dropout.drops_state() {
+                                let through = &mut self.scratch[..n];
+                                through.fill(0.0);
+                                through
+                            } else {
+                                &mut dh[..]
+                            };
+                            kernels::add_matmul_packed(rows, dz, units, recurrent_t, into, units);
+                            if dropout.drops_state() {
+                                let through = &self.scratch[..n];
+                                for (i, (dh, d)) in dh
+                                    .chunks_exact_mut(units)
+                                    .zip(through.chunks_exact(units))
+                                    .enumerate()
+                                {
+                                    let keep = dropout.recurrent(i, gate).unwrap_or_default();
+                                    dh.iter_mut()
+                                        .zip(d)
+                                        .zip(keep)
+                                        .for_each(|((dh, d), k)| *dh += d * k);
+                                }
+                            }
                         }
                     }
                 }
