@@ -395,28 +395,7 @@ impl Chunk {
             let (h_prev, h) = pair_mut(&mut self.states, prev * slot, cur * slot, n);
             match shared {
                 Some(shared) => shared.add::<C>(h_prev, step),
-                None => {
-                    for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
-                        let into = &mut step[block * n..];
-                        let recurrent = weights.recurrent_panels(g);
-                        let h_read = if dropout.drops_state() {
-                            // (h_{t−1} ⊙ r_g)·U_g: the gate's dropped copy of the state.
-                            let dropped = &mut self.scratch[..n];
-                            for (i, (out, h)) in dropped
-                                .chunks_exact_mut(units)
-                                .zip(h_prev.chunks_exact(units))
-                                .enumerate()
-                            {
-                                let keep = dropout.recurrent(i, g).unwrap_or_default();
-                                out.iter_mut().zip(h).zip(keep).for_each(|((o, h), k)| *o = h * k);
-                            }
-                            &self.scratch[..n]
-                        } else {
-                            h_prev
-                        };
-                        kernels::add_matmul_packed(rows, h_read, units, recurrent, into, units);
-                    }
-                }
+                None => add_recurrent::<C>(weights, dropout, h_prev, step, &mut self.scratch),
             }
             let (c_prev, c) =
                 pair_mut(&mut self.carries, prev * carry_slot, cur * carry_slot, carry);
@@ -595,39 +574,16 @@ impl Chunk {
                         }
                     }
                 }
-                // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ, all rows at once; through the
-                // gate's mask r_g when the state is dropped.
+                // dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ.
                 match shared {
                     Some(shared) => shared.add::<C>(step_grad, &mut dh),
-                    None => {
-                        for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
-                            let dz = &step_grad[block * n..];
-                            let recurrent_t = weights.recurrent_t_panels(gate);
-                            // With a dropped state the product goes through the scratch first.
-                            let into = if dropout.drops_state() {
-                                let through = &mut self.scratch[..n];
-                                through.fill(0.0);
-                                through
-                            } else {
-                                &mut dh[..]
-                            };
-                            kernels::add_matmul_packed(rows, dz, units, recurrent_t, into, units);
-                            if dropout.drops_state() {
-                                let through = &self.scratch[..n];
-                                for (i, (dh, d)) in dh
-                                    .chunks_exact_mut(units)
-                                    .zip(through.chunks_exact(units))
-                                    .enumerate()
-                                {
-                                    let keep = dropout.recurrent(i, gate).unwrap_or_default();
-                                    dh.iter_mut()
-                                        .zip(d)
-                                        .zip(keep)
-                                        .for_each(|((dh, d), k)| *dh += d * k);
-                                }
-                            }
-                        }
-                    }
+                    None => add_recurrent_gradient::<C>(
+                        weights,
+                        dropout,
+                        step_grad,
+                        &mut dh,
+                        &mut self.scratch,
+                    ),
                 }
             }
             self.add_block_gradients::<C>(
@@ -808,6 +764,69 @@ impl Chunk {
 
 /// Scratch values a chunk needs with dropout: a dropped copy of the states, or of a kernel gate
 /// block (either way round).
+/// Adds h_{t−1}·U_g into the step blocks of every row (`step`, as [`CellLayout`] lays them
+/// out), all rows at once; (h_{t−1} ⊙ r_g)·U_g through the gate's dropped copy of the state
+/// (in `scratch`) when the state is dropped.
+///
+/// [`CellLayout`]: super::cell::CellLayout
+fn add_recurrent<C: Cell>(
+    weights: &Packed,
+    dropout: ChunkDropout<'_>,
+    h_prev: &[f32],
+    step: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (n, units) = (h_prev.len(), weights.units);
+    let rows = n / units;
+    for (g, &block) in C::LAYOUT.recurrent_into.iter().enumerate() {
+        let into = &mut step[block * n..];
+        let recurrent = weights.recurrent_panels(g);
+        let h_read = if dropout.drops_state() {
+            let dropped = &mut scratch[..n];
+            for (i, (out, h)) in
+                dropped.chunks_exact_mut(units).zip(h_prev.chunks_exact(units)).enumerate()
+            {
+                let keep = dropout.recurrent(i, g).unwrap_or_default();
+                out.iter_mut().zip(h).zip(keep).for_each(|((o, h), k)| *o = h * k);
+            }
+            &scratch[..n]
+        } else {
+            h_prev
+        };
+        kernels::add_matmul_packed(rows, h_read, units, recurrent, into, units);
+    }
+}
+
+/// dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ for every row at once (`step_grad` the step's
+/// gradient blocks); through the gate's mask r_g, with `scratch` as room, when the state is
+/// dropped.
+fn add_recurrent_gradient<C: Cell>(
+    weights: &Packed,
+    dropout: ChunkDropout<'_>,
+    step_grad: &[f32],
+    dh: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (n, units) = (dh.len(), weights.units);
+    let rows = n / units;
+    for (block, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
+        let dz = &step_grad[block * n..];
+        let recurrent_t = weights.recurrent_t_panels(gate);
+        if !dropout.drops_state() {
+            kernels::add_matmul_packed(rows, dz, units, recurrent_t, dh, units);
+            continue;
+        }
+        let through = &mut scratch[..n];
+        through.fill(0.0);
+        kernels::add_matmul_packed(rows, dz, units, recurrent_t, through, units);
+        for (i, (dh, d)) in dh.chunks_exact_mut(units).zip(through.chunks_exact(units)).enumerate()
+        {
+            let keep = dropout.recurrent(i, gate).unwrap_or_default();
+            dh.iter_mut().zip(d).zip(keep).for_each(|((dh, d), k)| *dh += d * k);
+        }
+    }
+}
+
 fn scratch_len(rows: usize, units: usize, features: usize) -> usize {
     (rows * units).max(features.max(units) * units)
 }
