@@ -212,6 +212,32 @@ impl Product {
             }
         }
     }
+
+    /// For a product of one or two rows, whose tiles would have two or four accumulators, too
+    /// few to hide the FMA's latency: calls `f(tile, side_by_side, panel, out offset)` for
+    /// groups of 4 (one row) or 2 full panels, which a tile then runs side by side. Returns
+    /// what is left: the product of the other columns, their panels and their offset in `out`.
+    #[inline(always)]
+    fn side_by_side<'p>(
+        self,
+        panels: &'p [f32],
+        mut f: impl FnMut(Tile, usize, &[f32], usize),
+    ) -> (Product, &'p [f32], usize) {
+        if self.rows > 2 {
+            return (self, panels, 0);
+        }
+        let Product { rows, inner, cols, panel, lhs_stride, out_stride } = self;
+        let (full, panel_len) = (cols / panel, inner * panel);
+        let tile = Tile { rows, inner, panel, width: panel, lhs_stride, out_stride };
+        let mut done = 0;
+        while full - done >= 2 {
+            let side_by_side = if rows == 1 && full - done >= 4 { 4 } else { 2 };
+            f(tile, side_by_side, &panels[done * panel_len..], done * panel);
+            done += side_by_side;
+        }
+        let rest = Product { cols: cols - done * panel, ..self };
+        (rest, &panels[done * panel_len..], done * panel)
+    }
 }
 
 /// Calls `$tile::<R>($args)` with `R` the one of `$r` equal to `$rows`, else `$last`.
@@ -252,10 +278,66 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
+        let (product, panels, first) =
+            product.side_by_side(panels, |tile, count, panel, out_at| {
+                let (p, o) = (panel.as_ptr(), out.add(out_at));
+                match (tile.rows, count) {
+                    (1, 4) => side_by_side_fma::<1, 4>(tile, lhs, p, o),
+                    (1, _) => side_by_side_fma::<1, 2>(tile, lhs, p, o),
+                    _ => side_by_side_fma::<2, 2>(tile, lhs, p, o),
+                }
+            });
+        let out = out.add(first);
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
             for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5], TILE_ROWS);
         });
+    }
+
+    /// A tile of `R` rows of `P` full panels side by side, each row's values in the same order
+    /// as in [`tile_fma`].
+    ///
+    /// # Safety
+    /// As [`panels`], for the tile's rows and `P` full panels from `panel` on.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn side_by_side_fma<const R: usize, const P: usize>(
+        tile: Tile,
+        lhs: *const f32,
+        panel: *const f32,
+        out: *mut f32,
+    ) {
+        debug_assert_eq!((tile.rows, tile.panel, tile.width), (R, PANEL, PANEL));
+        let panel_len = tile.inner * PANEL;
+        let column = |r: usize, q: usize| out.add(r * tile.out_stride + q * PANEL);
+        let (mut low, mut high) = ([[_mm256_setzero_ps(); P]; R], [[_mm256_setzero_ps(); P]; R]);
+        for r in 0..R {
+            for q in 0..P {
+                low[r][q] = _mm256_loadu_ps(column(r, q));
+                high[r][q] = _mm256_loadu_ps(column(r, q).add(8));
+            }
+        }
+        let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
+        let a_rows = std::ptr::read_volatile(&a_rows);
+        for k in 0..tile.inner {
+            let mut a = [_mm256_setzero_ps(); R];
+            for r in 0..R {
+                a[r] = _mm256_broadcast_ss(&*a_rows[r].add(k));
+            }
+            for q in 0..P {
+                let b = panel.add(q * panel_len + k * PANEL);
+                let (b_low, b_high) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
+                for r in 0..R {
+                    low[r][q] = _mm256_fmadd_ps(a[r], b_low, low[r][q]);
+                    high[r][q] = _mm256_fmadd_ps(a[r], b_high, high[r][q]);
+                }
+            }
+        }
+        for r in 0..R {
+            for q in 0..P {
+                _mm256_storeu_ps(column(r, q), low[r][q]);
+                _mm256_storeu_ps(column(r, q).add(8), high[r][q]);
+            }
+        }
     }
 
     /// One tile of `R` rows.
@@ -327,32 +409,17 @@ mod avx512 {
     /// `panels` its panels of [`WIDE_PANEL`] columns.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
-        let (lhs, mut out, mut panels, mut product) =
-            (lhs.as_ptr(), out.as_mut_ptr(), panels, product);
-        if product.rows <= 2 {
-            // One or two rows give a panel's tile two or four accumulators, too few to hide
-            // the FMA's latency: their full panels go side by side, eight accumulators a tile.
-            let panel_len = product.inner * WIDE_PANEL;
-            let full = product.cols / WIDE_PANEL;
-            let mut done = 0;
-            while full - done >= 2 {
-                let side_by_side = if product.rows == 1 && full - done >= 4 { 4 } else { 2 };
-                let Product { rows, inner, lhs_stride, out_stride, .. } = product;
-                let (panel, width) = (WIDE_PANEL, WIDE_PANEL);
-                let tile = Tile { rows, inner, panel, width, lhs_stride, out_stride };
-                let p = panels[done * panel_len..].as_ptr();
-                let o = out.add(done * WIDE_PANEL);
-                match (product.rows, side_by_side) {
+        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
+        let (product, panels, first) =
+            product.side_by_side(panels, |tile, count, panel, out_at| {
+                let (p, o) = (panel.as_ptr(), out.add(out_at));
+                match (tile.rows, count) {
                     (1, 4) => side_by_side_fma::<1, 4>(tile, lhs, p, o),
                     (1, _) => side_by_side_fma::<1, 2>(tile, lhs, p, o),
                     _ => side_by_side_fma::<2, 2>(tile, lhs, p, o),
                 }
-                done += side_by_side;
-            }
-            panels = &panels[done * panel_len..];
-            out = out.add(done * WIDE_PANEL);
-            product.cols -= done * WIDE_PANEL;
-        }
+            });
+        let out = out.add(first);
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
             if tile.width > 16 {
