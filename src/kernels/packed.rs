@@ -218,11 +218,11 @@ impl Product {
     /// groups of 4 (one row) or 2 full panels, which a tile then runs side by side. Returns
     /// what is left: the product of the other columns, their panels and their offset in `out`.
     #[inline(always)]
-    fn side_by_side<'p>(
+    fn side_by_side(
         self,
-        panels: &'p [f32],
+        panels: &[f32],
         mut f: impl FnMut(Tile, usize, &[f32], usize),
-    ) -> (Product, &'p [f32], usize) {
+    ) -> (Product, &[f32], usize) {
         if self.rows > 2 {
             return (self, panels, 0);
         }
