@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Scaling benchmark: rnnkit against PyTorch CPU (2 threads) on eight model sizes, training and
+# Scaling benchmark: rnnkit against PyTorch CPU (2 threads) on ten model sizes, training and
 # inference samples per second, each contender as shipped and with flush-to-zero; then rnnkit
 # with 1 and with 2 threads on the rows of 128 units and above. Writes
 # bench/scaling/results.md (the tables) and docs/scaling.svg (the chart). Not part of CI; about
-# 20-25 minutes on an idle 2-core machine with the defaults.
+# 30 minutes on an idle 2-core machine with the defaults.
 #
 #   bash bench/scaling/run.sh
 #
@@ -16,9 +16,10 @@
 # Environment (all optional):
 #   REPEATS          runs per row, contender and mode (default 3); the tables quote medians
 #   MEASURE_SECONDS  seconds of timed training, then of timed inference, per run (default 3)
-#   ROWS             which rows (default "1 2 3 4 5 6 7 8")
+#   ROWS             which rows (default "1 2 3 4 5 6 7 8 9 10")
 #   THREAD_ROWS      rows whose rnnkit runs are then repeated with 1 and with 2 threads, as
-#                    shipped, alternated (default "2 3 5 6 7 8": 128 units and above; "" skips)
+#                    shipped, alternated (default "2 3 5 6 7 8 9 10": 128 units and above;
+#                    "" skips)
 #   CONTENDERS       which to run (default "rnnkit torch")
 #   TORCH_FROM       the logs folder of an earlier run (its WORK/logs): when torch is not among
 #                    the contenders, its PyTorch runs are reused, and results.md says so (to
@@ -35,8 +36,8 @@ cd "$(dirname "$0")/../.."
 here=bench/scaling
 REPEATS=${REPEATS:-3}
 MEASURE_SECONDS=${MEASURE_SECONDS:-3}
-ROWS=${ROWS:-1 2 3 4 5 6 7 8}
-THREAD_ROWS=${THREAD_ROWS-2 3 5 6 7 8}
+ROWS=${ROWS:-1 2 3 4 5 6 7 8 9 10}
+THREAD_ROWS=${THREAD_ROWS-2 3 5 6 7 8 9 10}
 CONTENDERS=${CONTENDERS:-rnnkit torch}
 TORCH_FROM=${TORCH_FROM:-}
 RNNKIT_DIR=$(cd "${RNNKIT_DIR:-.}" && pwd)
@@ -48,7 +49,8 @@ WORK=${WORK:-/tmp/rnnkit-scaling}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RNNKIT_DIR/target}
 logs=$WORK/logs
 
-# cell units batch steps embedding: the eight rows, in order.
+# cell units batch steps embedding: the eight rows of the first survey, in order; then a sample
+# alone (a served model's call) and a small batch.
 SHAPES=(
   "simple_rnn 32 32 500 32"
   "simple_rnn 128 32 500 32"
@@ -58,6 +60,8 @@ SHAPES=(
   "lstm 256 64 100 32"
   "gru 128 32 200 32"
   "lstm 128 32 200 128"
+  "lstm 256 1 100 32"
+  "lstm 128 8 200 32"
 )
 
 echo "== tools"

@@ -68,8 +68,8 @@ def describe(shape):
 
 
 def label(shape):
-    cell, units, _, _, embedding = shape
-    return f"{CELL_NAMES[cell]} {units}" + (f" E{embedding}" if embedding != 32 else "")
+    cell, units, batch, _, embedding = shape
+    return f"{CELL_NAMES[cell]} {units} b{batch}" + (f" E{embedding}" if embedding != 32 else "")
 
 
 def read_results(logs):
@@ -151,7 +151,7 @@ def main():
     torch_version = torch_runs[0]["version"] if torch_runs else "PyTorch (no run)"
     flush = sorted({str(r["set_flush_denormal"]) for r in torch_runs if r["ftz"]})
     lines = [
-        "# Scaling benchmark: rnnkit and PyTorch at eight model sizes",
+        f"# Scaling benchmark: rnnkit and PyTorch at {len(shapes)} model sizes",
         "",
         f"`bash bench/scaling/run.sh`, {meta['date']}: training and inference samples per second,"
         f" medians of {meta['repeats']} alternated runs of {meta['measure_seconds']} s each per"
