@@ -14,6 +14,8 @@ mod huge_pages;
 mod isa;
 mod packed;
 
+#[cfg(test)]
+pub(crate) use denormals::flushing;
 pub(crate) use denormals::{for_each_flushed, FlushDenormals};
 pub(crate) use huge_pages::zeroed_table;
 pub(crate) use packed::{add_matmul_packed, add_matmul_packed_columns, PackedRhs};

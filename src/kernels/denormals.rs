@@ -39,6 +39,12 @@ where
     items.for_each_init(FlushDenormals::new, |_, item| op(item));
 }
 
+/// Whether the current thread flushes subnormals (for tests of the threads that set it).
+#[cfg(test)]
+pub(crate) fn flushing() -> bool {
+    mode::read() & mode::FLUSH == mode::FLUSH
+}
+
 impl Drop for FlushDenormals {
     fn drop(&mut self) {
         mode::write(self.saved);
@@ -110,24 +116,20 @@ mod tests {
         black_box(1e-20f32) * black_box(1e-19f32)
     }
 
-    fn flushes() -> bool {
-        mode::read() & mode::FLUSH == mode::FLUSH
-    }
-
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     #[test]
     fn subnormal_results_flush_inside_the_guard_only() {
-        assert!(!flushes(), "the test thread starts in the default mode");
+        assert!(!flushing(), "the test thread starts in the default mode");
         assert!(subnormal_product() > 0.0 && subnormal_product().is_subnormal());
         {
             let _guard = FlushDenormals::new();
-            assert!(flushes());
+            assert!(flushing());
             assert_eq!(subnormal_product(), 0.0);
             // A subnormal operand reads as zero too.
             let tiny = black_box(f32::from_bits(1));
             assert_eq!(black_box(tiny * 2.0f32), 0.0);
         }
-        assert!(!flushes());
+        assert!(!flushing());
         assert!(subnormal_product().is_subnormal());
     }
 

@@ -64,6 +64,13 @@ impl PackedRhs {
         PackedRhs { inner, cols, panel, values }
     }
 
+    /// A column that splits the panels in halves (the first one more when they are odd), where
+    /// two [`add_matmul_packed_columns`] can share a product; `cols` when it has one panel.
+    pub(crate) fn middle_column(&self) -> usize {
+        let panels = self.cols.div_ceil(self.panel);
+        (panels.div_ceil(2) * self.panel).min(self.cols)
+    }
+
     /// The matrix `(inner, cols)` as it was given, row-major.
     #[cfg(test)]
     fn unpacked(&self) -> Vec<f32> {
@@ -94,15 +101,6 @@ pub(crate) fn add_matmul_packed(
     out_stride: usize,
 ) {
     add_matmul_packed_columns(rows, lhs, lhs_stride, rhs, 0..rhs.cols, out, out_stride);
-}
-
-impl PackedRhs {
-    /// A column that splits the panels in halves (the first one more when they are odd), where
-    /// two [`add_matmul_packed_columns`] can share a product; `cols` when it has one panel.
-    pub(crate) fn middle_column(&self) -> usize {
-        let panels = self.cols.div_ceil(self.panel);
-        (panels.div_ceil(2) * self.panel).min(self.cols)
-    }
 }
 
 /// [`add_matmul_packed`] for the columns `columns` of `rhs` only, into `out` whose row `r`
@@ -607,6 +605,33 @@ mod tests {
                             .collect();
                         assert_eq!(bits(&alone), bits(&in_order), "{cols}");
                     }
+                }
+            }
+        });
+    }
+
+    /// A product computed as two column ranges split at the middle column gives the whole
+    /// product's bits, on every path and on both sides of the side-by-side tiles' rows.
+    #[test]
+    fn column_halves_give_the_whole_products_bits() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        isa::each(|| {
+            for cols in [8, 40, 64, 100, 128, 200, 256] {
+                for rows in [1, 2, 3] {
+                    let inner = 13;
+                    let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
+                    let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.3).cos()).collect();
+                    let packed = PackedRhs::new(&rhs, inner, cols, cols);
+                    let mut whole = vec![0.5f32; rows * cols];
+                    add_matmul_packed(rows, &lhs, inner, &packed, &mut whole, cols);
+                    let middle = packed.middle_column();
+                    assert!(middle > 0 && middle <= cols);
+                    let mut halves = vec![0.5f32; rows * cols];
+                    for columns in [0..middle, middle..cols] {
+                        let out = &mut halves[columns.start..];
+                        add_matmul_packed_columns(rows, &lhs, inner, &packed, columns, out, cols);
+                    }
+                    assert_eq!(bits(&halves), bits(&whole), "{rows} x {cols}");
                 }
             }
         });

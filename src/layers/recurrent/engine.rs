@@ -2,7 +2,7 @@
 //! `steps.rs`, and inference through a folded `Embedding` table.
 
 use super::dropout::{ChunkDropout, DropoutMasks};
-use super::shared_step::SharedSteps;
+use super::shared_step::{self, SharedSteps};
 use super::steps::{chunk_rows, inference_chunk_rows, Chunk, ChunkInput, Keep, StateRows};
 use super::weights::{ChunkGradients, Packed, Pass};
 use super::{Cell, Rnn};
@@ -409,7 +409,7 @@ impl<C: Cell> Rnn<C> {
             (false, false) => Keep::Last,
         };
         let this = &*self;
-        let share = shares_steps(work.len(), chunk_len, units);
+        let share = shared_step::pays(weights, Pass::Forward, work.len(), chunk_len);
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
             let rows = index * chunk_len..index * chunk_len + chunk.rows();
@@ -432,9 +432,7 @@ impl<C: Cell> Rnn<C> {
                 )
             };
             if share && !masks.drops_state() {
-                SharedSteps::run::<C, _>(weights, units, Pass::Forward, |shared| {
-                    forward(Some(shared))
-                });
+                SharedSteps::run::<C, _>(weights, Pass::Forward, |shared| forward(Some(shared)));
             } else {
                 forward(None);
             }
@@ -545,7 +543,7 @@ impl<C: Cell> Rnn<C> {
         let mask = cache.mask.as_ref();
         let dropout = &cache.dropout;
         let this = &*self;
-        let share = shares_steps(work.len(), chunk_len, units);
+        let share = shared_step::pays(&weights, Pass::Backward, work.len(), chunk_len);
         let partials: Vec<Option<ChunkGradients>> = work
             .par_iter_mut()
             .map(|(index, ((((chunk, x), grad), d_input), d_state))| {
@@ -577,7 +575,7 @@ impl<C: Cell> Rnn<C> {
                     )
                 };
                 Some(if share && !masks.drops_state() {
-                    SharedSteps::run::<C, _>(&weights, units, Pass::Backward, |shared| {
+                    SharedSteps::run::<C, _>(&weights, Pass::Backward, |shared| {
                         backward(Some(shared))
                     })
                 } else {
@@ -656,13 +654,4 @@ fn restore_order(values: ArrayD<f32>, order: Option<&[usize]>) -> ArrayD<f32> {
         position_of[sample] = position;
     }
     values.select(Axis(0), &position_of)
-}
-
-/// Whether the one chunk of one sample that a batch of one makes shares each step's products
-/// with a thread to spare ([`SharedSteps`]): for layers wider than a hand-written product's.
-fn shares_steps(chunks: usize, chunk_len: usize, units: usize) -> bool {
-    chunks == 1
-        && chunk_len == 1
-        && rayon::current_num_threads() > 1
-        && !kernels::hand_written(units)
 }

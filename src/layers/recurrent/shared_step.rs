@@ -4,50 +4,95 @@
 //! A single sample cannot be split by rows, and its steps follow one another, so the second
 //! thread takes half the columns of every step's products, h_{t−1}·U_g forward and
 //! dL/d(h_{t−1}·U_g)·U_gᵀ backward: each thread then reads only its half of U, which stays in
-//! its own core's cache. A step is a few microseconds, far less than
-//! handing a task to a sleeping thread, so the helper is handed one task for the whole sequence
-//! and waits for each step by spinning on atomics. Every value is computed as the whole product
-//! computes it, by whichever thread takes it: the bits do not depend on the threads.
+//! its own core's cache. A step is a few microseconds, far less than handing a task to a
+//! sleeping thread, so the helper is handed one task for the whole sequence and waits for each
+//! step by spinning on atomics. Every value is computed as the whole product computes it, by
+//! whichever thread takes it: the bits do not depend on the threads.
 
 use super::cell::Cell;
 use super::weights::{Packed, Pass};
-use crate::kernels::{self, FlushDenormals};
+use crate::kernels::{self, FlushDenormals, PackedRhs};
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-/// The steps of one chunk's forward, shared between the thread that runs it ([`Self::add`],
-/// step by step) and a helper ([`Self::help`], for the whole sequence).
+/// The fewest units whose steps are shared: below, a step's product is too short for the
+/// hand-over to pay.
+const MIN_UNITS: usize = 128;
+
+/// Spins before a waiting thread yields its core (a thread preempted on a busy machine).
+const SPINS_BEFORE_YIELD: u32 = 1 << 10;
+
+/// Whether the steps of a forward or backward (`pass`) over `chunks` chunks of `chunk_len`
+/// rows are shared: a single chunk of one sample, a thread to spare in rayon's pool, and
+/// products wide enough to split.
+pub(super) fn pays(weights: &Packed, pass: Pass, chunks: usize, chunk_len: usize) -> bool {
+    let units = weights.units;
+    chunks == 1
+        && chunk_len == 1
+        && units >= MIN_UNITS
+        && rayon::current_num_threads() > 1
+        && recurrent(weights, pass, 0).middle_column() < units
+}
+
+/// The recurrent kernel's gate `gate` as `pass` reads it: U_g forward, U_gᵀ backward.
+fn recurrent(weights: &Packed, pass: Pass, gate: usize) -> &PackedRhs {
+    match pass {
+        Pass::Backward => weights.recurrent_t_panels(gate),
+        Pass::Forward | Pass::Fold => weights.recurrent_panels(gate),
+    }
+}
+
+/// The steps of one chunk's forward or backward, shared between the thread that runs it
+/// ([`Self::add`], step by step) and a helper ([`Self::help`], for the whole sequence).
 ///
 /// Steps are numbered from 1 as they are published. The second half of step `r`'s products is
 /// taken by whichever thread first moves `taken` from `r − 1` to `r`: the helper when it is
-/// waiting, the runner itself when the helper is late or was never started.
+/// waiting, the runner itself when the helper is late or was never started. What each thread
+/// writes sits on its own cache line, apart from what the other polls.
 pub(super) struct SharedSteps<'a> {
     weights: &'a Packed,
     units: usize,
     pass: Pass,
-    /// The last step published, what its products read and where they add.
-    published: AtomicUsize,
+    /// Written by the runner: the last step published, what its products read and where they
+    /// add; and whether the sequence has ended.
+    published: CacheLine<Published>,
+    /// The last step whose second half is taken.
+    taken: CacheLine<AtomicUsize>,
+    /// Written by the helper: the last step whose second half it finished; whether it panicked.
+    done: CacheLine<AtomicUsize>,
+    poisoned: AtomicBool,
+}
+
+/// What the runner publishes.
+struct Published {
+    step: AtomicUsize,
     lhs: AtomicPtr<f32>,
     out: AtomicPtr<f32>,
-    /// The last step whose second half is taken, and the last one the helper finished.
-    taken: AtomicUsize,
-    done: AtomicUsize,
     finished: AtomicBool,
 }
 
+/// A value alone on its cache line (two lines: adjacent lines are fetched in pairs).
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
 impl<'a> SharedSteps<'a> {
-    /// Runs `steps`, which calls [`Self::add`] for each step of `pass` of a layer of `units`
-    /// units whose weights, laid out for that pass, are `weights`, with a helper on another
-    /// thread of rayon's pool.
+    /// Runs `steps`, which calls [`Self::add`] for each step of `pass` of a layer whose
+    /// weights, laid out for that pass, are `weights`, with a helper on another thread of
+    /// rayon's pool.
+    ///
+    /// `steps` must not wait for rayon's work: a thread that waits in rayon runs the tasks of
+    /// its own queue, the helper's among them, which would then spin until a step that its
+    /// own thread, suspended below it, was to publish.
     pub(super) fn run<C: Cell, T: Send>(
         weights: &'a Packed,
-        units: usize,
         pass: Pass,
         steps: impl FnOnce(&Self) -> T + Send,
     ) -> T {
-        let shared = SharedSteps::new(weights, units, pass);
+        let shared = SharedSteps::new(weights, pass);
         let (result, ()) = rayon::join(
             || {
+                // `join` called from outside the pool runs this on one of its threads.
+                let _flush = FlushDenormals::new();
                 let _end = Finish(&shared);
                 steps(&shared)
             },
@@ -56,19 +101,22 @@ impl<'a> SharedSteps<'a> {
         result
     }
 
-    /// Steps of `pass` of a layer of `units` units whose weights are `weights`.
-    fn new(weights: &'a Packed, units: usize, pass: Pass) -> Self {
+    /// Steps of `pass` of a layer whose weights are `weights`.
+    fn new(weights: &'a Packed, pass: Pass) -> Self {
         debug_assert!(pass != Pass::Fold, "a fold has no steps");
         SharedSteps {
             weights,
-            units,
+            units: weights.units,
             pass,
-            published: AtomicUsize::new(0),
-            lhs: AtomicPtr::new(std::ptr::null_mut()),
-            out: AtomicPtr::new(std::ptr::null_mut()),
-            taken: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-            finished: AtomicBool::new(false),
+            published: CacheLine(Published {
+                step: AtomicUsize::new(0),
+                lhs: AtomicPtr::new(std::ptr::null_mut()),
+                out: AtomicPtr::new(std::ptr::null_mut()),
+                finished: AtomicBool::new(false),
+            }),
+            taken: CacheLine(AtomicUsize::new(0)),
+            done: CacheLine(AtomicUsize::new(0)),
+            poisoned: AtomicBool::new(false),
         }
     }
 
@@ -78,64 +126,79 @@ impl<'a> SharedSteps<'a> {
     /// [`CellLayout`](super::cell::CellLayout) lays them out. Backward,
     /// Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ: `lhs` is the step's gradient blocks and `out` dL/dh_{t−1}.
     pub(super) fn add<C: Cell>(&self, lhs: &[f32], out: &mut [f32]) {
+        assert!(
+            lhs.len() >= self.lhs_len::<C>() && out.len() >= self.out_len::<C>(),
+            "a shared step of {} units reads {} values and writes {}: got {} and {}",
+            self.units,
+            self.lhs_len::<C>(),
+            self.out_len::<C>(),
+            lhs.len(),
+            out.len()
+        );
+        // One pointer each, which both threads use: the halves they write are disjoint.
+        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
         let r = self.publish(lhs, out);
-        self.add_published::<C>(r, lhs, out);
+        // SAFETY: `lhs` and `out` hold what the pass reads and writes (checked above).
+        unsafe { self.add_published::<C>(r, lhs, out) };
     }
 
     /// Makes the next step's operands the helper's to read and write; returns its number.
-    fn publish(&self, lhs: &[f32], out: &mut [f32]) -> usize {
-        let r = self.published.load(Ordering::Relaxed) + 1;
-        self.lhs.store(lhs.as_ptr().cast_mut(), Ordering::Relaxed);
-        self.out.store(out.as_mut_ptr(), Ordering::Relaxed);
-        self.published.store(r, Ordering::Release);
+    fn publish(&self, lhs: *const f32, out: *mut f32) -> usize {
+        let published = &self.published.0;
+        let r = published.step.load(Ordering::Relaxed) + 1;
+        published.lhs.store(lhs.cast_mut(), Ordering::Relaxed);
+        published.out.store(out, Ordering::Relaxed);
+        published.step.store(r, Ordering::Release);
         r
     }
 
-    /// The runner's part of published step `r`: the first halves, the second ones too unless
-    /// the helper takes them, whose end it then waits for.
-    fn add_published<C: Cell>(&self, r: usize, lhs: &[f32], out: &mut [f32]) {
-        debug_assert!(lhs.len() >= self.lhs_len::<C>() && out.len() >= self.out_len::<C>());
-        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
-        // SAFETY: `lhs` and `out` hold what the pass reads and writes (checked above); no
-        // thread writes the first halves but this one, and the helper writes only second
-        // halves, only between taking step `r` and publishing `done`.
-        unsafe { self.half::<C>(lhs, out, false) };
+    /// The runner's part of published step `r`: the first halves, and the second ones unless
+    /// the helper takes them; it returns (or unwinds) only once the helper is done with them.
+    ///
+    /// # Safety
+    /// `lhs` and `out` hold [`Self::lhs_len`] and [`Self::out_len`] values, and no other
+    /// thread than the helper reads or writes them until this returns.
+    unsafe fn add_published<C: Cell>(&self, r: usize, lhs: *const f32, out: *mut f32) {
+        let mut end = StepEnd { shared: self, r, taken_here: false };
+        // The helper writes only second halves, only between taking step `r` and `done`.
+        self.half::<C>(lhs, out, false);
         if self.take(r) {
-            // SAFETY: as above, for the second halves, which this thread has taken.
-            unsafe { self.half::<C>(lhs, out, true) };
-        } else {
-            while self.done.load(Ordering::Acquire) != r {
-                spin_loop();
-            }
+            end.taken_here = true;
+            self.half::<C>(lhs, out, true);
         }
     }
 
-    /// Takes the second half of the products of the steps published until the forward ends.
+    /// Takes the second half of the products of the steps published until the sequence ends.
     fn help<C: Cell>(&self) {
         let _flush = FlushDenormals::new();
+        let _poison = Poison(self);
+        let published = &self.published.0;
         let mut seen = 0;
-        while !self.finished.load(Ordering::Acquire) {
-            let r = self.published.load(Ordering::Acquire);
+        loop {
+            let mut r = seen;
+            spin_until(|| {
+                r = published.step.load(Ordering::Acquire);
+                r != seen || published.finished.load(Ordering::Acquire)
+            });
             if r == seen {
-                spin_loop();
-                continue;
+                return;
             }
             seen = r;
             if self.take(r) {
                 // Step `r` cannot move on before `done`: its pointers are still its own.
-                let (lhs, out) =
-                    (self.lhs.load(Ordering::Relaxed), self.out.load(Ordering::Relaxed));
+                let lhs = published.lhs.load(Ordering::Relaxed);
+                let out = published.out.load(Ordering::Relaxed);
                 // SAFETY: the runner published these pointers for step `r`, of the lengths it
                 // checked, and waits for `done` before it reads the second halves or moves on.
                 unsafe { self.half::<C>(lhs, out, true) };
-                self.done.store(r, Ordering::Release);
+                self.done.0.store(r, Ordering::Release);
             }
         }
     }
 
     /// Whether this thread takes the second half of step `r`.
     fn take(&self, r: usize) -> bool {
-        self.taken.compare_exchange(r - 1, r, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.taken.0.compare_exchange(r - 1, r, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// The values the pass' products read, and those they write.
@@ -157,7 +220,7 @@ impl<'a> SharedSteps<'a> {
     ///
     /// # Safety
     /// `lhs` and `out` hold [`Self::lhs_len`] and [`Self::out_len`] values; no other thread
-    /// reads or writes the half's values meanwhile.
+    /// writes `lhs`, or reads or writes the half's values of `out`, meanwhile.
     unsafe fn half<C: Cell>(&self, lhs: *const f32, out: *mut f32, second: bool) {
         let units = self.units;
         let lhs = std::slice::from_raw_parts(lhs, self.lhs_len::<C>());
@@ -166,10 +229,11 @@ impl<'a> SharedSteps<'a> {
             let (lhs, rhs, out_at) = match self.pass {
                 Pass::Backward => {
                     let gate = C::LAYOUT.recurrent_grad[g];
-                    (&lhs[g * units..], self.weights.recurrent_t_panels(gate), 0)
+                    (&lhs[g * units..], recurrent(self.weights, self.pass, gate), 0)
                 }
                 Pass::Forward | Pass::Fold => {
-                    (lhs, self.weights.recurrent_panels(g), C::LAYOUT.recurrent_into[g] * units)
+                    let into = C::LAYOUT.recurrent_into[g] * units;
+                    (lhs, recurrent(self.weights, self.pass, g), into)
                 }
             };
             let middle = rhs.middle_column();
@@ -181,13 +245,60 @@ impl<'a> SharedSteps<'a> {
     }
 }
 
-/// Ends [`SharedSteps::help`] when dropped: when the forward has run every step, or panicked
+/// Spins until `ready()`, yielding the core now and then after a while.
+fn spin_until(mut ready: impl FnMut() -> bool) {
+    let mut spins = 0;
+    while !ready() {
+        if spins < SPINS_BEFORE_YIELD {
+            spins += 1;
+            spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// The runner's hold on step `r`, dropped when its part is done or when it unwinds: takes the
+/// second half if nobody has (the helper then never writes the step), or waits until the
+/// helper has finished it, so that no buffer of the step is freed or reused under its writes.
+struct StepEnd<'s, 'a> {
+    shared: &'s SharedSteps<'a>,
+    r: usize,
+    taken_here: bool,
+}
+
+impl Drop for StepEnd<'_, '_> {
+    fn drop(&mut self) {
+        let (shared, r) = (self.shared, self.r);
+        if self.taken_here || shared.take(r) {
+            return;
+        }
+        let poisoned = || shared.poisoned.load(Ordering::Acquire);
+        spin_until(|| shared.done.0.load(Ordering::Acquire) == r || poisoned());
+        if shared.done.0.load(Ordering::Acquire) != r && !std::thread::panicking() {
+            panic!("the thread sharing a recurrent layer's steps panicked");
+        }
+    }
+}
+
+/// Ends [`SharedSteps::help`] when dropped: when the runner has run every step, or panicked
 /// (`rayon::join` waits for the helper before it passes the panic on).
 struct Finish<'s, 'a>(&'s SharedSteps<'a>);
 
 impl Drop for Finish<'_, '_> {
     fn drop(&mut self) {
-        self.0.finished.store(true, Ordering::Release);
+        self.0.published.0.finished.store(true, Ordering::Release);
+    }
+}
+
+/// Tells the runner, when the helper unwinds, that the step it took will not be done.
+struct Poison<'s, 'a>(&'s SharedSteps<'a>);
+
+impl Drop for Poison<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.poisoned.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -195,8 +306,11 @@ impl Drop for Finish<'_, '_> {
 mod tests {
     use super::*;
     use crate::layers::recurrent::cells::{GruCell, LstmCell, SimpleRnnCell};
+    use crate::layers::recurrent::dropout::ChunkDropout;
+    use crate::layers::recurrent::steps::{add_recurrent, add_recurrent_gradient};
     use crate::param::Param;
     use ndarray::ArrayD;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
 
     /// Weights of a cell `C` of `units` units over 3 features, values that differ in their low
     /// bits, laid out for `pass`.
@@ -217,19 +331,17 @@ mod tests {
 
     /// `out` after the step's products are added as the engine's unshared loops add them.
     fn unshared<C: Cell>(weights: &Packed, pass: Pass, lhs: &[f32], out: &[f32]) -> Vec<f32> {
-        let (mut out, units) = (out.to_vec(), weights.units);
-        for g in 0..C::LAYOUT.gates {
-            match pass {
-                Pass::Backward => {
-                    let recurrent_t = weights.recurrent_t_panels(C::LAYOUT.recurrent_grad[g]);
-                    let dz = &lhs[g * units..];
-                    kernels::add_matmul_packed(1, dz, units, recurrent_t, &mut out, units);
-                }
-                Pass::Forward | Pass::Fold => {
-                    let into = &mut out[C::LAYOUT.recurrent_into[g] * units..];
-                    let recurrent = weights.recurrent_panels(g);
-                    kernels::add_matmul_packed(1, lhs, units, recurrent, into, units);
-                }
+        let (mut out, mut scratch) = (out.to_vec(), Vec::new());
+        match pass {
+            Pass::Backward => add_recurrent_gradient::<C>(
+                weights,
+                ChunkDropout::NONE,
+                lhs,
+                &mut out,
+                &mut scratch,
+            ),
+            Pass::Forward | Pass::Fold => {
+                add_recurrent::<C>(weights, ChunkDropout::NONE, lhs, &mut out, &mut scratch)
             }
         }
         out
@@ -244,7 +356,7 @@ mod tests {
     /// the unshared loops' bits.
     fn check<C: Cell>(units: usize, pass: Pass) {
         let weights = weights::<C>(units, pass);
-        let shared = SharedSteps::new(&weights, units, pass);
+        let shared = SharedSteps::new(&weights, pass);
         let (lhs_len, out_len) = (shared.lhs_len::<C>(), shared.out_len::<C>());
         let lhs: Vec<f32> = (0..lhs_len).map(|i| (i as f32 * 0.37).sin()).collect();
         let start: Vec<f32> = (0..out_len).map(|i| (i as f32 * 0.11).cos()).collect();
@@ -256,16 +368,15 @@ mod tests {
             for _ in 0..3 {
                 // The helper takes the step: the runner starts only once it is done.
                 let mut out = start.clone();
-                let r = shared.publish(&lhs, &mut out);
-                while shared.done.load(Ordering::Acquire) != r {
-                    spin_loop();
-                }
-                shared.add_published::<C>(r, &lhs, &mut out);
+                let r = shared.publish(lhs.as_ptr(), out.as_mut_ptr());
+                spin_until(|| shared.done.0.load(Ordering::Acquire) == r);
+                // SAFETY: `lhs` and `out` have the pass' lengths, and only the helper shares them.
+                unsafe { shared.add_published::<C>(r, lhs.as_ptr(), out.as_mut_ptr()) };
                 assert!(bits(&out) == expected, "{pass:?}, {units} units, helped");
             }
         });
 
-        let alone = SharedSteps::new(&weights, units, pass);
+        let alone = SharedSteps::new(&weights, pass);
         for _ in 0..3 {
             let mut out = start.clone();
             alone.add::<C>(&lhs, &mut out);
@@ -284,5 +395,59 @@ mod tests {
                 check::<SimpleRnnCell>(units, pass);
             }
         }
+    }
+
+    /// A runner that panics ends its helper: the panic reaches the caller, nothing hangs.
+    #[test]
+    fn a_panic_in_the_steps_ends_the_helper() {
+        let weights = weights::<LstmCell>(128, Pass::Forward);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let (lhs, mut out) = (vec![0.5f32; 128], vec![0.0f32; 5 * 128]);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            pool.install(|| {
+                SharedSteps::run::<LstmCell, ()>(&weights, Pass::Forward, |shared| {
+                    for _ in 0..20 {
+                        shared.add::<LstmCell>(&lhs, &mut out);
+                    }
+                    shared.add::<LstmCell>(&lhs, &mut out[..10]);
+                })
+            })
+        }));
+        let message = result.expect_err("the short step panics");
+        let message = message.downcast_ref::<String>().expect("a formatted message");
+        assert!(message.contains("writes 640: got 128 and 10"), "{message}");
+    }
+
+    /// The runner's thread flushes subnormals, as the helper's does, also when `run` is
+    /// called from a thread outside rayon's pool (which moves the runner to one of the pool's
+    /// threads, in the mode they keep between tasks).
+    #[test]
+    fn the_runner_flushes_subnormals_from_any_thread() {
+        let weights = weights::<LstmCell>(128, Pass::Forward);
+        let flushing = std::thread::scope(|scope| {
+            let runner = || {
+                SharedSteps::run::<LstmCell, _>(&weights, Pass::Forward, |_| kernels::flushing())
+            };
+            scope.spawn(runner).join().unwrap()
+        });
+        assert!(flushing);
+    }
+
+    #[test]
+    fn only_a_sample_alone_with_wide_products_shares_its_steps() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        pool.install(|| {
+            let wide = weights::<LstmCell>(256, Pass::Forward);
+            assert!(pays(&wide, Pass::Forward, 1, 1));
+            assert!(!pays(&wide, Pass::Forward, 2, 1), "two chunks");
+            assert!(!pays(&wide, Pass::Forward, 1, 2), "two rows");
+            let narrow = weights::<LstmCell>(MIN_UNITS - 1, Pass::Forward);
+            assert!(!pays(&narrow, Pass::Forward, 1, 1), "narrow");
+            let wide_t = weights::<GruCell>(200, Pass::Backward);
+            assert!(pays(&wide_t, Pass::Backward, 1, 1));
+        });
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let wide = weights::<LstmCell>(256, Pass::Forward);
+        one.install(|| assert!(!pays(&wide, Pass::Forward, 1, 1), "one thread"));
     }
 }

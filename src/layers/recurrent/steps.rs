@@ -762,14 +762,12 @@ impl Chunk {
     }
 }
 
-/// Scratch values a chunk needs with dropout: a dropped copy of the states, or of a kernel gate
-/// block (either way round).
 /// Adds h_{t−1}·U_g into the step blocks of every row (`step`, as [`CellLayout`] lays them
 /// out), all rows at once; (h_{t−1} ⊙ r_g)·U_g through the gate's dropped copy of the state
 /// (in `scratch`) when the state is dropped.
 ///
 /// [`CellLayout`]: super::cell::CellLayout
-fn add_recurrent<C: Cell>(
+pub(super) fn add_recurrent<C: Cell>(
     weights: &Packed,
     dropout: ChunkDropout<'_>,
     h_prev: &[f32],
@@ -800,7 +798,7 @@ fn add_recurrent<C: Cell>(
 /// dL/dh_{t−1} += Σ_g dL/d(h_{t−1}·U_g)·U_gᵀ for every row at once (`step_grad` the step's
 /// gradient blocks); through the gate's mask r_g, with `scratch` as room, when the state is
 /// dropped.
-fn add_recurrent_gradient<C: Cell>(
+pub(super) fn add_recurrent_gradient<C: Cell>(
     weights: &Packed,
     dropout: ChunkDropout<'_>,
     step_grad: &[f32],
@@ -827,6 +825,8 @@ fn add_recurrent_gradient<C: Cell>(
     }
 }
 
+/// Scratch values a chunk needs with dropout: a dropped copy of the states, or of a kernel gate
+/// block (either way round).
 fn scratch_len(rows: usize, units: usize, features: usize) -> usize {
     (rows * units).max(features.max(units) * units)
 }
