@@ -409,7 +409,7 @@ impl<C: Cell> Rnn<C> {
             (false, false) => Keep::Last,
         };
         let this = &*self;
-        let share = shared_step::pays(weights, Pass::Forward, work.len(), chunk_len);
+        let share = shared_step::pays::<C>(weights, Pass::Forward, work.len(), chunk_len);
         work.par_iter_mut().enumerate().try_for_each(|(index, (chunk, out))| {
             let _flush = FlushDenormals::new();
             let rows = index * chunk_len..index * chunk_len + chunk.rows();
@@ -543,7 +543,7 @@ impl<C: Cell> Rnn<C> {
         let mask = cache.mask.as_ref();
         let dropout = &cache.dropout;
         let this = &*self;
-        let share = shared_step::pays(&weights, Pass::Backward, work.len(), chunk_len);
+        let share = shared_step::pays::<C>(&weights, Pass::Backward, work.len(), chunk_len);
         let partials: Vec<Option<ChunkGradients>> = work
             .par_iter_mut()
             .map(|(index, ((((chunk, x), grad), d_input), d_state))| {
