@@ -262,6 +262,86 @@ fn tile_portable(tile: Tile, lhs: &[f32], panel: &[f32], out: &mut [f32]) {
     }
 }
 
+/// Defines, for a SIMD path (its target features, its panel's columns, the lanes of a register
+/// and the register's intrinsics), `side_by_side`, which runs the full panels of a product of
+/// one or two rows side by side ([`Product::side_by_side`]) and returns the rest; and its tile
+/// `side_by_side_fma::<R, P>`: `R` rows of `P` full panels, each row's values in the same order
+/// as in the path's one-panel tile.
+macro_rules! side_by_side_tile {
+    ($features:literal, $panel:ident, $lanes:literal, $zero:ident, $load:ident, $store:ident,
+     $splat:ident, $fma:ident) => {
+        /// Runs the product's full panels side by side when it has one or two rows; returns
+        /// the product of the other columns, their panels and where they start in `out`.
+        ///
+        /// # Safety
+        /// As `panels`.
+        #[target_feature(enable = $features)]
+        unsafe fn side_by_side(
+            product: Product,
+            lhs: *const f32,
+            panels: &[f32],
+            out: *mut f32,
+        ) -> (Product, &[f32], *mut f32) {
+            let (rest, panels, first) = product.side_by_side(panels, |tile, count, panel, at| {
+                let (p, o) = (panel.as_ptr(), out.add(at));
+                match (tile.rows, count) {
+                    (1, 4) => side_by_side_fma::<1, 4>(tile, lhs, p, o),
+                    (1, _) => side_by_side_fma::<1, 2>(tile, lhs, p, o),
+                    _ => side_by_side_fma::<2, 2>(tile, lhs, p, o),
+                }
+            });
+            (rest, panels, out.add(first))
+        }
+
+        /// A tile of `R` rows of `P` full panels side by side.
+        ///
+        /// # Safety
+        /// As `panels`, for the tile's rows and `P` full panels from `panel` on.
+        #[target_feature(enable = $features)]
+        unsafe fn side_by_side_fma<const R: usize, const P: usize>(
+            tile: Tile,
+            lhs: *const f32,
+            panel: *const f32,
+            out: *mut f32,
+        ) {
+            debug_assert_eq!((tile.rows, tile.panel, tile.width), (R, $panel, $panel));
+            let panel_len = tile.inner * $panel;
+            let column = |r: usize, q: usize| out.add(r * tile.out_stride + q * $panel);
+            let (mut low, mut high) = ([[$zero(); P]; R], [[$zero(); P]; R]);
+            for r in 0..R {
+                for q in 0..P {
+                    low[r][q] = $load(column(r, q));
+                    high[r][q] = $load(column(r, q).add($lanes));
+                }
+            }
+            // As in the one-panel tile: one pointer per row, which the compiler must not
+            // re-derive.
+            let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
+            let a_rows = std::ptr::read_volatile(&a_rows);
+            for k in 0..tile.inner {
+                let mut a = [$zero(); R];
+                for r in 0..R {
+                    a[r] = $splat(*a_rows[r].add(k));
+                }
+                for q in 0..P {
+                    let b = panel.add(q * panel_len + k * $panel);
+                    let (b_low, b_high) = ($load(b), $load(b.add($lanes)));
+                    for r in 0..R {
+                        low[r][q] = $fma(a[r], b_low, low[r][q]);
+                        high[r][q] = $fma(a[r], b_high, high[r][q]);
+                    }
+                }
+            }
+            for r in 0..R {
+                for q in 0..P {
+                    $store(column(r, q), low[r][q]);
+                    $store(column(r, q).add($lanes), high[r][q]);
+                }
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{Product, Tile, PANEL, TILE_ROWS};
@@ -276,67 +356,23 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
-        let (product, panels, first) =
-            product.side_by_side(panels, |tile, count, panel, out_at| {
-                let (p, o) = (panel.as_ptr(), out.add(out_at));
-                match (tile.rows, count) {
-                    (1, 4) => side_by_side_fma::<1, 4>(tile, lhs, p, o),
-                    (1, _) => side_by_side_fma::<1, 2>(tile, lhs, p, o),
-                    _ => side_by_side_fma::<2, 2>(tile, lhs, p, o),
-                }
-            });
-        let out = out.add(first);
+        let (product, panels, out) = side_by_side(product, lhs, panels, out);
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
             for_rows!(tile.rows, tile_fma(tile, a, p, o), [1 2 3 4 5], TILE_ROWS);
         });
     }
 
-    /// A tile of `R` rows of `P` full panels side by side, each row's values in the same order
-    /// as in [`tile_fma`].
-    ///
-    /// # Safety
-    /// As [`panels`], for the tile's rows and `P` full panels from `panel` on.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn side_by_side_fma<const R: usize, const P: usize>(
-        tile: Tile,
-        lhs: *const f32,
-        panel: *const f32,
-        out: *mut f32,
-    ) {
-        debug_assert_eq!((tile.rows, tile.panel, tile.width), (R, PANEL, PANEL));
-        let panel_len = tile.inner * PANEL;
-        let column = |r: usize, q: usize| out.add(r * tile.out_stride + q * PANEL);
-        let (mut low, mut high) = ([[_mm256_setzero_ps(); P]; R], [[_mm256_setzero_ps(); P]; R]);
-        for r in 0..R {
-            for q in 0..P {
-                low[r][q] = _mm256_loadu_ps(column(r, q));
-                high[r][q] = _mm256_loadu_ps(column(r, q).add(8));
-            }
-        }
-        let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
-        let a_rows = std::ptr::read_volatile(&a_rows);
-        for k in 0..tile.inner {
-            let mut a = [_mm256_setzero_ps(); R];
-            for r in 0..R {
-                a[r] = _mm256_broadcast_ss(&*a_rows[r].add(k));
-            }
-            for q in 0..P {
-                let b = panel.add(q * panel_len + k * PANEL);
-                let (b_low, b_high) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
-                for r in 0..R {
-                    low[r][q] = _mm256_fmadd_ps(a[r], b_low, low[r][q]);
-                    high[r][q] = _mm256_fmadd_ps(a[r], b_high, high[r][q]);
-                }
-            }
-        }
-        for r in 0..R {
-            for q in 0..P {
-                _mm256_storeu_ps(column(r, q), low[r][q]);
-                _mm256_storeu_ps(column(r, q).add(8), high[r][q]);
-            }
-        }
-    }
+    side_by_side_tile!(
+        "avx2,fma",
+        PANEL,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps
+    );
 
     /// One tile of `R` rows.
     ///
@@ -408,16 +444,7 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn panels(product: Product, lhs: &[f32], panels: &[f32], out: &mut [f32]) {
         let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
-        let (product, panels, first) =
-            product.side_by_side(panels, |tile, count, panel, out_at| {
-                let (p, o) = (panel.as_ptr(), out.add(out_at));
-                match (tile.rows, count) {
-                    (1, 4) => side_by_side_fma::<1, 4>(tile, lhs, p, o),
-                    (1, _) => side_by_side_fma::<1, 2>(tile, lhs, p, o),
-                    _ => side_by_side_fma::<2, 2>(tile, lhs, p, o),
-                }
-            });
-        let out = out.add(first);
+        let (product, panels, out) = side_by_side(product, lhs, panels, out);
         product.each_tile::<TILE_ROWS>(panels, |tile, lhs_at, panel, out_at| {
             let (a, p, o) = (lhs.add(lhs_at), panel.as_ptr(), out.add(out_at));
             if tile.width > 16 {
@@ -447,51 +474,16 @@ mod avx512 {
         tile_fma::<R, false>(t, a, p, o);
     }
 
-    /// A tile of `R` rows of `P` full panels side by side, each row's values in the same order
-    /// as in [`tile_fma`].
-    ///
-    /// # Safety
-    /// As [`panels`], for the tile's rows and `P` full panels from `panel` on.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn side_by_side_fma<const R: usize, const P: usize>(
-        tile: Tile,
-        lhs: *const f32,
-        panel: *const f32,
-        out: *mut f32,
-    ) {
-        debug_assert_eq!((tile.rows, tile.panel, tile.width), (R, WIDE_PANEL, WIDE_PANEL));
-        let panel_len = tile.inner * WIDE_PANEL;
-        let column = |r: usize, q: usize| out.add(r * tile.out_stride + q * WIDE_PANEL);
-        let (mut low, mut high) = ([[_mm512_setzero_ps(); P]; R], [[_mm512_setzero_ps(); P]; R]);
-        for r in 0..R {
-            for q in 0..P {
-                low[r][q] = _mm512_loadu_ps(column(r, q));
-                high[r][q] = _mm512_loadu_ps(column(r, q).add(16));
-            }
-        }
-        let a_rows: [*const f32; R] = std::array::from_fn(|r| lhs.add(r * tile.lhs_stride));
-        let a_rows = std::ptr::read_volatile(&a_rows);
-        for k in 0..tile.inner {
-            let mut a = [_mm512_setzero_ps(); R];
-            for r in 0..R {
-                a[r] = _mm512_set1_ps(*a_rows[r].add(k));
-            }
-            for q in 0..P {
-                let b = panel.add(q * panel_len + k * WIDE_PANEL);
-                let (b_low, b_high) = (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)));
-                for r in 0..R {
-                    low[r][q] = _mm512_fmadd_ps(a[r], b_low, low[r][q]);
-                    high[r][q] = _mm512_fmadd_ps(a[r], b_high, high[r][q]);
-                }
-            }
-        }
-        for r in 0..R {
-            for q in 0..P {
-                _mm512_storeu_ps(column(r, q), low[r][q]);
-                _mm512_storeu_ps(column(r, q).add(16), high[r][q]);
-            }
-        }
-    }
+    side_by_side_tile!(
+        "avx512f,avx2,fma",
+        WIDE_PANEL,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps
+    );
 
     /// One tile of `R` rows, with the panel's high 16 columns when `HIGH`; a narrower last
     /// panel is read and written through masks.
