@@ -11,7 +11,7 @@
 
 mod denormals;
 mod huge_pages;
-mod isa;
+pub(crate) mod isa;
 mod packed;
 
 #[cfg(test)]
@@ -20,7 +20,7 @@ pub(crate) use denormals::{for_each_flushed, FlushDenormals};
 pub(crate) use huge_pages::zeroed_table;
 pub(crate) use packed::{add_matmul_packed, add_matmul_packed_columns, PackedRhs};
 
-use isa::Isa;
+pub(crate) use isa::Isa;
 
 /// Below this many values, a layout or a reduction of weights runs on the calling thread:
 /// handing it to the pool would cost more than it saves.

@@ -51,7 +51,7 @@ impl PackedRhs {
             }
         };
         if inner > 0 {
-            // Weights are laid out again for every batch, on the caller's thread: a large
+            // Weights are laid out again after every change (every training batch): a large
             // right-hand side (a gate block of a recurrent kernel from 256 units) is laid out
             // by the pool, panel by panel.
             let panel_len = inner * panel;

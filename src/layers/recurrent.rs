@@ -25,6 +25,7 @@ use dropout::DropoutConfig;
 use engine::RnnCache;
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, Ix2};
 use rand::rngs::StdRng;
+use weights::Packed;
 
 /// A recurrent layer: Keras' `RNN` around the cell `C`, which says what one step computes.
 ///
@@ -474,6 +475,9 @@ pub(crate) struct Rnn<C> {
     pub(crate) go_backwards: bool,
     pub(crate) dropout: DropoutConfig,
     weights: Vec<Param>,
+    /// The forward pass's layout of `weights`, kept for the next call while they do not
+    /// change: [`Rnn::params_mut`] drops it.
+    layout: Option<Packed>,
     cache: Option<RnnCache>,
 }
 
@@ -491,6 +495,7 @@ impl<C: Cell> Rnn<C> {
             go_backwards: false,
             dropout: DropoutConfig::default(),
             weights: Vec::new(),
+            layout: None,
             cache: None,
         }
     }
@@ -534,6 +539,7 @@ impl<C: Cell> Rnn<C> {
         }
         // After the weights: dropout does not change this layer's initial weights.
         self.dropout.seed_from(rng);
+        self.layout = None;
         self.cache = None;
         let output_shape = if self.return_sequences { vec![steps, units] } else { vec![units] };
         Ok(self.base.built(input_shape, output_shape))
@@ -547,7 +553,9 @@ impl<C: Cell> Rnn<C> {
         self.weights.iter().collect()
     }
 
+    /// The weights, to change: their laid-out copy is dropped.
     pub(crate) fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.layout = None;
         self.weights.iter_mut().collect()
     }
 

@@ -141,7 +141,7 @@ impl<C: Cell> Rnn<C> {
         });
         cache.order = order;
         cache.from_states = initial.is_some();
-        self.finish(cache, mask, training);
+        self.finish(cache, weights, mask, training);
         result
     }
 
@@ -290,7 +290,7 @@ impl<C: Cell> Rnn<C> {
         let output = self.run(&mut cache, &weights, input, steps, mask, None, false);
         let output = output.map(|output| restore_order(output, order.as_deref()));
         cache.order = order;
-        self.finish(cache, mask, false);
+        self.finish(cache, weights, mask, false);
         output
     }
 
@@ -333,8 +333,9 @@ impl<C: Cell> Rnn<C> {
         Ok(folded)
     }
 
-    /// Checks the mask and the weights, and takes the cache with buffers for chunks of a
-    /// `(batch, steps)` batch, in training or in inference.
+    /// Checks the mask and the weights, and takes the weights' layout (the last call's while
+    /// the weights have not changed) and the cache with buffers for chunks of a `(batch, steps)`
+    /// batch, in training or in inference.
     fn prepare(
         &mut self,
         batch: usize,
@@ -343,8 +344,10 @@ impl<C: Cell> Rnn<C> {
         mask: Option<&Mask>,
         training: bool,
     ) -> Result<(Packed, RnnCache)> {
-        let weights =
-            Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Forward)?;
+        let weights = match self.layout.take() {
+            Some(layout) if layout.serves(features) => layout,
+            _ => Packed::new::<C>(&self.name, &self.weights, features, self.units, Pass::Forward)?,
+        };
         if let Some(mask) = mask {
             if mask.dim() != (batch, steps) {
                 return Err(Error::ShapeMismatch {
@@ -443,10 +446,13 @@ impl<C: Cell> Rnn<C> {
     }
 
     /// Keeps the cache (buffers, and what `backward` needs after a training-mode pass).
-    fn finish(&mut self, mut cache: RnnCache, mask: Option<&Mask>, training: bool) {
+    /// Keeps `cache` for a backward (after a training forward) and, with the weights' layout,
+    /// for the next call.
+    fn finish(&mut self, mut cache: RnnCache, layout: Packed, mask: Option<&Mask>, training: bool) {
         cache.mask = mask.cloned();
         cache.training = training;
         self.cache = Some(cache);
+        self.layout = Some(layout);
     }
 
     pub(crate) fn backward(

@@ -3,7 +3,7 @@
 //! through `kernels` with `units` (or `features`) columns.
 
 use super::cell::Cell;
-use crate::kernels::{FlushDenormals, PackedRhs, PARALLEL_VALUES};
+use crate::kernels::{isa, FlushDenormals, Isa, PackedRhs, PARALLEL_VALUES};
 use crate::layers::{not_built, Param};
 use crate::shape::array_shape;
 use crate::{Error, Result};
@@ -21,8 +21,11 @@ pub(super) enum Pass {
 }
 
 /// The weights as the loops of one [`Pass`] read them; the other pass's layouts stay empty.
+#[derive(Clone, Debug)]
 pub(super) struct Packed {
     pub(super) features: usize,
+    /// The kernels the layouts were made for.
+    isa: Isa,
     pub(super) units: usize,
     pub(super) has_bias: bool,
     /// Forward: W_g, the kernel's gate blocks of `units` columns, each `(features, units)`
@@ -89,6 +92,7 @@ impl Packed {
         };
         let mut packed = Packed {
             features,
+            isa: isa::best(),
             units,
             has_bias: bias.is_some(),
             kernel: Vec::new(),
@@ -123,6 +127,12 @@ impl Packed {
             }
         }
         Ok(packed)
+    }
+
+    /// Whether these layouts serve the weights they were made from for an input of `features`
+    /// features on this thread's kernels (the weights unchanged since: the caller's part).
+    pub(super) fn serves(&self, features: usize) -> bool {
+        self.features == features && self.isa == isa::best()
     }
 
     /// W_g, `(features, units)` row-major.
