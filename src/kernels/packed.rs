@@ -31,7 +31,42 @@ pub(crate) struct PackedRhs {
     inner: usize,
     cols: usize,
     panel: usize,
-    values: Vec<f32>,
+    values: LineAligned,
+}
+
+/// Values that start on a 64-byte cache line, so that every row of a panel (64 or 128 bytes)
+/// sits on whole lines: a vector load that straddles two lines costs two loads.
+#[derive(Clone, Debug, Default)]
+struct LineAligned {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+/// One cache line of values.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+struct Line([f32; 16]);
+
+impl LineAligned {
+    fn zeros(len: usize) -> Self {
+        LineAligned { lines: vec![Line::default(); len.div_ceil(16)], len }
+    }
+}
+
+impl std::ops::Deref for LineAligned {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        // SAFETY: `lines` holds `len` values or more, contiguous: a `Line` is 16 `f32`s.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for LineAligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        // SAFETY: as in `deref`, borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
 }
 
 impl PackedRhs {
@@ -42,7 +77,7 @@ impl PackedRhs {
             Isa::Avx512 => WIDE_PANEL,
             Isa::Avx2 | Isa::Portable => PANEL,
         };
-        let mut values = vec![0.0; cols.div_ceil(panel) * inner * panel];
+        let mut values = LineAligned::zeros(cols.div_ceil(panel) * inner * panel);
         let lay_out = |p: usize, packed: &mut [f32]| {
             let first = p * panel;
             let width = panel.min(cols - first);
@@ -75,7 +110,7 @@ impl PackedRhs {
     #[cfg(test)]
     fn unpacked(&self) -> Vec<f32> {
         if hand_written(self.cols) {
-            return self.values.clone();
+            return self.values.to_vec();
         }
         let (mut out, panel) = (vec![0.0; self.inner * self.cols], self.panel);
         for (p, packed) in self.values.chunks_exact((self.inner * panel).max(1)).enumerate() {
@@ -552,6 +587,16 @@ mod tests {
             check(3, 300, 250);
             check(3, 1100, 64);
         });
+    }
+
+    /// Every layout starts on a cache line, whatever its size.
+    #[test]
+    fn layouts_start_on_a_cache_line() {
+        for (inner, cols) in [(1, 1), (3, 20), (7, 64), (11, 100), (300, 250)] {
+            let rhs = vec![1.0; inner * cols];
+            let packed = PackedRhs::new(&rhs, inner, cols, cols);
+            assert_eq!(packed.values.as_ptr() as usize % 64, 0, "{inner}x{cols}");
+        }
     }
 
     /// A layout made for the best path, read by a product capped to another (the portable
