@@ -175,6 +175,11 @@ impl<'a> ChunkDropout<'a> {
         Some(&self.input[index * self.features..][..self.features])
     }
 
+    /// Whether the input is dropped before the kernel.
+    pub(super) fn drops_input(&self) -> bool {
+        !self.input.is_empty()
+    }
+
     /// Whether the state is dropped before the recurrent kernel.
     pub(super) fn drops_state(&self) -> bool {
         !self.recurrent.is_empty()
