@@ -32,37 +32,53 @@ const CACHED_FOLDED_BYTES: usize = 24 << 20;
 /// Embedding(10000, 128), folded 42% faster for LSTM(128) and 19% for LSTM(256).)
 const MIN_UNCACHED_FEATURES: usize = 64;
 
+/// The largest folded table whose building and reading cost little next to what it saves: it
+/// pays from one lookup per table row.
+const SMALL_FOLDED_BYTES: usize = 2 << 20;
+
+/// Lookups per table row from which a folded table that is neither small nor behind a wide
+/// Embedding pays for its building, in one call. (After Embedding(10000, 32), 1.3 lookups per
+/// row: inference ran unfolded 18% faster for LSTM(128) and 16% for GRU(64); 2.6 and 3.2: even
+/// for LSTM(128) and LSTM(32); 5.1: folded 10% faster for LSTM(128). After Embedding(10000,
+/// 128), 1.3: folded 3% faster for LSTM(128). SimpleRNN(32)'s 1.3 MB table, 3.2: folded 14%.)
+const LOOKUPS_PER_ROW: usize = 4;
+
 /// An Embedding's table folded into the recurrent layer after it, for one `predict` or
 /// `evaluate` call.
 pub(super) struct FoldedStart {
     table: Vec<f32>,
 }
 
-/// Whether a folded table of `bytes` bytes, for an Embedding of `features` features, is built:
-/// it fits in [`MAX_FOLDED_BYTES`], and either in [`CACHED_FOLDED_BYTES`] or the Embedding has
-/// at least [`MIN_UNCACHED_FEATURES`] features.
-fn folding_pays(bytes: usize, features: usize) -> bool {
-    bytes <= MAX_FOLDED_BYTES && (bytes <= CACHED_FOLDED_BYTES || features >= MIN_UNCACHED_FEATURES)
+/// Whether a call that looks up `lookups` ids builds a folded table of `rows` rows and `bytes`
+/// bytes, for an Embedding of `features` features: it fits in [`MAX_FOLDED_BYTES`], and either
+/// in [`CACHED_FOLDED_BYTES`] or the Embedding has at least [`MIN_UNCACHED_FEATURES`] features;
+/// and the call looks up at least one id per row ([`LOOKUPS_PER_ROW`] unless the table is small
+/// or the Embedding wide), below which folding costs more than it saves.
+fn folding_pays(rows: usize, lookups: usize, bytes: usize, features: usize) -> bool {
+    let wide = features >= MIN_UNCACHED_FEATURES;
+    let per_row = if bytes <= SMALL_FOLDED_BYTES || wide { 1 } else { LOOKUPS_PER_ROW };
+    bytes <= MAX_FOLDED_BYTES
+        && (bytes <= CACHED_FOLDED_BYTES || wide)
+        && lookups >= rows.saturating_mul(per_row)
 }
 
 impl Sequential {
     /// Folds the model's first two layers when the first is a lookup table and the second can
-    /// fold it, when the batch of ids `x_shape` `(samples, steps)` looks up more ids than the
-    /// table has rows (below that, folding costs more than it saves), and when a folded table
-    /// of its size pays ([`folding_pays`]). `None` otherwise.
+    /// fold it, and when a folded table of its size pays for the batch of ids `x_shape`
+    /// `(samples, steps)` ([`folding_pays`]). `None` otherwise.
     pub(super) fn fold_start(&mut self, x_shape: &[usize]) -> Result<Option<FoldedStart>> {
         let [first, second, ..] = self.layers.as_mut_slice() else { return Ok(None) };
         let Some(lookup) = first.lookup_table() else { return Ok(None) };
         let (Some(table), Some(shape)) = (lookup.table(), first.output_shape()) else {
             return Ok(None);
         };
-        let lookups = x_shape.iter().copied().fold(1usize, usize::saturating_mul);
-        if shape.len() != 2 || lookups < table.nrows() {
+        if shape.len() != 2 {
             return Ok(None);
         }
         let Some(recurrent) = second.folds_lookup() else { return Ok(None) };
+        let lookups = x_shape.iter().copied().fold(1usize, usize::saturating_mul);
         let bytes = table.nrows().saturating_mul(recurrent.folded_width()).saturating_mul(4);
-        if !folding_pays(bytes, table.ncols()) {
+        if !folding_pays(table.nrows(), lookups, bytes, table.ncols()) {
             return Ok(None);
         }
         Ok(Some(FoldedStart { table: recurrent.fold(table)? }))
@@ -92,7 +108,10 @@ impl Sequential {
 
 #[cfg(test)]
 mod tests {
-    use super::{folding_pays, CACHED_FOLDED_BYTES, MAX_FOLDED_BYTES, MIN_UNCACHED_FEATURES};
+    use super::{
+        folding_pays, CACHED_FOLDED_BYTES, LOOKUPS_PER_ROW, MAX_FOLDED_BYTES,
+        MIN_UNCACHED_FEATURES, SMALL_FOLDED_BYTES,
+    };
     use crate::prelude::*;
     use ndarray::Array2;
     use rand::rngs::StdRng;
@@ -209,20 +228,36 @@ mod tests {
     #[test]
     fn folding_pays_for_cached_tables_and_for_wide_embeddings_up_to_the_limit() {
         const MIB: usize = 1 << 20;
+        let pays = |bytes, features| folding_pays(10_000, 1_000_000, bytes, features);
         // The lesson's model (1.3 MB), at any width of Embedding.
-        assert!(folding_pays(10_000 * 32 * 4, 32));
-        assert!(folding_pays(CACHED_FOLDED_BYTES, 1));
+        assert!(pays(10_000 * 32 * 4, 32));
+        assert!(pays(CACHED_FOLDED_BYTES, 1));
         // After Embedding(10000, 32), LSTM(128)'s 20 MB table stays in cache; LSTM(200)'s 32 MB
         // and LSTM(256)'s 41 MB are read from memory, which costs more than they save.
-        assert!(folding_pays(10_000 * 512 * 4, 32));
-        assert!(!folding_pays(10_000 * 800 * 4, 32));
-        assert!(!folding_pays(10_000 * 1024 * 4, 32));
-        assert!(!folding_pays(CACHED_FOLDED_BYTES + 1, MIN_UNCACHED_FEATURES - 1));
+        assert!(pays(10_000 * 512 * 4, 32));
+        assert!(!pays(10_000 * 800 * 4, 32));
+        assert!(!pays(10_000 * 1024 * 4, 32));
+        assert!(!pays(CACHED_FOLDED_BYTES + 1, MIN_UNCACHED_FEATURES - 1));
         // ... after Embedding(10000, 128): folded.
-        assert!(folding_pays(10_000 * 1024 * 4, 128));
-        assert!(folding_pays(MAX_FOLDED_BYTES, MIN_UNCACHED_FEATURES));
+        assert!(pays(10_000 * 1024 * 4, 128));
+        assert!(pays(MAX_FOLDED_BYTES, MIN_UNCACHED_FEATURES));
         // Never above the limit.
-        assert!(!folding_pays(MAX_FOLDED_BYTES + 1, 4096));
-        assert!(!folding_pays(100 * MIB, 512));
+        assert!(!pays(MAX_FOLDED_BYTES + 1, 4096));
+        assert!(!pays(100 * MIB, 512));
+    }
+
+    #[test]
+    fn folding_pays_from_enough_lookups_per_row() {
+        let (rows, small, large) = (10_000, SMALL_FOLDED_BYTES, 10_000 * 512 * 4);
+        // Fewer lookups than rows: never.
+        assert!(!folding_pays(rows, rows - 1, small, 32));
+        assert!(!folding_pays(rows, rows - 1, large, 128));
+        // A small table, or a wide Embedding's: from one lookup per row.
+        assert!(folding_pays(rows, rows, small, 32));
+        assert!(folding_pays(rows, rows, large, MIN_UNCACHED_FEATURES));
+        // A larger table after a narrow Embedding: from `LOOKUPS_PER_ROW`.
+        assert!(!folding_pays(rows, rows, small + 1, 32));
+        assert!(!folding_pays(rows, LOOKUPS_PER_ROW * rows - 1, large, 32));
+        assert!(folding_pays(rows, LOOKUPS_PER_ROW * rows, large, 32));
     }
 }
