@@ -5,11 +5,11 @@
 //! rows, units)` (each block of the cell a `(rows, units)` matrix). Inference, which no backward
 //! follows, holds only what the steps ahead read ([`Keep`]), so that its buffers stay in cache.
 //! Forward projects the input x·W_g ahead of the recurrence: a few steps ahead, one product per
-//! step and gate over the chunk's samples, or, for a chunk of few samples, a block of
-//! `TIME_BLOCK` steps ahead, one product per sample and gate over its steps (a folded input
-//! copies its table rows a few steps ahead instead); the step then adds only h_{t−1}·U_g. BPTT walks the steps back in the same
-//! blocks and adds each block's weight gradients as one product per gate over all its (step,
-//! sample) rows, while the gradient rows are still in cache. The products that read a weight
+//! step and gate over the chunk's samples, or, for a chunk of few samples, a block of `TIME_BLOCK`
+//! steps ahead, one product per sample and gate over its steps (a folded input copies its table
+//! rows a few steps ahead instead); the step then adds only h_{t−1}·U_g. BPTT walks the steps back
+//! in the same blocks and adds each block's weight gradients as one product per gate over all its
+//! (step, sample) rows, while the gradient rows are still in cache. The products that read a weight
 //! matrix read it laid out once per call (`Packed`), through `kernels`' register-blocked code at
 //! every width.
 
@@ -359,7 +359,7 @@ impl Chunk {
         let (slot, carry_slot) = (padded(n), if C::LAYOUT.carry { padded(n) } else { 0 });
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
-        // input projection runs a block of steps ahead, while its rows stay in cache.
+        // input projection runs a few steps or a block of steps ahead, while its rows stay in cache.
         let by_step = self.projects_by_step(dropout);
         let ahead = match input {
             // A product over a block of steps needs them all for its rows.
@@ -420,11 +420,12 @@ impl Chunk {
         }
     }
 
-    /// Adds x_t·W_g into the step rows of input times `times` (time t's at slot `t − base`, as
-    /// in [`Chunk::forward`]): one product per step and gate, `(rows, features) × (features,
-    /// units)`, or one per sample and gate, `(times, features) × (features, units)` (as
-    /// [`Chunk::projects_by_step`] decides; each value's bits are the same). With input dropout, (x_t ⊙ m_g)·W_g is computed as x_t·(diag(m_g)·W_g), the
-    /// sample's mask applied to the kernel's rows.
+    /// Adds x_t·W_g into the step rows of input times `times` (time t's at slot `t − base`, as in
+    /// [`Chunk::forward`]): one product per step and gate, `(rows, features) × (features, units)`,
+    /// or one per sample and gate, `(times, features) × (features, units)` (as
+    /// [`Chunk::projects_by_step`] decides; each value's bits are the same). With input dropout,
+    /// (x_t ⊙ m_g)·W_g is computed as x_t·(diag(m_g)·W_g), the sample's mask applied to the
+    /// kernel's rows.
     fn project<C: Cell>(
         &mut self,
         weights: &Packed,
