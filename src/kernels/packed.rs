@@ -8,6 +8,7 @@
 //! register width: chunks of any size give the same bits.
 
 use super::{add_matmul_fixed, hand_written, isa, Isa, PARALLEL_VALUES};
+use aligned_vec::{avec, AVec, ConstAlign};
 use rayon::prelude::*;
 
 /// Columns per panel of a [`PackedRhs`] of a width without a hand-written product, on the
@@ -26,48 +27,18 @@ const TILE_ROWS: usize = 6;
 /// that read it: column panels as wide as the path the CPU runs takes ([`PANEL`] or
 /// [`WIDE_PANEL`] columns), each `(inner, panel)` row-major, the last padded with zeros. A
 /// width with a hand-written product keeps its own row-major layout.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct PackedRhs {
     inner: usize,
     cols: usize,
     panel: usize,
-    values: LineAligned,
+    /// Starts on a cache line, so that every row of a panel (64 or 128 bytes) sits on whole
+    /// lines: a vector load that straddles two lines costs two loads.
+    values: AVec<f32, ConstAlign<CACHE_LINE>>,
 }
 
-/// Values that start on a 64-byte cache line, so that every row of a panel (64 or 128 bytes)
-/// sits on whole lines: a vector load that straddles two lines costs two loads.
-#[derive(Clone, Debug, Default)]
-struct LineAligned {
-    lines: Vec<Line>,
-    len: usize,
-}
-
-/// One cache line of values.
-#[derive(Clone, Copy, Debug, Default)]
-#[repr(C, align(64))]
-struct Line([f32; 16]);
-
-impl LineAligned {
-    fn zeros(len: usize) -> Self {
-        LineAligned { lines: vec![Line::default(); len.div_ceil(16)], len }
-    }
-}
-
-impl std::ops::Deref for LineAligned {
-    type Target = [f32];
-
-    fn deref(&self) -> &[f32] {
-        // SAFETY: `lines` holds `len` values or more, contiguous: a `Line` is 16 `f32`s.
-        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
-    }
-}
-
-impl std::ops::DerefMut for LineAligned {
-    fn deref_mut(&mut self) -> &mut [f32] {
-        // SAFETY: as in `deref`, borrowed mutably.
-        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
-    }
-}
+/// Bytes in a cache line.
+const CACHE_LINE: usize = 64;
 
 impl PackedRhs {
     /// Lays out `rhs`, whose row `k` starts at `k · rhs_stride` and holds `cols` values.
@@ -77,7 +48,7 @@ impl PackedRhs {
             Isa::Avx512 => WIDE_PANEL,
             Isa::Avx2 | Isa::Portable => PANEL,
         };
-        let mut values = LineAligned::zeros(cols.div_ceil(panel) * inner * panel);
+        let mut values = avec![[CACHE_LINE]| 0.0; cols.div_ceil(panel) * inner * panel];
         let lay_out = |p: usize, packed: &mut [f32]| {
             let first = p * panel;
             let width = panel.min(cols - first);
@@ -595,7 +566,7 @@ mod tests {
         for (inner, cols) in [(1, 1), (3, 20), (7, 64), (11, 100), (300, 250)] {
             let rhs = vec![1.0; inner * cols];
             let packed = PackedRhs::new(&rhs, inner, cols, cols);
-            assert_eq!(packed.values.as_ptr() as usize % 64, 0, "{inner}x{cols}");
+            assert_eq!(packed.values.as_ptr() as usize % CACHE_LINE, 0, "{inner}x{cols}");
         }
     }
 
