@@ -435,7 +435,7 @@ impl<C: Cell> Rnn<C> {
                 )
             };
             if share && !masks.drops_state() {
-                SharedSteps::run::<C, _>(weights, Pass::Forward, |shared| forward(Some(shared)));
+                SharedSteps::run(weights, Pass::Forward, |shared| forward(Some(shared)));
             } else {
                 forward(None);
             }
@@ -581,9 +581,7 @@ impl<C: Cell> Rnn<C> {
                     )
                 };
                 Some(if share && !masks.drops_state() {
-                    SharedSteps::run::<C, _>(&weights, Pass::Backward, |shared| {
-                        backward(Some(shared))
-                    })
+                    SharedSteps::run(&weights, Pass::Backward, |shared| backward(Some(shared)))
                 } else {
                     backward(None)
                 })

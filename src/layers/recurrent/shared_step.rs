@@ -6,8 +6,10 @@
 //! dL/d(h_{t−1}·U_g)·U_gᵀ backward: each thread then reads only its half of U, which stays in
 //! its own core's cache. A step is a few microseconds, far less than handing a task to a
 //! sleeping thread, so the helper is handed one task for the whole sequence and waits for each
-//! step by spinning on atomics. Every value is computed as the whole product computes it, by
-//! whichever thread takes it: the bits do not depend on the threads.
+//! step by spinning on atomics; between steps it can take other halves of work too
+//! ([`SharedSteps::join`]), such as those of the weight gradients. Every value is computed as
+//! the whole product computes it, by whichever thread takes it: the bits do not depend on the
+//! threads.
 
 use super::cell::Cell;
 use super::weights::{Packed, Pass};
@@ -54,8 +56,8 @@ pub(super) struct SharedSteps<'a> {
     weights: &'a Packed,
     units: usize,
     pass: Pass,
-    /// Written by the runner: the last step published, what its products read and where they
-    /// add; and whether the sequence has ended.
+    /// Written by the runner: the last step published, its second half, and whether the
+    /// sequence has ended.
     published: CacheLine<Published>,
     /// The last step whose second half is taken.
     taken: CacheLine<AtomicUsize>,
@@ -64,12 +66,30 @@ pub(super) struct SharedSteps<'a> {
     poisoned: AtomicBool,
 }
 
-/// What the runner publishes.
+/// What the runner publishes: the step's number, its second half (a [`Job`]) and whether the
+/// sequence has ended.
 struct Published {
     step: AtomicUsize,
-    lhs: AtomicPtr<f32>,
-    out: AtomicPtr<f32>,
+    job: AtomicPtr<()>,
     finished: AtomicBool,
+}
+
+/// The second half of a step, as the runner publishes it: whichever thread takes the step calls
+/// it, once.
+type Job<'j> = &'j mut (dyn FnMut() + Send + 'j);
+
+/// A pointer that both halves of a step's products use: each writes only its own values.
+#[derive(Clone, Copy)]
+struct Operand(*mut f32);
+
+// SAFETY: the halves that share an `Operand` read and write disjoint values (see `add`).
+unsafe impl Send for Operand {}
+
+impl Operand {
+    /// The pointer (a method, so that a closure captures the `Operand`, not its field).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
 }
 
 /// A value alone on its cache line (two lines: adjacent lines are fetched in pairs).
@@ -78,13 +98,13 @@ struct CacheLine<T>(T);
 
 impl<'a> SharedSteps<'a> {
     /// Runs `steps`, which calls [`Self::add`] for each step of `pass` of a layer whose
-    /// weights, laid out for that pass, are `weights`, with a helper on another thread of
-    /// rayon's pool.
+    /// weights, laid out for that pass, are `weights` (and [`Self::join`] for other work), with
+    /// a helper on another thread of rayon's pool.
     ///
     /// `steps` must not wait for rayon's work: a thread that waits in rayon runs the tasks of
     /// its own queue, the helper's among them, which would then spin until a step that its
     /// own thread, suspended below it, was to publish.
-    pub(super) fn run<C: Cell, T: Send>(
+    pub(super) fn run<T: Send>(
         weights: &'a Packed,
         pass: Pass,
         steps: impl FnOnce(&Self) -> T + Send,
@@ -97,7 +117,7 @@ impl<'a> SharedSteps<'a> {
                 let _end = Finish(&shared);
                 steps(&shared)
             },
-            || shared.help::<C>(),
+            || shared.help(),
         );
         result
     }
@@ -111,8 +131,7 @@ impl<'a> SharedSteps<'a> {
             pass,
             published: CacheLine(Published {
                 step: AtomicUsize::new(0),
-                lhs: AtomicPtr::new(std::ptr::null_mut()),
-                out: AtomicPtr::new(std::ptr::null_mut()),
+                job: AtomicPtr::new(std::ptr::null_mut()),
                 finished: AtomicBool::new(false),
             }),
             taken: CacheLine(AtomicUsize::new(0)),
@@ -136,41 +155,43 @@ impl<'a> SharedSteps<'a> {
             lhs.len(),
             out.len()
         );
-        // One pointer each, which both threads use: the halves they write are disjoint.
-        let (lhs, out) = (lhs.as_ptr(), out.as_mut_ptr());
-        let r = self.publish(lhs, out);
-        // SAFETY: `lhs` and `out` hold what the pass reads and writes (checked above).
-        unsafe { self.add_published::<C>(r, lhs, out) };
+        // One pointer each, which both halves use: the columns they write are disjoint.
+        let (lhs, out) = (Operand(lhs.as_ptr().cast_mut()), Operand(out.as_mut_ptr()));
+        // SAFETY: `lhs` and `out` hold what the pass reads and writes (checked above), borrowed
+        // until `join` returns, which is after both halves.
+        let half = move |second| unsafe { self.half::<C>(lhs.get(), out.get(), second) };
+        self.join(move || half(false), move || half(true));
     }
 
-    /// Makes the next step's operands the helper's to read and write; returns its number.
-    fn publish(&self, lhs: *const f32, out: *mut f32) -> usize {
+    /// Runs `here` on this thread and `there` on the helper if it is waiting, here otherwise
+    /// (as `rayon::join` would, without handing a task over); returns once both have run. What
+    /// the two write must be disjoint, as their borrows make it.
+    pub(super) fn join(&self, here: impl FnOnce(), there: impl FnOnce() + Send) {
+        let mut there = Some(there);
+        let mut call = || there.take().into_iter().for_each(|there| there());
+        let mut job: Job<'_> = &mut call;
+        let r = self.publish(&mut job);
+        // Dropped before `job`: waits until the helper is done with it, also if `here` unwinds.
+        let mut end = StepEnd { shared: self, r, taken_here: false };
+        here();
+        if self.take(r) {
+            end.taken_here = true;
+            job();
+        }
+    }
+
+    /// Makes `job` the next step's second half, for the helper to take; returns the step's
+    /// number.
+    fn publish(&self, job: &mut Job<'_>) -> usize {
         let published = &self.published.0;
         let r = published.step.load(Ordering::Relaxed) + 1;
-        published.lhs.store(lhs.cast_mut(), Ordering::Relaxed);
-        published.out.store(out, Ordering::Relaxed);
+        published.job.store((job as *mut Job<'_>).cast(), Ordering::Relaxed);
         published.step.store(r, Ordering::Release);
         r
     }
 
-    /// The runner's part of published step `r`: the first halves, and the second ones unless
-    /// the helper takes them; it returns (or unwinds) only once the helper is done with them.
-    ///
-    /// # Safety
-    /// `lhs` and `out` hold [`Self::lhs_len`] and [`Self::out_len`] values, and no other
-    /// thread than the helper reads or writes them until this returns.
-    unsafe fn add_published<C: Cell>(&self, r: usize, lhs: *const f32, out: *mut f32) {
-        let mut end = StepEnd { shared: self, r, taken_here: false };
-        // The helper writes only second halves, only between taking step `r` and `done`.
-        self.half::<C>(lhs, out, false);
-        if self.take(r) {
-            end.taken_here = true;
-            self.half::<C>(lhs, out, true);
-        }
-    }
-
-    /// Takes the second half of the products of the steps published until the sequence ends.
-    fn help<C: Cell>(&self) {
+    /// Takes the second half of the steps published until the sequence ends.
+    fn help(&self) {
         let _flush = FlushDenormals::new();
         let _poison = Poison(self);
         let published = &self.published.0;
@@ -186,12 +207,10 @@ impl<'a> SharedSteps<'a> {
             }
             seen = r;
             if self.take(r) {
-                // Step `r` cannot move on before `done`: its pointers are still its own.
-                let lhs = published.lhs.load(Ordering::Relaxed);
-                let out = published.out.load(Ordering::Relaxed);
-                // SAFETY: the runner published these pointers for step `r`, of the lengths it
-                // checked, and waits for `done` before it reads the second halves or moves on.
-                unsafe { self.half::<C>(lhs, out, true) };
+                let job = published.job.load(Ordering::Relaxed).cast::<Job<'_>>();
+                // SAFETY: the runner published `job` for step `r`, which it waits for `done`
+                // to leave (`StepEnd`); the step is taken once, here, so nothing else calls it.
+                unsafe { (*job)() };
                 self.done.0.store(r, Ordering::Release);
             }
         }
@@ -352,9 +371,9 @@ mod tests {
         values.iter().map(|v| v.to_bits()).collect()
     }
 
-    /// Steps whose second halves the helper takes, and steps the runner takes whole (the
-    /// helper started only after the last, as `rayon::join` runs a task nobody stole), give
-    /// the unshared loops' bits.
+    /// Steps whose second halves the helper takes (the runner's first half waits for it),
+    /// steps shared with a helper that may or may not be in time, and steps the runner takes
+    /// whole (no helper), give the unshared loops' bits.
     fn check<C: Cell>(units: usize, pass: Pass) {
         let weights = weights::<C>(units, pass);
         let shared = SharedSteps::new(&weights, pass);
@@ -364,16 +383,27 @@ mod tests {
         let expected = bits(&unshared::<C>(&weights, pass, &lhs, &start));
 
         std::thread::scope(|scope| {
-            scope.spawn(|| shared.help::<C>());
+            scope.spawn(|| shared.help());
             let _end = Finish(&shared);
             for _ in 0..3 {
-                // The helper takes the step: the runner starts only once it is done.
                 let mut out = start.clone();
-                let r = shared.publish(lhs.as_ptr(), out.as_mut_ptr());
-                spin_until(|| shared.done.0.load(Ordering::Acquire) == r);
-                // SAFETY: `lhs` and `out` have the pass' lengths, and only the helper shares them.
-                unsafe { shared.add_published::<C>(r, lhs.as_ptr(), out.as_mut_ptr()) };
+                let (l, o) = (Operand(lhs.as_ptr().cast_mut()), Operand(out.as_mut_ptr()));
+                let (steps, helped) = (&shared, &AtomicBool::new(false));
+                // SAFETY: `lhs` and `out` have the pass' lengths; the halves write apart.
+                shared.join(
+                    || {
+                        spin_until(|| helped.load(Ordering::Acquire));
+                        unsafe { steps.half::<C>(l.get(), o.get(), false) }
+                    },
+                    move || {
+                        unsafe { steps.half::<C>(l.get(), o.get(), true) };
+                        helped.store(true, Ordering::Release);
+                    },
+                );
                 assert!(bits(&out) == expected, "{pass:?}, {units} units, helped");
+                let mut out = start.clone();
+                shared.add::<C>(&lhs, &mut out);
+                assert!(bits(&out) == expected, "{pass:?}, {units} units, shared");
             }
         });
 
@@ -384,7 +414,36 @@ mod tests {
             assert!(bits(&out) == expected, "{pass:?}, {units} units, alone");
         }
         drop(Finish(&alone));
-        alone.help::<C>();
+        alone.help();
+    }
+
+    /// `join` runs its second closure on the helper when the helper waits for a step, and on
+    /// the runner, after the first, when there is no helper.
+    #[test]
+    fn join_hands_the_second_half_to_a_waiting_helper() {
+        let weights = weights::<LstmCell>(128, Pass::Forward);
+        let shared = SharedSteps::new(&weights, Pass::Forward);
+        let runner = std::thread::current().id();
+        std::thread::scope(|scope| {
+            scope.spawn(|| shared.help());
+            let _end = Finish(&shared);
+            let (helped, mut there_on) = (AtomicBool::new(false), None);
+            shared.join(
+                || spin_until(|| helped.load(Ordering::Acquire)),
+                || {
+                    there_on = Some(std::thread::current().id());
+                    helped.store(true, Ordering::Release);
+                },
+            );
+            assert!(there_on.is_some_and(|id| id != runner), "{there_on:?}");
+        });
+        let alone = SharedSteps::new(&weights, Pass::Forward);
+        let order = std::sync::Mutex::new(Vec::new());
+        let push = |name| order.lock().unwrap().push((name, std::thread::current().id()));
+        alone.join(|| push("here"), || push("there"));
+        assert_eq!(order.into_inner().unwrap(), [("here", runner), ("there", runner)]);
+        drop(Finish(&alone));
+        alone.help();
     }
 
     #[test]
@@ -406,7 +465,7 @@ mod tests {
         let (lhs, mut out) = (vec![0.5f32; 128], vec![0.0f32; 5 * 128]);
         let result = catch_unwind(AssertUnwindSafe(|| {
             pool.install(|| {
-                SharedSteps::run::<LstmCell, ()>(&weights, Pass::Forward, |shared| {
+                SharedSteps::run::<()>(&weights, Pass::Forward, |shared| {
                     for _ in 0..20 {
                         shared.add::<LstmCell>(&lhs, &mut out);
                     }
@@ -426,9 +485,7 @@ mod tests {
     fn the_runner_flushes_subnormals_from_any_thread() {
         let weights = weights::<LstmCell>(128, Pass::Forward);
         let flushing = std::thread::scope(|scope| {
-            let runner = || {
-                SharedSteps::run::<LstmCell, _>(&weights, Pass::Forward, |_| kernels::flushing())
-            };
+            let runner = || SharedSteps::run(&weights, Pass::Forward, |_| kernels::flushing());
             scope.spawn(runner).join().unwrap()
         });
         assert!(flushing);

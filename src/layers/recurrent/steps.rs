@@ -621,6 +621,7 @@ impl Chunk {
                 times.clone(),
                 go_backwards,
                 dropout,
+                shared,
             );
             if let Some(d_input) = d_input.as_deref_mut() {
                 // dX = Σ_g dZ_g·W_gᵀ for the block's steps, per sample; with input dropout
@@ -661,7 +662,9 @@ impl Chunk {
 
     /// Adds one block of steps' share of the weight gradients: dW_g += Xᵀ·dZ_g,
     /// dU_g += H_prevᵀ·dZ_g, db += Σ dZ. With dropout the products read X ⊙ m_g and
-    /// H_prev ⊙ r_g, each sample through its masks.
+    /// H_prev ⊙ r_g, each sample through its masks; with `shared`, its helper takes half of
+    /// each product.
+    #[allow(clippy::too_many_arguments)] // The block, its input, its masks and the helper.
     fn add_block_gradients<C: Cell>(
         &mut self,
         weights: &Packed,
@@ -670,6 +673,7 @@ impl Chunk {
         times: Range<usize>,
         go_backwards: bool,
         dropout: ChunkDropout<'_>,
+        shared: Option<&SharedSteps<'_>>,
     ) {
         let (rows, units) = (self.rows, self.units);
         let n = rows * units;
@@ -682,7 +686,7 @@ impl Chunk {
         if kernels::hand_written(units) {
             self.weight_gradients_per_sample::<C>(&block, gradients, dropout);
         } else {
-            self.weight_gradients_gathered::<C>(&block, gradients, dropout);
+            self.weight_gradients_gathered::<C>(&block, gradients, dropout, shared);
         }
         let block_rows = &self.grad_rows[..times.len() * stride];
         if let Some((input_bias, recurrent_bias)) =
@@ -743,12 +747,14 @@ impl Chunk {
     /// [`Chunk::add_block_gradients`]' products at other widths: one per gate over all the
     /// block's (step, sample) rows, gathered contiguous first (through the dropout masks), so
     /// that each product passes over its weight gradient once per block rather than once per
-    /// sample.
+    /// sample. A chunk of one sample computes each product in two halves of its rows, which
+    /// `shared`'s helper can take: the bits are the same whoever does.
     fn weight_gradients_gathered<C: Cell>(
         &mut self,
         block: &BlockGradients<'_>,
         gradients: &mut ChunkGradients,
         dropout: ChunkDropout<'_>,
+        shared: Option<&SharedSteps<'_>>,
     ) {
         let (rows, steps, units, features) = (self.rows, self.steps, self.units, block.features);
         let n = rows * units;
@@ -770,7 +776,8 @@ impl Chunk {
                     }
                 }
             }
-            kernels::add_matmul_tn(features, count, units, gathered, features, dz, units, d_kernel);
+            let product = ProductTn { rows: features, inner: count, columns: units };
+            product.add_in_halves(d_kernel, rows == 1, shared, (gathered, features), (dz, units));
         }
         for (b, &gate) in C::LAYOUT.recurrent_grad.iter().enumerate() {
             let d_recurrent = &mut gradients.recurrent[gate * units * units..][..units * units];
@@ -785,7 +792,8 @@ impl Chunk {
                     }
                 }
             }
-            kernels::add_matmul_tn(units, count, units, gathered, units, dz, units, d_recurrent);
+            let product = ProductTn { rows: units, inner: count, columns: units };
+            product.add_in_halves(d_recurrent, rows == 1, shared, (gathered, units), (dz, units));
         }
     }
 }
@@ -930,6 +938,35 @@ impl ProductTn {
         kernels::add_matmul_tn(m, k, n, a, lda, b, ldb, product);
         for ((into, row), &k) in into.chunks_exact_mut(n).zip(product.chunks_exact(n)).zip(keep) {
             into.iter_mut().zip(row).for_each(|(i, &p)| *i += p * k);
+        }
+    }
+
+    /// Adds Aᵀ·B into `into`, whole or in two `halves` of its rows (A's columns), the second on
+    /// `shared`'s helper when there is one.
+    fn add_in_halves(
+        &self,
+        into: &mut [f32],
+        halves: bool,
+        shared: Option<&SharedSteps<'_>>,
+        (a, lda): (&[f32], usize),
+        (b, ldb): (&[f32], usize),
+    ) {
+        let (m, k, n) = (self.rows, self.inner, self.columns);
+        if !halves {
+            kernels::add_matmul_tn(m, k, n, a, lda, b, ldb, into);
+            return;
+        }
+        let middle = m / 2;
+        let (top, bottom) = into[..m * n].split_at_mut(middle * n);
+        let mut first = || kernels::add_matmul_tn(middle, k, n, a, lda, b, ldb, top);
+        let mut second =
+            || kernels::add_matmul_tn(m - middle, k, n, &a[middle..], lda, b, ldb, bottom);
+        match shared {
+            Some(shared) => shared.join(first, second),
+            None => {
+                first();
+                second();
+            }
         }
     }
 }
