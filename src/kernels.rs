@@ -37,7 +37,7 @@ macro_rules! dispatch {
         pub(crate) fn $name($($arg: $ty),*) {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn generic<const FUSED: bool>($($arg: $ty),*) {
+            fn generic<const FUSED: bool, const LANES: usize>($($arg: $ty),*) {
                 #[inline(always)]
                 #[allow(dead_code)]
                 fn fma<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
@@ -54,12 +54,12 @@ macro_rules! dispatch {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 fn avx2($($arg: $ty),*) {
-                    generic::<true>($($arg),*)
+                    generic::<true, 8>($($arg),*)
                 }
                 #[target_feature(enable = "avx512f,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 fn avx512($($arg: $ty),*) {
-                    generic::<true>($($arg),*)
+                    generic::<true, 16>($($arg),*)
                 }
                 match isa::best() {
                     // SAFETY: the CPU supports the features `avx512` was compiled for.
@@ -69,7 +69,7 @@ macro_rules! dispatch {
                     Isa::Portable => {}
                 }
             }
-            generic::<false>($($arg),*)
+            generic::<false, 1>($($arg),*)
         }
     };
 }
@@ -185,20 +185,50 @@ dispatch! {
         out: &mut [f32],
         out_stride: usize
     ) {
-        match cols {
-            8 => rows_fixed::<8, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
-            16 => rows_fixed::<16, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
-            32 => rows_fixed::<32, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
-            64 => rows_fixed::<64, FUSED>(rows, inner, lhs, lhs_stride, rhs, out, out_stride),
-            other => debug_assert!(false, "no hand-written product for {other} columns"),
+        let args = (rows, inner, lhs, lhs_stride, rhs, out, out_stride);
+        // Rows a block: eight vector accumulators of `LANES` lanes where the registers allow,
+        // which hide the FMA's latency on two pipes (a value's bits do not depend on it).
+        match (cols, LANES) {
+            (8, 8 | 16) => rows_fixed::<8, FUSED, 8>(args),
+            (16, 8) => rows_fixed::<16, FUSED, 4>(args),
+            (16, 16) => rows_fixed::<16, FUSED, 8>(args),
+            (32, 16) => rows_fixed::<32, FUSED, 4>(args),
+            (8, _) => rows_fixed::<8, FUSED, 2>(args),
+            (16, _) => rows_fixed::<16, FUSED, 2>(args),
+            (32, _) => rows_fixed::<32, FUSED, 2>(args),
+            (64, _) => rows_fixed::<64, FUSED, 2>(args),
+            (other, _) => debug_assert!(false, "no hand-written product for {other} columns"),
         }
     }
 }
 
-/// [`add_matmul_fixed`] for `N` columns: two output rows at a time, held in local arrays.
+/// The arguments of [`add_matmul_fixed`] but `cols`.
+type RowsArgs<'a> = (usize, usize, &'a [f32], usize, &'a [f32], &'a mut [f32], usize);
+
+/// [`add_matmul_fixed`] for `N` columns: `R` output rows at a time, then two, then one, held
+/// in local arrays across the inner loop.
 #[inline(always)]
-fn rows_fixed<const N: usize, const FUSED: bool>(
-    rows: usize,
+fn rows_fixed<const N: usize, const FUSED: bool, const R: usize>(args: RowsArgs<'_>) {
+    let (rows, inner, lhs, lhs_stride, rhs, out, out_stride) = args;
+    let rhs = &rhs[..inner * N];
+    let mut r = 0;
+    while r + R <= rows {
+        row_block::<N, FUSED, R>(r, inner, lhs, lhs_stride, rhs, out, out_stride);
+        r += R;
+    }
+    while r + 2 <= rows {
+        row_block::<N, FUSED, 2>(r, inner, lhs, lhs_stride, rhs, out, out_stride);
+        r += 2;
+    }
+    if r < rows {
+        row_block::<N, FUSED, 1>(r, inner, lhs, lhs_stride, rhs, out, out_stride);
+    }
+}
+
+/// Rows `first..first + R` of [`rows_fixed`].
+#[inline(always)]
+fn row_block<const N: usize, const FUSED: bool, const R: usize>(
+    first: usize,
     inner: usize,
     lhs: &[f32],
     lhs_stride: usize,
@@ -207,35 +237,21 @@ fn rows_fixed<const N: usize, const FUSED: bool>(
     out_stride: usize,
 ) {
     let fma = |a: f32, b: f32, c: f32| if FUSED { a.mul_add(b, c) } else { a * b + c };
-    let rhs = &rhs[..inner * N];
-    let mut r = 0;
-    while r + 2 <= rows {
-        let a0 = &lhs[r * lhs_stride..r * lhs_stride + inner];
-        let a1 = &lhs[(r + 1) * lhs_stride..(r + 1) * lhs_stride + inner];
-        let (mut acc0, mut acc1) = ([0.0f32; N], [0.0f32; N]);
-        acc0.copy_from_slice(&out[r * out_stride..][..N]);
-        acc1.copy_from_slice(&out[(r + 1) * out_stride..][..N]);
-        for (k, b) in rhs.chunks_exact(N).enumerate() {
-            let (x0, x1) = (a0[k], a1[k]);
-            for j in 0..N {
-                acc0[j] = fma(x0, b[j], acc0[j]);
-                acc1[j] = fma(x1, b[j], acc1[j]);
-            }
-        }
-        out[r * out_stride..r * out_stride + N].copy_from_slice(&acc0);
-        out[(r + 1) * out_stride..(r + 1) * out_stride + N].copy_from_slice(&acc1);
-        r += 2;
+    let a: [&[f32]; R] = std::array::from_fn(|i| &lhs[(first + i) * lhs_stride..][..inner]);
+    let mut acc = [[0.0f32; N]; R];
+    for (i, acc) in acc.iter_mut().enumerate() {
+        acc.copy_from_slice(&out[(first + i) * out_stride..][..N]);
     }
-    if r < rows {
-        let a0 = &lhs[r * lhs_stride..r * lhs_stride + inner];
-        let mut acc0 = [0.0f32; N];
-        acc0.copy_from_slice(&out[r * out_stride..][..N]);
-        for (k, b) in rhs.chunks_exact(N).enumerate() {
+    for (k, b) in rhs.chunks_exact(N).enumerate() {
+        for i in 0..R {
+            let x = a[i][k];
             for j in 0..N {
-                acc0[j] = fma(a0[k], b[j], acc0[j]);
+                acc[i][j] = fma(x, b[j], acc[i][j]);
             }
         }
-        out[r * out_stride..r * out_stride + N].copy_from_slice(&acc0);
+    }
+    for (i, acc) in acc.iter().enumerate() {
+        out[(first + i) * out_stride..][..N].copy_from_slice(acc);
     }
 }
 
@@ -251,21 +267,48 @@ dispatch! {
         rhs_stride: usize,
         out: &mut [f32]
     ) {
-        match cols {
-            8 => tn_fixed::<8, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
-            16 => tn_fixed::<16, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
-            32 => tn_fixed::<32, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
-            64 => tn_fixed::<64, FUSED>(rows, inner, lhs, lhs_stride, rhs, rhs_stride, out),
-            other => debug_assert!(false, "no hand-written product for {other} columns"),
+        let args = (rows, inner, lhs, lhs_stride, rhs, rhs_stride, out);
+        // Rows a block as in `add_matmul_fixed`.
+        match (cols, LANES) {
+            (8, 8 | 16) => tn_fixed::<8, FUSED, 8>(args),
+            (16, 8) => tn_fixed::<16, FUSED, 4>(args),
+            (16, 16) => tn_fixed::<16, FUSED, 8>(args),
+            (32, 16) => tn_fixed::<32, FUSED, 4>(args),
+            (8, _) => tn_fixed::<8, FUSED, 2>(args),
+            (16, _) => tn_fixed::<16, FUSED, 2>(args),
+            (32, _) => tn_fixed::<32, FUSED, 2>(args),
+            (64, _) => tn_fixed::<64, FUSED, 2>(args),
+            (other, _) => debug_assert!(false, "no hand-written product for {other} columns"),
         }
     }
 }
 
-/// [`add_matmul_tn_fixed`] for `N` columns: two output rows at a time, held in local arrays while
-/// the `inner` rows stream past.
+/// The arguments of [`add_matmul_tn_fixed`] but `cols`.
+type TnArgs<'a> = (usize, usize, &'a [f32], usize, &'a [f32], usize, &'a mut [f32]);
+
+/// [`add_matmul_tn_fixed`] for `N` columns: `R` output rows at a time, then two, then one, held
+/// in local arrays while the `inner` rows stream past.
 #[inline(always)]
-fn tn_fixed<const N: usize, const FUSED: bool>(
-    rows: usize,
+fn tn_fixed<const N: usize, const FUSED: bool, const R: usize>(args: TnArgs<'_>) {
+    let (rows, inner, lhs, lhs_stride, rhs, rhs_stride, out) = args;
+    let mut m = 0;
+    while m + R <= rows {
+        tn_block::<N, FUSED, R>(m, inner, lhs, lhs_stride, rhs, rhs_stride, out);
+        m += R;
+    }
+    while m + 2 <= rows {
+        tn_block::<N, FUSED, 2>(m, inner, lhs, lhs_stride, rhs, rhs_stride, out);
+        m += 2;
+    }
+    if m < rows {
+        tn_block::<N, FUSED, 1>(m, inner, lhs, lhs_stride, rhs, rhs_stride, out);
+    }
+}
+
+/// Rows `first..first + R` of [`tn_fixed`]: columns `first..first + R` of `lhs`.
+#[inline(always)]
+fn tn_block<const N: usize, const FUSED: bool, const R: usize>(
+    first: usize,
     inner: usize,
     lhs: &[f32],
     lhs_stride: usize,
@@ -274,25 +317,19 @@ fn tn_fixed<const N: usize, const FUSED: bool>(
     out: &mut [f32],
 ) {
     let fma = |a: f32, b: f32, c: f32| if FUSED { a.mul_add(b, c) } else { a * b + c };
-    let mut m = 0;
-    while m < rows {
-        let pair = m + 1 < rows;
-        let mut acc0 = [0.0f32; N];
-        let mut acc1 = [0.0f32; N];
-        for r in 0..inner {
-            let b = &rhs[r * rhs_stride..][..N];
-            let x0 = lhs[r * lhs_stride + m];
-            let x1 = if pair { lhs[r * lhs_stride + m + 1] } else { 0.0 };
+    let mut acc = [[0.0f32; N]; R];
+    for r in 0..inner {
+        let b = &rhs[r * rhs_stride..][..N];
+        let x = &lhs[r * lhs_stride + first..][..R];
+        for i in 0..R {
             for j in 0..N {
-                acc0[j] = fma(x0, b[j], acc0[j]);
-                acc1[j] = fma(x1, b[j], acc1[j]);
+                acc[i][j] = fma(x[i], b[j], acc[i][j]);
             }
         }
-        out[m * N..(m + 1) * N].iter_mut().zip(&acc0).for_each(|(o, a)| *o += a);
-        if pair {
-            out[(m + 1) * N..(m + 2) * N].iter_mut().zip(&acc1).for_each(|(o, a)| *o += a);
-        }
-        m += 2;
+    }
+    for (i, acc) in acc.iter().enumerate() {
+        let row = &mut out[(first + i) * N..][..N];
+        row.iter_mut().zip(acc).for_each(|(o, a)| *o += a);
     }
 }
 
@@ -411,12 +448,12 @@ mod tests {
     }
 
     /// Every column count up to 70, the widths of larger layers, and row counts on both sides
-    /// of the kernels' pairs of rows, on every path this CPU has.
+    /// of the kernels' blocks of rows (8, 4, 2 and 1), on every path this CPU has.
     #[test]
     fn add_matmul_matches_naive_product_at_every_width() {
         isa::each(|| {
             for cols in (1..=70).chain([100, 128, 256, 512]) {
-                for rows in 1..=9 {
+                for rows in 1..=19 {
                     check_add_matmul(rows, 7, cols);
                 }
             }
@@ -427,9 +464,38 @@ mod tests {
     fn add_matmul_tn_matches_naive_product_at_every_width() {
         isa::each(|| {
             for cols in (1..=70).chain([100, 128, 256, 512]) {
-                for rows in 1..=9 {
+                for rows in 1..=19 {
                     check_add_matmul_tn(rows, 7, cols);
                 }
+            }
+        });
+    }
+
+    /// A hand-written product gives each row the bits it gives that row alone, whatever block
+    /// of rows the row falls in, on every path this CPU has.
+    #[test]
+    fn fixed_products_give_a_row_the_same_bits_in_any_block() {
+        isa::each(|| {
+            for cols in [8, 16, 32, 64] {
+                let (rows, inner) = (19, 9);
+                let lhs: Vec<f32> = (0..rows * inner).map(|i| (i as f32).sin()).collect();
+                let rhs: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.7).cos()).collect();
+                let start: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.01).collect();
+                let (mut all, mut alone) = (start.clone(), start.clone());
+                add_matmul(rows, inner, cols, &lhs, inner, &rhs, &mut all, cols);
+                for r in 0..rows {
+                    let (lhs, out) = (&lhs[r * inner..], &mut alone[r * cols..]);
+                    add_matmul(1, inner, cols, lhs, inner, &rhs, out, cols);
+                }
+                assert!(all.iter().zip(&alone).all(|(a, b)| a.to_bits() == b.to_bits()));
+                // Aᵀ·B with A (inner, rows): row m of the product is column m of A.
+                let (mut all, mut alone) = (start.clone(), start);
+                add_matmul_tn(rows, inner, cols, &lhs, rows, &rhs, cols, &mut all);
+                for m in 0..rows {
+                    let out = &mut alone[m * cols..];
+                    add_matmul_tn(1, inner, cols, &lhs[m..], rows, &rhs, cols, out);
+                }
+                assert!(all.iter().zip(&alone).all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         });
     }
