@@ -28,7 +28,8 @@ pub(crate) const PARALLEL_VALUES: usize = 1 << 16;
 
 /// Declares `$name(args)` that runs `$body` compiled for the best instruction set the CPU has
 /// ([`isa::best`]). Inside the body, `fma(a, b, c)` is a·b + c: fused with AVX2 + FMA or
-/// AVX-512, unfused on the portable path.
+/// AVX-512, unfused on the portable path; `FUSED` says which, and `LANES` is the f32 lanes of
+/// the path's vector registers (8, 16, or 1 on the portable path).
 macro_rules! dispatch {
     ($(#[$doc:meta])* pub(crate) fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
@@ -172,6 +173,26 @@ pub(crate) fn add_matmul_tn(
     }
 }
 
+/// Calls `$kernel::<N, FUSED, R>($args)` for `$cols = N` columns, one of [`hand_written`]'s
+/// widths, with `R` rows a block: eight vector accumulators of `$lanes` lanes where the
+/// registers allow, which hide the FMA's latency on two pipes, two rows otherwise (a value's
+/// bits do not depend on the block).
+macro_rules! by_width {
+    ($cols:expr, $lanes:expr, $kernel:ident::<$fused:ident>($args:expr)) => {
+        match ($cols, $lanes) {
+            (8, 8 | 16) => $kernel::<8, $fused, 8>($args),
+            (16, 8) => $kernel::<16, $fused, 4>($args),
+            (16, 16) => $kernel::<16, $fused, 8>($args),
+            (32, 16) => $kernel::<32, $fused, 4>($args),
+            (8, _) => $kernel::<8, $fused, 2>($args),
+            (16, _) => $kernel::<16, $fused, 2>($args),
+            (32, _) => $kernel::<32, $fused, 2>($args),
+            (64, _) => $kernel::<64, $fused, 2>($args),
+            (other, _) => debug_assert!(false, "no hand-written product for {other} columns"),
+        }
+    };
+}
+
 dispatch! {
     /// [`add_matmul`] for the widths of [`hand_written`]: output rows stay in registers across
     /// the inner loop.
@@ -186,20 +207,27 @@ dispatch! {
         out_stride: usize
     ) {
         let args = (rows, inner, lhs, lhs_stride, rhs, out, out_stride);
-        // Rows a block: eight vector accumulators of `LANES` lanes where the registers allow,
-        // which hide the FMA's latency on two pipes (a value's bits do not depend on it).
-        match (cols, LANES) {
-            (8, 8 | 16) => rows_fixed::<8, FUSED, 8>(args),
-            (16, 8) => rows_fixed::<16, FUSED, 4>(args),
-            (16, 16) => rows_fixed::<16, FUSED, 8>(args),
-            (32, 16) => rows_fixed::<32, FUSED, 4>(args),
-            (8, _) => rows_fixed::<8, FUSED, 2>(args),
-            (16, _) => rows_fixed::<16, FUSED, 2>(args),
-            (32, _) => rows_fixed::<32, FUSED, 2>(args),
-            (64, _) => rows_fixed::<64, FUSED, 2>(args),
-            (other, _) => debug_assert!(false, "no hand-written product for {other} columns"),
-        }
+        by_width!(cols, LANES, rows_fixed::<FUSED>(args));
     }
+}
+
+/// Calls `$block::<N, FUSED, B>(first, args…)` for the rows `first..first + B` of `$rows`, in
+/// blocks of `B = $r` rows, then of two, then of one.
+macro_rules! in_blocks {
+    ($rows:expr, $r:ident, $block:ident::<$n:ident, $fused:ident>($($arg:expr),*)) => {{
+        let mut first = 0;
+        while first + $r <= $rows {
+            $block::<$n, $fused, $r>(first, $($arg),*);
+            first += $r;
+        }
+        while first + 2 <= $rows {
+            $block::<$n, $fused, 2>(first, $($arg),*);
+            first += 2;
+        }
+        if first < $rows {
+            $block::<$n, $fused, 1>(first, $($arg),*);
+        }
+    }};
 }
 
 /// The arguments of [`add_matmul_fixed`] but `cols`.
@@ -211,18 +239,7 @@ type RowsArgs<'a> = (usize, usize, &'a [f32], usize, &'a [f32], &'a mut [f32], u
 fn rows_fixed<const N: usize, const FUSED: bool, const R: usize>(args: RowsArgs<'_>) {
     let (rows, inner, lhs, lhs_stride, rhs, out, out_stride) = args;
     let rhs = &rhs[..inner * N];
-    let mut r = 0;
-    while r + R <= rows {
-        row_block::<N, FUSED, R>(r, inner, lhs, lhs_stride, rhs, out, out_stride);
-        r += R;
-    }
-    while r + 2 <= rows {
-        row_block::<N, FUSED, 2>(r, inner, lhs, lhs_stride, rhs, out, out_stride);
-        r += 2;
-    }
-    if r < rows {
-        row_block::<N, FUSED, 1>(r, inner, lhs, lhs_stride, rhs, out, out_stride);
-    }
+    in_blocks!(rows, R, row_block::<N, FUSED>(inner, lhs, lhs_stride, rhs, out, out_stride));
 }
 
 /// Rows `first..first + R` of [`rows_fixed`].
@@ -268,18 +285,7 @@ dispatch! {
         out: &mut [f32]
     ) {
         let args = (rows, inner, lhs, lhs_stride, rhs, rhs_stride, out);
-        // Rows a block as in `add_matmul_fixed`.
-        match (cols, LANES) {
-            (8, 8 | 16) => tn_fixed::<8, FUSED, 8>(args),
-            (16, 8) => tn_fixed::<16, FUSED, 4>(args),
-            (16, 16) => tn_fixed::<16, FUSED, 8>(args),
-            (32, 16) => tn_fixed::<32, FUSED, 4>(args),
-            (8, _) => tn_fixed::<8, FUSED, 2>(args),
-            (16, _) => tn_fixed::<16, FUSED, 2>(args),
-            (32, _) => tn_fixed::<32, FUSED, 2>(args),
-            (64, _) => tn_fixed::<64, FUSED, 2>(args),
-            (other, _) => debug_assert!(false, "no hand-written product for {other} columns"),
-        }
+        by_width!(cols, LANES, tn_fixed::<FUSED>(args));
     }
 }
 
@@ -291,18 +297,7 @@ type TnArgs<'a> = (usize, usize, &'a [f32], usize, &'a [f32], usize, &'a mut [f3
 #[inline(always)]
 fn tn_fixed<const N: usize, const FUSED: bool, const R: usize>(args: TnArgs<'_>) {
     let (rows, inner, lhs, lhs_stride, rhs, rhs_stride, out) = args;
-    let mut m = 0;
-    while m + R <= rows {
-        tn_block::<N, FUSED, R>(m, inner, lhs, lhs_stride, rhs, rhs_stride, out);
-        m += R;
-    }
-    while m + 2 <= rows {
-        tn_block::<N, FUSED, 2>(m, inner, lhs, lhs_stride, rhs, rhs_stride, out);
-        m += 2;
-    }
-    if m < rows {
-        tn_block::<N, FUSED, 1>(m, inner, lhs, lhs_stride, rhs, rhs_stride, out);
-    }
+    in_blocks!(rows, R, tn_block::<N, FUSED>(inner, lhs, lhs_stride, rhs, rhs_stride, out));
 }
 
 /// Rows `first..first + R` of [`tn_fixed`]: columns `first..first + R` of `lhs`.
