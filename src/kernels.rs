@@ -173,48 +173,30 @@ pub(crate) fn add_matmul_tn(
     }
 }
 
-/// Calls `$kernel::<N, FUSED, R>($args)` for `$cols = N` columns, one of [`hand_written`]'s
-/// widths, with `R` rows a block: eight vector accumulators of `$lanes` lanes where the
-/// registers allow, which hide the FMA's latency on two pipes, two rows otherwise (a value's
-/// bits do not depend on the block).
+/// Runs `$block::<N, FUSED, R>(first, args…)` over `$rows` rows ([`in_blocks`]) for `$cols = N`
+/// columns, one of [`hand_written`]'s widths, with `R` rows a block: eight vector accumulators
+/// of `$lanes` lanes where the registers allow, which hide the FMA's latency on two pipes, two
+/// rows otherwise (a value's bits do not depend on the block).
 macro_rules! by_width {
-    ($cols:expr, $lanes:expr, $kernel:ident::<$fused:ident>($args:expr)) => {
+    ($cols:expr, $lanes:expr, $rows:expr, $block:ident::<$fused:ident>($($arg:expr),*)) => {
         match ($cols, $lanes) {
-            (8, 8 | 16) => $kernel::<8, $fused, 8>($args),
-            (16, 8) => $kernel::<16, $fused, 4>($args),
-            (16, 16) => $kernel::<16, $fused, 8>($args),
-            (32, 16) => $kernel::<32, $fused, 4>($args),
-            (8, _) => $kernel::<8, $fused, 2>($args),
-            (16, _) => $kernel::<16, $fused, 2>($args),
-            (32, _) => $kernel::<32, $fused, 2>($args),
-            (64, _) => $kernel::<64, $fused, 2>($args),
+            (8, 8 | 16) => in_blocks!($rows, 8, $block::<8, $fused>($($arg),*)),
+            (16, 8) => in_blocks!($rows, 4, $block::<16, $fused>($($arg),*)),
+            (16, 16) => in_blocks!($rows, 8, $block::<16, $fused>($($arg),*)),
+            (32, 16) => in_blocks!($rows, 4, $block::<32, $fused>($($arg),*)),
+            (8, _) => in_blocks!($rows, 2, $block::<8, $fused>($($arg),*)),
+            (16, _) => in_blocks!($rows, 2, $block::<16, $fused>($($arg),*)),
+            (32, _) => in_blocks!($rows, 2, $block::<32, $fused>($($arg),*)),
+            (64, _) => in_blocks!($rows, 2, $block::<64, $fused>($($arg),*)),
             (other, _) => debug_assert!(false, "no hand-written product for {other} columns"),
         }
     };
 }
 
-dispatch! {
-    /// [`add_matmul`] for the widths of [`hand_written`]: output rows stay in registers across
-    /// the inner loop.
-    pub(crate) fn add_matmul_fixed(
-        rows: usize,
-        inner: usize,
-        cols: usize,
-        lhs: &[f32],
-        lhs_stride: usize,
-        rhs: &[f32],
-        out: &mut [f32],
-        out_stride: usize
-    ) {
-        let args = (rows, inner, lhs, lhs_stride, rhs, out, out_stride);
-        by_width!(cols, LANES, rows_fixed::<FUSED>(args));
-    }
-}
-
 /// Calls `$block::<N, FUSED, B>(first, args…)` for the rows `first..first + B` of `$rows`, in
 /// blocks of `B = $r` rows, then of two, then of one.
 macro_rules! in_blocks {
-    ($rows:expr, $r:ident, $block:ident::<$n:ident, $fused:ident>($($arg:expr),*)) => {{
+    ($rows:expr, $r:literal, $block:ident::<$n:literal, $fused:ident>($($arg:expr),*)) => {{
         let mut first = 0;
         while first + $r <= $rows {
             $block::<$n, $fused, $r>(first, $($arg),*);
@@ -230,21 +212,32 @@ macro_rules! in_blocks {
     }};
 }
 
-/// The arguments of [`add_matmul_fixed`] but `cols`.
-type RowsArgs<'a> = (usize, usize, &'a [f32], usize, &'a [f32], &'a mut [f32], usize);
-
-/// [`add_matmul_fixed`] for `N` columns: `R` output rows at a time, then two, then one, held
-/// in local arrays across the inner loop.
-#[inline(always)]
-fn rows_fixed<const N: usize, const FUSED: bool, const R: usize>(args: RowsArgs<'_>) {
-    let (rows, inner, lhs, lhs_stride, rhs, out, out_stride) = args;
-    let rhs = &rhs[..inner * N];
-    in_blocks!(rows, R, row_block::<N, FUSED>(inner, lhs, lhs_stride, rhs, out, out_stride));
+dispatch! {
+    /// [`add_matmul`] for the widths of [`hand_written`]: output rows stay in registers across
+    /// the inner loop.
+    pub(crate) fn add_matmul_fixed(
+        rows: usize,
+        inner: usize,
+        cols: usize,
+        lhs: &[f32],
+        lhs_stride: usize,
+        rhs: &[f32],
+        out: &mut [f32],
+        out_stride: usize
+    ) {
+        by_width!(
+            cols,
+            LANES,
+            rows,
+            rows_fixed::<FUSED>(inner, lhs, lhs_stride, rhs, out, out_stride)
+        );
+    }
 }
 
-/// Rows `first..first + R` of [`rows_fixed`].
+/// [`add_matmul_fixed`] for `N` columns, rows `first..first + R`, held in local arrays across
+/// the inner loop.
 #[inline(always)]
-fn row_block<const N: usize, const FUSED: bool, const R: usize>(
+fn rows_fixed<const N: usize, const FUSED: bool, const R: usize>(
     first: usize,
     inner: usize,
     lhs: &[f32],
@@ -254,6 +247,7 @@ fn row_block<const N: usize, const FUSED: bool, const R: usize>(
     out_stride: usize,
 ) {
     let fma = |a: f32, b: f32, c: f32| if FUSED { a.mul_add(b, c) } else { a * b + c };
+    let rhs = &rhs[..inner * N];
     let a: [&[f32]; R] = std::array::from_fn(|i| &lhs[(first + i) * lhs_stride..][..inner]);
     let mut acc = [[0.0f32; N]; R];
     for (i, acc) in acc.iter_mut().enumerate() {
@@ -284,25 +278,19 @@ dispatch! {
         rhs_stride: usize,
         out: &mut [f32]
     ) {
-        let args = (rows, inner, lhs, lhs_stride, rhs, rhs_stride, out);
-        by_width!(cols, LANES, tn_fixed::<FUSED>(args));
+        by_width!(
+            cols,
+            LANES,
+            rows,
+            tn_fixed::<FUSED>(inner, lhs, lhs_stride, rhs, rhs_stride, out)
+        );
     }
 }
 
-/// The arguments of [`add_matmul_tn_fixed`] but `cols`.
-type TnArgs<'a> = (usize, usize, &'a [f32], usize, &'a [f32], usize, &'a mut [f32]);
-
-/// [`add_matmul_tn_fixed`] for `N` columns: `R` output rows at a time, then two, then one, held
-/// in local arrays while the `inner` rows stream past.
+/// [`add_matmul_tn_fixed`] for `N` columns, rows `first..first + R` (columns of `lhs`), held in
+/// local arrays while the `inner` rows stream past.
 #[inline(always)]
-fn tn_fixed<const N: usize, const FUSED: bool, const R: usize>(args: TnArgs<'_>) {
-    let (rows, inner, lhs, lhs_stride, rhs, rhs_stride, out) = args;
-    in_blocks!(rows, R, tn_block::<N, FUSED>(inner, lhs, lhs_stride, rhs, rhs_stride, out));
-}
-
-/// Rows `first..first + R` of [`tn_fixed`]: columns `first..first + R` of `lhs`.
-#[inline(always)]
-fn tn_block<const N: usize, const FUSED: bool, const R: usize>(
+fn tn_fixed<const N: usize, const FUSED: bool, const R: usize>(
     first: usize,
     inner: usize,
     lhs: &[f32],

@@ -168,7 +168,11 @@ impl<'a> SharedSteps<'a> {
     /// the two write must be disjoint, as their borrows make it.
     pub(super) fn join(&self, here: impl FnOnce(), there: impl FnOnce() + Send) {
         let mut there = Some(there);
-        let mut call = || there.take().into_iter().for_each(|there| there());
+        let mut call = || {
+            if let Some(there) = there.take() {
+                there();
+            }
+        };
         let mut job: Job<'_> = &mut call;
         let r = self.publish(&mut job);
         // Dropped before `job`: waits until the helper is done with it, also if `here` unwinds.
