@@ -338,6 +338,20 @@ dispatch! {
     }
 }
 
+dispatch! {
+    /// `grad ⊙= y ⊙ (1 − y)`: dL/dy into dL/dx through the logistic's output y = σ(x).
+    pub(crate) fn sigmoid_derive(y: &[f32], grad: &mut [f32]) {
+        grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y));
+    }
+}
+
+dispatch! {
+    /// `grad ⊙= 1 − y²`: dL/dy into dL/dx through tanh's output y = tanh(x).
+    pub(crate) fn tanh_derive(y: &[f32], grad: &mut [f32]) {
+        grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y);
+    }
+}
+
 /// The rational approximation behind [`tanh_inplace`]; `fma` is a·b + c.
 #[inline(always)]
 #[allow(clippy::excessive_precision)] // Eigen's coefficients, digit for digit.
@@ -428,6 +442,23 @@ mod tests {
         let exact = |x: f64| 1.0 / (1.0 + (-x).exp());
         let worst = worst_error(&values, sigmoid_inplace, exact, 0.0..=1.0);
         assert!(worst < 3e-7, "worst absolute error {worst:e}");
+    }
+
+    #[test]
+    fn derivatives_through_the_output_match_the_formula_on_every_path() {
+        let y: Vec<f32> = (0..67).map(|i| (i as f32 * 0.31).sin()).collect();
+        let grad: Vec<f32> = (0..67).map(|i| (i as f32 * 0.17).cos()).collect();
+        let sigmoid: Vec<f32> = y.iter().zip(&grad).map(|(y, g)| g * (y * (1.0 - y))).collect();
+        let tanh: Vec<f32> = y.iter().zip(&grad).map(|(y, g)| g * (1.0 - y * y)).collect();
+        isa::each(|| {
+            for (derive, expected) in
+                [(sigmoid_derive as fn(&[f32], &mut [f32]), &sigmoid), (tanh_derive, &tanh)]
+            {
+                let mut out = grad.clone();
+                derive(&y, &mut out);
+                assert_eq!(&out, expected, "{:?}", isa::best());
+            }
+        });
     }
 
     /// Every column count up to 70, the widths of larger layers, and row counts on both sides

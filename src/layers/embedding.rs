@@ -13,6 +13,16 @@ use rayon::prelude::*;
 /// Parts of the table whose gradients are scattered in parallel.
 const SCATTER_PARTS: usize = 4;
 
+/// The positions of `rows` whose row falls in each part of `part_rows` rows of the table, in
+/// order: a part then reads only its own positions' gradients.
+fn positions_by_part(rows: &[usize], part_rows: usize) -> [Vec<usize>; SCATTER_PARTS] {
+    let mut by_part: [Vec<usize>; SCATTER_PARTS] = Default::default();
+    for (position, &row) in rows.iter().enumerate() {
+        by_part[row / part_rows].push(position);
+    }
+    by_part
+}
+
 /// Maps each id `i` of its input to row `i` of a trainable table `embeddings (input_dim,
 /// output_dim)`, as Keras' `Embedding`.
 ///
@@ -210,13 +220,14 @@ impl Layer for Embedding {
         let table = &self.embeddings.as_ref().ok_or_else(|| not_built(&self.base.name))?.value;
         let mut out_shape = input.shape().to_vec();
         out_shape.push(self.output_dim);
-        let mut output = ArrayD::zeros(IxDyn(&out_shape));
-        let flat = output.as_slice_mut().ok_or_else(|| not_built(&self.base.name))?;
         let table = table.as_slice().ok_or_else(|| not_built(&self.base.name))?;
         let width = self.output_dim;
-        flat.par_chunks_exact_mut(width).zip(rows.par_iter()).for_each(|(chunk, &row)| {
-            chunk.copy_from_slice(&table[row * width..(row + 1) * width]);
-        });
+        let mut flat = Vec::with_capacity(rows.len() * width);
+        for &row in &rows {
+            flat.extend_from_slice(&table[row * width..(row + 1) * width]);
+        }
+        let output = ArrayD::from_shape_vec(IxDyn(&out_shape), flat)
+            .map_err(|_| not_built(&self.base.name))?;
         self.cached_ids = if training { Some(rows) } else { None };
         Ok(output)
     }
@@ -267,17 +278,17 @@ impl Layer for Embedding {
         else {
             return Err(not_built(&self.base.name));
         };
-        // Parts of the table are updated in parallel, each by scanning every position in
-        // order: the sums do not depend on the thread count.
+        // Parts of the table are updated in parallel, each from its own positions in order:
+        // the sums do not depend on the thread count.
         let part_rows = self.input_dim.div_ceil(SCATTER_PARTS).max(1);
-        let parts = table_grad.par_chunks_mut(part_rows * width).enumerate();
-        for_each_flushed(parts, |(part, target)| {
-            let first = part * part_rows;
-            for (&row, g) in rows.iter().zip(grads.chunks_exact(width)) {
-                if let Some(local) = row.checked_sub(first).filter(|&r| r < part_rows) {
-                    let target = &mut target[local * width..(local + 1) * width];
-                    target.iter_mut().zip(g).for_each(|(t, g)| *t += g);
-                }
+        let by_part = positions_by_part(rows, part_rows);
+        let parts = table_grad.par_chunks_mut(part_rows * width).zip(by_part.par_iter());
+        for_each_flushed(parts, |(target, positions)| {
+            for &position in positions {
+                let local = rows[position] % part_rows;
+                let g = &grads[position * width..(position + 1) * width];
+                let target = &mut target[local * width..(local + 1) * width];
+                target.iter_mut().zip(g).for_each(|(t, g)| *t += g);
             }
         });
         Ok(None)

@@ -144,8 +144,8 @@ pub(crate) fn activate(activation: Activation, values: &mut [f32], units: usize)
 /// Turns `grad` (dL/dy) into dL/dz in place for `y = activation(z)`, on rows of `units` values.
 pub(crate) fn derive(activation: Activation, y: &[f32], grad: &mut [f32], units: usize) {
     match activation {
-        Activation::Sigmoid => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
-        Activation::Tanh => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+        Activation::Sigmoid => kernels::sigmoid_derive(y, grad),
+        Activation::Tanh => kernels::tanh_derive(y, grad),
         Activation::Softmax => {
             for (y, grad) in y.chunks_exact(units).zip(grad.chunks_exact_mut(units)) {
                 activation.backward_row(y, grad);
