@@ -220,14 +220,13 @@ impl Layer for Embedding {
         let table = &self.embeddings.as_ref().ok_or_else(|| not_built(&self.base.name))?.value;
         let mut out_shape = input.shape().to_vec();
         out_shape.push(self.output_dim);
+        let mut output = ArrayD::zeros(IxDyn(&out_shape));
+        let flat = output.as_slice_mut().ok_or_else(|| not_built(&self.base.name))?;
         let table = table.as_slice().ok_or_else(|| not_built(&self.base.name))?;
         let width = self.output_dim;
-        let mut flat = Vec::with_capacity(rows.len() * width);
-        for &row in &rows {
-            flat.extend_from_slice(&table[row * width..(row + 1) * width]);
-        }
-        let output = ArrayD::from_shape_vec(IxDyn(&out_shape), flat)
-            .map_err(|_| not_built(&self.base.name))?;
+        flat.par_chunks_exact_mut(width).zip(rows.par_iter()).for_each(|(chunk, &row)| {
+            chunk.copy_from_slice(&table[row * width..(row + 1) * width]);
+        });
         self.cached_ids = if training { Some(rows) } else { None };
         Ok(output)
     }
