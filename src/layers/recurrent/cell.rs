@@ -56,6 +56,13 @@ impl CellLayout {
         self.gates * units
     }
 
+    /// Blocks the step's products add into, which start every step from the bias: the gates'
+    /// input projections and the blocks that receive h_{t−1}·U_g. The blocks after them are
+    /// written by the cell.
+    pub(crate) fn summed_blocks(&self) -> usize {
+        self.recurrent_into.iter().fold(self.gates, |most, &block| most.max(block + 1))
+    }
+
     /// The bias' shape.
     pub(crate) fn bias_shape(&self, units: usize) -> Vec<usize> {
         if self.recurrent_bias {
@@ -176,5 +183,14 @@ mod tests {
         assert_eq!(LstmCell::LAYOUT.bias_shape(3), vec![12]);
         assert_eq!(GruCell::LAYOUT.bias_shape(3), vec![2, 9]);
         assert_eq!(SimpleRnnCell::LAYOUT.bias_shape(3), vec![3]);
+    }
+
+    #[test]
+    fn summed_blocks_cover_the_gates_and_the_recurrent_products() {
+        assert_eq!(SimpleRnnCell::LAYOUT.summed_blocks(), 1);
+        // LSTM's fifth block, act(c_t), is the cell's own.
+        assert_eq!(LstmCell::LAYOUT.summed_blocks(), 4);
+        // GRU's fourth block receives h_{t−1}·U_h.
+        assert_eq!(GruCell::LAYOUT.summed_blocks(), 4);
     }
 }

@@ -350,12 +350,14 @@ impl Chunk {
         let geometry = self.geometry(go_backwards);
         self.skipped = geometry.leading_masked(mask.as_ref());
         self.start_from::<C>(geometry, initial);
-        // The step rows of every sample start as the biases.
-        let mut init = Vec::with_capacity(C::LAYOUT.step_blocks * n);
-        for block in weights.step_init.chunks_exact(units) {
+        // The blocks the products add into start every step as the biases.
+        let summed = C::LAYOUT.summed_blocks() * units;
+        let mut init = Vec::with_capacity(summed * rows);
+        for block in weights.step_init[..summed].chunks_exact(units) {
             (0..rows).for_each(|_| init.extend_from_slice(block));
         }
-        let (step_len, step_stride) = (init.len(), padded(init.len()));
+        let step_len = C::LAYOUT.step_blocks * n;
+        let step_stride = padded(step_len);
         let (slot, carry_slot) = (padded(n), if C::LAYOUT.carry { padded(n) } else { 0 });
 
         // Per step only h_{t−1}·U_g, for all rows at once, then the cell: no allocation. The
@@ -386,7 +388,7 @@ impl Chunk {
                 };
                 for t in times.clone() {
                     let step = &mut self.step_rows[(t - base) * step_stride..][..step_len];
-                    step[start..].copy_from_slice(&init[start..]);
+                    step[start..init.len()].copy_from_slice(&init[start..]);
                 }
                 match input {
                     ChunkInput::Features(x) => {
